@@ -1,0 +1,228 @@
+//! The assembled parts of a running postroom: config, classifier, templates,
+//! calendar, store and clock.
+//!
+//! [`Prepared`] holds everything that can be checked without a database or a
+//! network (what `postroom check` validates); [`App`] adds the store and the
+//! clock. Rules and the MP directory can be swapped while the daemon runs
+//! ([`App::reload`]); a reload that fails leaves the old ones in force.
+
+use std::sync::{Arc, RwLock};
+
+use anyhow::{Context, Result};
+use lettre::message::Mailbox;
+
+use crate::calendar::{self, Calendar};
+use crate::classify::{Classifier, Directory, Rules, Settings};
+use crate::clock::SharedClock;
+use crate::compose::Templates;
+use crate::config::Config;
+use crate::store::Store;
+
+/// The rule files built into the binary, in load order.
+pub const EMBEDDED_RULES: &[(&str, &str)] = &[
+    (
+        "rules/00-automatic.toml",
+        include_str!("../rules/00-automatic.toml"),
+    ),
+    (
+        "rules/10-sender.toml",
+        include_str!("../rules/10-sender.toml"),
+    ),
+    ("rules/20-kind.toml", include_str!("../rules/20-kind.toml")),
+    (
+        "rules/30-category.toml",
+        include_str!("../rules/30-category.toml"),
+    ),
+    (
+        "rules/40-send-topic.toml",
+        include_str!("../rules/40-send-topic.toml"),
+    ),
+    (
+        "rules/50-urgency.toml",
+        include_str!("../rules/50-urgency.toml"),
+    ),
+    (
+        "rules/60-references.toml",
+        include_str!("../rules/60-references.toml"),
+    ),
+];
+
+/// Everything that can be checked before start.
+pub struct Prepared {
+    pub config: Config,
+    pub classifier: Classifier,
+    pub templates: Templates,
+    pub calendar: Calendar,
+    pub from: Mailbox,
+}
+
+impl Prepared {
+    /// Loads rules, directory, templates and calendar. On failure returns
+    /// every problem found, each naming its file and line.
+    pub fn new(config: Config) -> Result<Prepared, Vec<String>> {
+        let mut problems = Vec::new();
+        let rules =
+            load_rules(&config).map_err(|e| e.0.iter().map(|e| e.to_string()).collect::<Vec<_>>());
+        let directory = load_directory(&config);
+        let templates = match &config.templates_dir {
+            Some(dir) => Templates::load_dir(dir),
+            None => Templates::embedded(),
+        }
+        .map_err(|e| e.0.iter().map(|e| e.to_string()).collect::<Vec<_>>());
+        let settings = settings(&config).map_err(|e| vec![e]);
+        let from = format!(
+            "{} <{}>",
+            crate::compose::clean_header_text(&config.council.display_name),
+            config.council.mailbox
+        )
+        .parse::<Mailbox>()
+        .map_err(|e| vec![format!("council.mailbox: {e}")]);
+        for result in [
+            rules.as_ref().err(),
+            directory.as_ref().err(),
+            templates.as_ref().err(),
+            settings.as_ref().err(),
+            from.as_ref().err(),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            problems.extend(result.iter().cloned());
+        }
+        match (rules, directory, templates, settings, from) {
+            (Ok(rules), Ok(directory), Ok(templates), Ok(settings), Ok(from))
+                if problems.is_empty() =>
+            {
+                let calendar = council_calendar(&config);
+                Ok(Prepared {
+                    classifier: Classifier::new(rules, directory, settings),
+                    templates,
+                    calendar,
+                    from,
+                    config,
+                })
+            }
+            _ => Err(problems),
+        }
+    }
+}
+
+pub fn load_rules(config: &Config) -> Result<Rules, crate::classify::RuleErrors> {
+    match &config.rules_dir {
+        Some(dir) => Rules::load_dir(dir),
+        None => embedded_rules(),
+    }
+}
+
+pub fn embedded_rules() -> Result<Rules, crate::classify::RuleErrors> {
+    let sources: Vec<(String, String)> = EMBEDDED_RULES
+        .iter()
+        .map(|(n, t)| (n.to_string(), t.to_string()))
+        .collect();
+    Rules::from_sources(&sources)
+}
+
+fn load_directory(config: &Config) -> Result<Directory, Vec<String>> {
+    match &config.directory {
+        Some(path) => Directory::load(path).map_err(|e| e.iter().map(|e| e.to_string()).collect()),
+        None => Ok(Directory::empty()),
+    }
+}
+
+pub fn settings(config: &Config) -> Result<Settings, String> {
+    Settings::new(
+        &config.council.reference_prefix,
+        config.council.domains.clone(),
+        config.council.legacy_reference.as_deref(),
+        config.council.authserv_id.clone(),
+        &config.council.message_id_domain,
+    )
+}
+
+fn council_calendar(config: &Config) -> Calendar {
+    let holidays =
+        calendar::parse_feed(calendar::EMBEDDED_FEED, config.council.division).unwrap_or_default();
+    Calendar::new(
+        config.council.timezone,
+        config.council.cutoff,
+        holidays,
+        config.council.closure_days.clone(),
+    )
+}
+
+/// A running postroom.
+pub struct App {
+    pub config: Config,
+    classifier: RwLock<Arc<Classifier>>,
+    pub templates: Templates,
+    pub calendar: Calendar,
+    pub from: Mailbox,
+    pub store: Store,
+    pub clock: SharedClock,
+}
+
+impl App {
+    pub fn new(prepared: Prepared, store: Store, clock: SharedClock) -> App {
+        App {
+            config: prepared.config,
+            classifier: RwLock::new(Arc::new(prepared.classifier)),
+            templates: prepared.templates,
+            calendar: prepared.calendar,
+            from: prepared.from,
+            store,
+            clock,
+        }
+    }
+
+    /// Connects to the database and assembles the app.
+    pub async fn start(prepared: Prepared, clock: SharedClock) -> Result<App> {
+        let store = Store::connect(
+            &prepared.config.database.url,
+            prepared.config.database.max_connections,
+        )
+        .await
+        .context("Cannot open the database")?;
+        Ok(App::new(prepared, store, clock))
+    }
+
+    /// The classifier in force now.
+    pub fn classifier(&self) -> Arc<Classifier> {
+        // A poisoned lock still holds a complete classifier.
+        self.classifier
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Reloads rules and the MP directory; on any error the old ones stay.
+    pub fn reload(&self) -> Result<(), Vec<String>> {
+        let rules = load_rules(&self.config)
+            .map_err(|e| e.0.iter().map(|e| e.to_string()).collect::<Vec<_>>())?;
+        let directory = load_directory(&self.config)?;
+        let settings = settings(&self.config).map_err(|e| vec![e])?;
+        let classifier = Arc::new(Classifier::new(rules, directory, settings));
+        *self.classifier.write().unwrap_or_else(|e| e.into_inner()) = classifier;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_rule_file_is_built_in() {
+        let mut on_disk: Vec<String> =
+            std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/rules"))
+                .unwrap()
+                .filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.ends_with(".toml"))
+                .map(|n| format!("rules/{n}"))
+                .collect();
+        on_disk.sort();
+        let built_in: Vec<String> = EMBEDDED_RULES.iter().map(|(n, _)| n.to_string()).collect();
+        assert_eq!(on_disk, built_in);
+        embedded_rules().unwrap_or_else(|e| panic!("{e}"));
+    }
+}

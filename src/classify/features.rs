@@ -1,0 +1,376 @@
+//! Facts about a message that rules test: who sent it and in what role, what
+//! the council's own mail server found when it checked the sender, which
+//! references it cites, and its text split into fields.
+//!
+//! Pure: no IO, no clock. Everything here is computed once per message.
+
+use regex::Regex;
+
+use super::Settings;
+use super::directory::{Directory, Role};
+use super::rules::{AuthResults, Facts, SenderRole};
+use crate::parse::Message;
+
+/// Computes the facts rules see.
+pub fn facts(
+    message: &Message,
+    directory: &Directory,
+    settings: &Settings,
+    mp_mentions: &[(usize, Regex)],
+) -> Facts {
+    let from = message.from.clone().unwrap_or_default();
+    let sender_role = sender_role(&from.address, directory, settings);
+    let attachments = message.attachment_text();
+    let latest = latest_text(&message.body).to_string();
+    let mut text =
+        String::with_capacity(message.subject.len() + message.body.len() + attachments.len() + 2);
+    text.push_str(&message.subject);
+    text.push('\n');
+    text.push_str(&message.body);
+    text.push('\n');
+    text.push_str(&attachments);
+    let join = |list: &[crate::parse::Mailbox]| {
+        list.iter()
+            .map(|m| {
+                if m.name.is_empty() {
+                    m.address.clone()
+                } else {
+                    format!("{} <{}>", m.name, m.address)
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let council_reference =
+        council_reference(&[&message.subject, &message.body, &attachments], settings);
+    let replies_to_postroom = message
+        .in_reply_to
+        .iter()
+        .chain(&message.references)
+        .any(|id| is_postroom_id(id, settings));
+    let is_reply = !message.in_reply_to.is_empty() || reply_prefix(&message.subject);
+    let mentions_mp = mentioned_mp(&text, mp_mentions).is_some();
+    Facts {
+        source: message.origin,
+        subject: message.subject.clone(),
+        body: message.body.clone(),
+        latest,
+        attachments,
+        text,
+        from: from.address.clone(),
+        from_name: from.name.clone(),
+        to: join(&message.to),
+        cc: join(&message.cc),
+        reply_to: message
+            .reply_to
+            .as_ref()
+            .map(|m| m.address.clone())
+            .unwrap_or_default(),
+        attachment_names: message
+            .parts
+            .iter()
+            .map(|p| p.name.as_str())
+            .collect::<Vec<_>>()
+            .join("\n"),
+        content_types: message.content_types.join("\n"),
+        headers: message.headers.clone(),
+        sender_role,
+        auth: auth_results(message, settings),
+        has_council_reference: council_reference.is_some(),
+        has_mp_reference: false,
+        is_reply,
+        replies_to_postroom,
+        has_attachments: !message.parts.is_empty(),
+        mentions_mp,
+        event_within_days: None,
+    }
+}
+
+fn sender_role(address: &str, directory: &Directory, settings: &Settings) -> SenderRole {
+    if address.is_empty() {
+        return SenderRole::Unknown;
+    }
+    if let Some((entry, _)) = directory.lookup(address) {
+        return match entry.role {
+            Role::Mp => SenderRole::Mp,
+            Role::Staff => SenderRole::Staff,
+        };
+    }
+    let domain = address.rsplit_once('@').map(|(_, d)| d).unwrap_or("");
+    if settings
+        .council_domains
+        .iter()
+        .any(|d| domain == d || domain.ends_with(&format!(".{d}")))
+    {
+        return SenderRole::Council;
+    }
+    SenderRole::Unknown
+}
+
+/// Reads the `Authentication-Results` header the council's own receiving
+/// server added: the one whose authserv-id is configured, or, when none is
+/// configured, the top-most (the last one added, RFC 8601 §5). Headers lower
+/// down were written by whoever sent the message and prove nothing.
+pub fn auth_results(message: &Message, settings: &Settings) -> AuthResults {
+    let mut headers = message
+        .headers
+        .iter()
+        .filter(|(n, _)| n == "authentication-results")
+        .map(|(_, v)| v.as_str());
+    let trusted = match &settings.authserv_id {
+        Some(id) => headers.find(|v| {
+            let first = v.split(';').next().unwrap_or("").trim();
+            // "mx1.example.org 1;" carries a version after the id.
+            first
+                .split_whitespace()
+                .next()
+                .is_some_and(|f| f.eq_ignore_ascii_case(id))
+        }),
+        None => headers.next(),
+    };
+    let Some(value) = trusted else {
+        return AuthResults::default();
+    };
+    let mut results = AuthResults::default();
+    for clause in value.split(';') {
+        let clause = clause.trim();
+        let Some((method, rest)) = clause.split_once('=') else {
+            continue;
+        };
+        let method = method.trim().to_ascii_lowercase();
+        let result: String = rest
+            .trim()
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric())
+            .collect::<String>()
+            .to_ascii_lowercase();
+        let slot = match method.as_str() {
+            "spf" => &mut results.spf,
+            "dkim" => &mut results.dkim,
+            "dmarc" => &mut results.dmarc,
+            _ => continue,
+        };
+        // Several DKIM signatures: one that passes is enough.
+        match slot {
+            Some(existing) if existing == "pass" => {}
+            _ => *slot = Some(result),
+        }
+    }
+    results
+}
+
+/// The first council reference in `texts`, in the form `PREFIX-YYYY-NNNNN`,
+/// or a legacy reference as written.
+pub fn council_reference(texts: &[&str], settings: &Settings) -> Option<String> {
+    for text in texts {
+        if let Some(caps) = settings.reference_pattern.captures(text) {
+            let year = &caps["year"];
+            let number: u64 = caps["number"].parse().ok()?;
+            return Some(format!(
+                "{}-{}-{:05}",
+                settings.reference_prefix, year, number
+            ));
+        }
+        if let Some(legacy) = &settings.legacy_reference
+            && let Some(m) = legacy.captures(text)
+        {
+            let value = m.name("value").or_else(|| m.get(0))?;
+            return Some(value.as_str().to_string());
+        }
+    }
+    None
+}
+
+/// Whether a message id is one postroom made (see `compose::message_id`).
+pub fn is_postroom_id(id: &str, settings: &Settings) -> bool {
+    id.starts_with("postroom.") && id.ends_with(&format!("@{}", settings.message_id_domain))
+}
+
+fn reply_prefix(subject: &str) -> bool {
+    let s = subject.trim_start().to_ascii_lowercase();
+    s.starts_with("re:") || s.starts_with("re :") || s.starts_with("aw:") || s.starts_with("sv:")
+}
+
+/// The part of a body above the first quoted or forwarded message.
+pub fn latest_text(body: &str) -> &str {
+    let mut offset = 0;
+    let lines: Vec<&str> = body.split_inclusive('\n').collect();
+    for (i, line) in lines.iter().enumerate() {
+        let t = line.trim();
+        let lower = t.to_ascii_lowercase();
+        let quoted = t.starts_with('>')
+            || (lower.starts_with("-----") && lower.contains("original message"))
+            || (lower.starts_with("---") && lower.contains("forwarded message"))
+            || lower.starts_with("begin forwarded message")
+            || (lower.starts_with("on ") && lower.ends_with("wrote:"))
+            || (lower.starts_with("from:")
+                && lines[i + 1..].iter().take(4).any(|l| {
+                    let l = l.trim_start().to_ascii_lowercase();
+                    l.starts_with("sent:") || l.starts_with("date:")
+                }));
+        if quoted && offset > 0 {
+            return &body[..offset];
+        }
+        if quoted {
+            // A message that starts with a quote has no text of its own.
+            return "";
+        }
+        offset += line.len();
+    }
+    body
+}
+
+/// Builds, for each MP of the directory, a pattern that finds the MP named in
+/// the way letters and emails written for an MP name them: "Jane Smith MP",
+/// "on behalf of Jane Smith", "Member of Parliament for <constituency>".
+pub fn mp_mention_patterns(directory: &Directory) -> Vec<(usize, Regex)> {
+    directory
+        .mps()
+        .iter()
+        .enumerate()
+        .filter_map(|(i, mp)| {
+            let name = flexible(&mp.name);
+            let place = flexible(&mp.constituency);
+            let titles = r"(?:(?:the\s+)?(?:rt\.?\s+)?(?:hon\.?\s+)?(?:dr\.?\s+|mr\.?\s+|mrs\.?\s+|ms\.?\s+|miss\s+|sir\s+|dame\s+)?)";
+            let mut alternatives = vec![
+                format!(r"\b{name}\s+(?:mp|m\.p\.)\b"),
+                format!(r"\bon\s+behalf\s+of\s+{titles}{name}\b"),
+            ];
+            if !mp.constituency.is_empty() {
+                alternatives.push(format!(r"\b(?:member\s+of\s+parliament|mp)\s+for\s+{place}\b"));
+            }
+            let pattern = format!("(?i)(?:{})", alternatives.join("|"));
+            Regex::new(&pattern).ok().map(|re| (i, re))
+        })
+        .collect()
+}
+
+/// A name as a pattern that tolerates any white space and accents typed or
+/// not ("Siobhán" or "Siobhan").
+fn flexible(name: &str) -> String {
+    name.split_whitespace()
+        .map(|word| {
+            word.chars()
+                .map(|c| match fold_accent(c) {
+                    Some(base) if base != c => format!("[{c}{base}]"),
+                    _ => regex::escape(&c.to_string()),
+                })
+                .collect::<String>()
+        })
+        .collect::<Vec<_>>()
+        .join(r"\s+")
+}
+
+fn fold_accent(c: char) -> Option<char> {
+    let base = match c {
+        'á' | 'à' | 'â' | 'ä' | 'ã' | 'å' => 'a',
+        'é' | 'è' | 'ê' | 'ë' => 'e',
+        'í' | 'ì' | 'î' | 'ï' => 'i',
+        'ó' | 'ò' | 'ô' | 'ö' | 'õ' | 'ø' => 'o',
+        'ú' | 'ù' | 'û' | 'ü' => 'u',
+        'ç' => 'c',
+        'ñ' => 'n',
+        'ł' => 'l',
+        'ś' => 's',
+        'ź' | 'ż' => 'z',
+        'ć' => 'c',
+        'ń' => 'n',
+        'ý' | 'ÿ' => 'y',
+        _ => return None,
+    };
+    Some(base)
+}
+
+/// The directory index of the first MP named in `text`, if any.
+pub fn mentioned_mp(text: &str, patterns: &[(usize, Regex)]) -> Option<usize> {
+    patterns
+        .iter()
+        .filter_map(|(i, re)| re.find(text).map(|m| (m.start(), *i)))
+        .min()
+        .map(|(_, i)| i)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parse::parse_email;
+
+    fn settings() -> Settings {
+        Settings::new(
+            "MPE",
+            vec!["council.example".into()],
+            None,
+            None,
+            "council.example",
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn only_the_trusted_authentication_results_count() {
+        let raw = b"Authentication-Results: mx1.council.example; spf=fail smtp.mailfrom=x; dkim=none; dmarc=fail header.from=parliament.uk\r\n\
+Authentication-Results: mx1.council.example; spf=pass; dkim=pass; dmarc=pass\r\n\
+From: a@parliament.uk\r\nSubject: s\r\n\r\nbody\r\n";
+        let m = parse_email(raw);
+        let r = auth_results(&m, &settings());
+        assert_eq!(r.dmarc.as_deref(), Some("fail"));
+        assert_eq!(r.spf.as_deref(), Some("fail"));
+        let mut s = settings();
+        s.authserv_id = Some("mx2.council.example".into());
+        assert_eq!(auth_results(&m, &s), AuthResults::default());
+    }
+
+    #[test]
+    fn exchange_online_results_without_an_authserv_id_are_read() {
+        let raw = b"Authentication-Results: spf=none (sender IP is 10.2.3.4) smtp.mailfrom=fabrikam.com; contoso.com; dkim=none (message not signed) header.d=none;contoso.com; dmarc=none action=none header.from=fabrikam.com;compauth=fail reason=001\r\nFrom: a@b\r\n\r\nx";
+        let m = parse_email(raw);
+        let r = auth_results(&m, &settings());
+        assert_eq!(r.spf.as_deref(), Some("none"));
+        assert_eq!(r.dmarc.as_deref(), Some("none"));
+    }
+
+    #[test]
+    fn council_references_are_normalised() {
+        let s = settings();
+        assert_eq!(
+            council_reference(&["see mpe-2026-00317 please"], &s).as_deref(),
+            Some("MPE-2026-00317")
+        );
+        assert_eq!(
+            council_reference(&["ref MPE 2026 317"], &s).as_deref(),
+            Some("MPE-2026-00317")
+        );
+        assert_eq!(
+            council_reference(&["ENF/26/0193", "26/00412/FUL"], &s),
+            None
+        );
+    }
+
+    #[test]
+    fn latest_text_stops_at_the_quote() {
+        let body = "Thanks, any news?\n\nFrom: Council <a@b>\nSent: 1 May\nTo: x\n\nold text\n";
+        assert_eq!(latest_text(body), "Thanks, any news?\n\n");
+        let body = "Chasing this.\nOn Mon, 3 Mar 2026 at 10:00, Someone <a@b> wrote:\n> old\n";
+        assert_eq!(latest_text(body), "Chasing this.\n");
+        assert_eq!(latest_text("no quote here\n"), "no quote here\n");
+    }
+
+    #[test]
+    fn mp_mentions_tolerate_accents_and_titles() {
+        let d = Directory::parse("mps.csv", "name,constituency,email,role\nSiobhán Gallagher,Fenley and Ashcombe,s@parliament.uk,mp\n").unwrap();
+        let p = mp_mention_patterns(&d);
+        assert_eq!(
+            mentioned_mp("writing on behalf of Siobhan Gallagher", &p),
+            Some(0)
+        );
+        assert_eq!(mentioned_mp("Yours,\nSiobhán Gallagher MP", &p), Some(0));
+        assert_eq!(
+            mentioned_mp("Member of Parliament for Fenley and Ashcombe", &p),
+            Some(0)
+        );
+        assert_eq!(
+            mentioned_mp("I met Siobhan Gallagher at the shop", &p),
+            None
+        );
+    }
+}

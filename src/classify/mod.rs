@@ -1,0 +1,318 @@
+//! Stage 3: a [`Message`] → a [`Decision`].
+//!
+//! What the message is, which service it concerns, whether it is urgent, who
+//! it is from and which references it cites, decided by the council's rules
+//! (`rules/*.toml`, see [`rules`]) over facts computed once per message (see
+//! [`features`]). Pure: no IO, no clock, never fails. The JSON contract of
+//! `postroom classify` ([`Labels`]) is the subset of the decision that
+//! `../shared/corpus/SCHEMA.md` defines.
+
+pub mod directory;
+pub mod features;
+pub mod rules;
+
+use regex::Regex;
+use serde::Serialize;
+
+use crate::case::{Category, Kind, SendTopic};
+use crate::parse::{Message, ParseStatus};
+pub use directory::Directory;
+pub use rules::{ExtractField, Facts, RuleErrors, Rules};
+
+/// What classification needs to know of the council.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The council's own domains (lower case); mail from them is never an MP
+    /// enquiry and never acknowledged.
+    pub council_domains: Vec<String>,
+    /// Prefix of council references (`MPE`).
+    pub reference_prefix: String,
+    /// Finds `PREFIX-YYYY-NNNNN` with groups `year` and `number`.
+    pub reference_pattern: Regex,
+    /// A council's older reference scheme, with an optional `value` group.
+    pub legacy_reference: Option<Regex>,
+    /// The authserv-id of the council's own receiving server; `None` trusts
+    /// the top-most `Authentication-Results` header.
+    pub authserv_id: Option<String>,
+    /// Domain of the Message-IDs postroom generates.
+    pub message_id_domain: String,
+}
+
+impl Settings {
+    pub fn new(
+        reference_prefix: &str,
+        council_domains: Vec<String>,
+        legacy_reference: Option<&str>,
+        authserv_id: Option<String>,
+        message_id_domain: &str,
+    ) -> Result<Settings, String> {
+        if reference_prefix.is_empty()
+            || !reference_prefix.chars().all(|c| c.is_ascii_alphanumeric())
+        {
+            return Err(format!(
+                "reference prefix {reference_prefix:?} must be letters and digits"
+            ));
+        }
+        let prefix = regex::escape(reference_prefix);
+        let reference_pattern = Regex::new(&format!(
+            r"(?i)\b{prefix}[\-\u{{2010}}\u{{2013}} ]?(?P<year>(?:19|20)\d\d)[\-\u{{2010}}\u{{2013}} ]?(?P<number>\d{{1,6}})\b"
+        ))
+        .map_err(|e| e.to_string())?;
+        let legacy_reference = match legacy_reference {
+            Some(p) => Some(
+                rules::compile_regex(p).map_err(|e| format!("legacy reference pattern: {e}"))?,
+            ),
+            None => None,
+        };
+        Ok(Settings {
+            council_domains: council_domains
+                .into_iter()
+                .map(|d| d.to_lowercase())
+                .collect(),
+            reference_prefix: reference_prefix.to_string(),
+            reference_pattern,
+            legacy_reference,
+            authserv_id,
+            message_id_domain: message_id_domain.to_lowercase(),
+        })
+    }
+}
+
+/// Rules, directory and settings, ready to classify.
+#[derive(Debug)]
+pub struct Classifier {
+    pub rules: Rules,
+    pub directory: Directory,
+    pub settings: Settings,
+    mp_mentions: Vec<(usize, Regex)>,
+}
+
+/// The outcome of classification.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decision {
+    pub kind: Kind,
+    pub from_mp_office: bool,
+    pub category: Option<Category>,
+    pub send_topic: Option<SendTopic>,
+    pub urgent: bool,
+    pub mp_name: Option<String>,
+    pub constituency: Option<String>,
+    pub mp_reference: Option<String>,
+    pub council_reference: Option<String>,
+    pub should_acknowledge: bool,
+    pub team: Option<String>,
+    pub assignee: Option<String>,
+    pub policy: Option<String>,
+    pub tags: Vec<String>,
+    /// Why a person must look at it, when a rule or the parser says so.
+    pub triage: Vec<String>,
+    /// Names of the rules that matched, in order.
+    pub matched_rules: Vec<String>,
+    /// One line per decided field: the value and the rules that decided it.
+    pub explanation: Vec<String>,
+}
+
+/// The fields of `../shared/corpus/SCHEMA.md`'s labels, plus `file` and
+/// `matched_rules`: exactly what `postroom classify` prints.
+#[derive(Debug, Clone, Serialize)]
+pub struct Labels {
+    pub file: String,
+    pub kind: Kind,
+    pub from_mp_office: bool,
+    pub category: Option<Category>,
+    pub send_topic: Option<SendTopic>,
+    pub urgent: bool,
+    pub mp_name: Option<String>,
+    pub constituency: Option<String>,
+    pub mp_reference: Option<String>,
+    pub council_reference: Option<String>,
+    pub should_acknowledge: bool,
+    pub matched_rules: Vec<String>,
+}
+
+impl Decision {
+    pub fn labels(&self, file: &str) -> Labels {
+        Labels {
+            file: file.to_string(),
+            kind: self.kind,
+            from_mp_office: self.from_mp_office,
+            category: self.category,
+            send_topic: self.send_topic,
+            urgent: self.urgent,
+            mp_name: self.mp_name.clone(),
+            constituency: self.constituency.clone(),
+            mp_reference: self.mp_reference.clone(),
+            council_reference: self.council_reference.clone(),
+            should_acknowledge: self.should_acknowledge,
+            matched_rules: self.matched_rules.clone(),
+        }
+    }
+}
+
+impl Classifier {
+    pub fn new(rules: Rules, directory: Directory, settings: Settings) -> Classifier {
+        let mp_mentions = features::mp_mention_patterns(&directory);
+        Classifier {
+            rules,
+            directory,
+            settings,
+            mp_mentions,
+        }
+    }
+
+    /// Computes the facts the rules see; public for `rules test`.
+    pub fn facts(&self, message: &Message) -> Facts {
+        let mut facts =
+            features::facts(message, &self.directory, &self.settings, &self.mp_mentions);
+        facts.has_mp_reference = self.mp_reference(&facts).is_some();
+        facts
+    }
+
+    pub fn classify(&self, message: &Message) -> Decision {
+        let facts = self.facts(message);
+        self.decide(message, &facts)
+    }
+
+    fn decide(&self, message: &Message, facts: &Facts) -> Decision {
+        let tally = self.rules.evaluate(facts);
+        let name = |i: usize| self.rules.rules[i].name.clone();
+        let mut explanation = Vec::new();
+        let mut explain = |field: &str, value: String, rules: Vec<usize>| {
+            if !rules.is_empty() {
+                let names: Vec<String> = rules.into_iter().map(name).collect();
+                explanation.push(format!("{field} = {value}  ({})", names.join(", ")));
+            }
+        };
+
+        let mut from_mp_office = tally.from_mp_office.winner().unwrap_or(false);
+        explain(
+            "from_mp_office",
+            from_mp_office.to_string(),
+            tally.from_mp_office.winners_rules(),
+        );
+        let kind = tally.kind.winner().unwrap_or(if from_mp_office {
+            Kind::NewEnquiry
+        } else {
+            Kind::NotMp
+        });
+        explain("kind", kind.to_string(), tally.kind.winners_rules());
+        if matches!(kind, Kind::Junk | Kind::Bounce) {
+            // A spoof is not from an MP office, and neither is a bounce, even
+            // one generated by Parliament's own mail server.
+            from_mp_office = false;
+        }
+
+        let (category, send_topic) = if matches!(kind, Kind::AutoReply | Kind::Bounce | Kind::Junk)
+        {
+            (None, None)
+        } else {
+            let category = tally.category.winner().unwrap_or(Category::Other);
+            explain(
+                "category",
+                category.to_string(),
+                tally.category.winners_rules(),
+            );
+            let topic = if category == Category::Send {
+                let topic = tally.send_topic.winner();
+                if let Some(t) = topic {
+                    explain(
+                        "send_topic",
+                        t.to_string(),
+                        tally.send_topic.winners_rules(),
+                    );
+                }
+                topic
+            } else {
+                None
+            };
+            (Some(category), topic)
+        };
+
+        let urgent = !kind.is_automatic() && tally.urgent.winner().unwrap_or(false);
+        if urgent {
+            explain("urgent", "true".into(), tally.urgent.winners_rules());
+        }
+
+        let (mp_name, constituency) = if from_mp_office {
+            self.mp_of(message, facts)
+        } else {
+            (None, None)
+        };
+
+        let (mp_reference, council_reference) = if kind == Kind::Junk {
+            (None, None)
+        } else {
+            let mp_reference = self.mp_reference(facts).map(|(value, e)| {
+                explanation.push(format!("mp_reference = {value}  (extract {})", e.name));
+                value
+            });
+            let council_reference = features::council_reference(
+                &[&facts.subject, &facts.body, &facts.attachments],
+                &self.settings,
+            )
+            .or_else(|| {
+                self.rules
+                    .extract(ExtractField::CouncilReference, facts, &|_| true)
+                    .map(|(v, _)| v)
+            });
+            (mp_reference, council_reference)
+        };
+
+        let acknowledge = tally.acknowledge.winner().unwrap_or(true);
+        let should_acknowledge = kind == Kind::NewEnquiry && from_mp_office && acknowledge;
+
+        let mut triage = tally.triage.clone();
+        if message.status == ParseStatus::Unparsed {
+            triage.insert(0, "postroom could not parse this message".into());
+        }
+
+        Decision {
+            kind,
+            from_mp_office,
+            category,
+            send_topic,
+            urgent,
+            mp_name,
+            constituency,
+            mp_reference,
+            council_reference,
+            should_acknowledge,
+            team: tally.team.winner(),
+            assignee: tally.assignee.winner(),
+            policy: tally.policy.winner(),
+            tags: tally.tags.clone(),
+            triage,
+            matched_rules: tally
+                .matched
+                .iter()
+                .map(|&i| self.rules.rules[i].name.clone())
+                .collect(),
+            explanation,
+        }
+    }
+
+    /// The MP office's reference: the first extractor's value that is not a
+    /// council reference ("Your ref: MPE-2026-00031" is the council's).
+    fn mp_reference<'r>(&'r self, facts: &Facts) -> Option<(String, &'r rules::Extractor)> {
+        let not_council = |v: &str| !self.settings.reference_pattern.is_match(v);
+        self.rules
+            .extract(ExtractField::MpReference, facts, &not_council)
+    }
+
+    /// The MP on whose behalf the message is written: by the sender's
+    /// address in the directory, else by how the text names the MP.
+    fn mp_of(&self, message: &Message, facts: &Facts) -> (Option<String>, Option<String>) {
+        if let Some(from) = &message.from
+            && let Some((_, mp)) = self.directory.lookup(&from.address)
+        {
+            return (Some(mp.name.clone()), Some(mp.constituency.clone()));
+        }
+        match features::mentioned_mp(&facts.text, &self.mp_mentions) {
+            Some(i) => {
+                let mp = &self.directory.mps()[i];
+                (Some(mp.name.clone()), Some(mp.constituency.clone()))
+            }
+            None => (None, None),
+        }
+    }
+}

@@ -1,0 +1,351 @@
+//! The command line: `run`, `demo`, `check`, `classify`, `rules`.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
+use tokio_util::sync::CancellationToken;
+use tracing::info;
+
+use crate::app::{self, App, Prepared};
+use crate::classify::{Classifier, Directory, Settings};
+use crate::config::Config;
+use crate::message::Origin;
+use crate::telemetry::{self, LogFormat};
+use crate::{clock, daemon, demo, ingest};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "postroom",
+    version,
+    about = "Intake daemon for a council's MP-enquiries mailbox"
+)]
+pub struct Cli {
+    /// Log format on stderr.
+    #[arg(long, global = true, value_enum, default_value = "text")]
+    pub log_format: LogFormat,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the daemon: read the sources, store and acknowledge, send mail.
+    Run {
+        #[arg(long, short, env = "POSTROOM_CONFIG", default_value = "postroom.toml")]
+        config: PathBuf,
+        /// Process what is waiting, deliver the outbox, and exit.
+        #[arg(long)]
+        once: bool,
+    },
+    /// Show what postroom does, on a bundled sample mailbox, with no set-up.
+    Demo {
+        /// Folder for the demo's database, mailbox and outbox.
+        #[arg(long, default_value = "postroom-demo")]
+        dir: PathBuf,
+    },
+    /// Check the config, rules, MP directory and templates; exit 1 on error.
+    Check {
+        #[arg(long, short, env = "POSTROOM_CONFIG", default_value = "postroom.toml")]
+        config: PathBuf,
+    },
+    /// Classify files (.eml emails, .pdf letters); one JSON object per line.
+    Classify {
+        #[arg(long, short, env = "POSTROOM_CONFIG")]
+        config: Option<PathBuf>,
+        /// The MP directory (CSV: name,constituency,email,role).
+        #[arg(long)]
+        directory: Option<PathBuf>,
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Check or try the classification rules.
+    Rules {
+        #[command(subcommand)]
+        command: RulesCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RulesCommand {
+    /// Report every error in the rule files, with file and line.
+    Check {
+        #[arg(long, short, env = "POSTROOM_CONFIG")]
+        config: Option<PathBuf>,
+        /// A rules folder to check instead of the configured one.
+        #[arg(long)]
+        rules: Option<PathBuf>,
+    },
+    /// Show the decision for a message and the rules that made it.
+    Test {
+        #[arg(long, short, env = "POSTROOM_CONFIG")]
+        config: Option<PathBuf>,
+        #[arg(long)]
+        directory: Option<PathBuf>,
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+}
+
+pub fn main() -> Result<ExitCode> {
+    let cli = Cli::parse();
+    // The demo and the one-shot commands speak through their output; the
+    // daemon through its log.
+    let level = match cli.command {
+        Command::Run { .. } => "info",
+        _ => "warn",
+    };
+    telemetry::init(cli.log_format, level);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("Cannot start the async runtime")?;
+    runtime.block_on(dispatch(cli.command))
+}
+
+async fn dispatch(command: Command) -> Result<ExitCode> {
+    match command {
+        Command::Run { config, once } => run(&config, once).await,
+        Command::Demo { dir } => demo::run(&dir).await.map(|()| ExitCode::SUCCESS),
+        Command::Check { config } => Ok(check(&config)),
+        Command::Classify {
+            config,
+            directory,
+            files,
+        } => classify(config.as_deref(), directory.as_deref(), &files).await,
+        Command::Rules {
+            command: RulesCommand::Check { config, rules },
+        } => rules_check(config.as_deref(), rules.as_deref()),
+        Command::Rules {
+            command:
+                RulesCommand::Test {
+                    config,
+                    directory,
+                    files,
+                },
+        } => rules_test(config.as_deref(), directory.as_deref(), &files).await,
+    }
+}
+
+/// Loads and checks everything; prints every problem on failure.
+fn prepare(path: &Path) -> Result<Prepared> {
+    let config = Config::load(path).map_err(|e| anyhow::anyhow!("{e}"))?;
+    Prepared::new(config).map_err(|problems| anyhow::anyhow!("{}", problems.join("\n")))
+}
+
+async fn run(config: &Path, once: bool) -> Result<ExitCode> {
+    let prepared = prepare(config)?;
+    let app = Arc::new(App::start(prepared, clock::system()).await?);
+    if once {
+        let (outcomes, totals) = daemon::run_once(&app).await?;
+        info!(
+            stored = outcomes.len(),
+            sent = totals.sent,
+            retried = totals.retried,
+            failed = totals.failed,
+            "Done."
+        );
+        app.store.close().await;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let stop = CancellationToken::new();
+    daemon::handle_signals(app.clone(), stop.clone())?;
+    info!(sources = app.config.sources.len(), "postroom started.");
+    daemon::run(app, stop).await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn check(config: &Path) -> ExitCode {
+    match prepare(config) {
+        Ok(p) => {
+            println!(
+                "{}: OK ({} rules, {} MP directory addresses, {} sources)",
+                config.display(),
+                p.classifier.rules.rules.len(),
+                p.classifier.directory.len(),
+                p.config.sources.len()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("{e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The classifier for `classify` and `rules test`: the config's, or the
+/// built-in rules with a neutral council, and the given MP directory.
+fn classifier(config: Option<&Path>, directory: Option<&Path>) -> Result<Classifier> {
+    let directory = match directory {
+        Some(path) => Some(Directory::load(path).map_err(|e| {
+            anyhow::anyhow!(
+                "{}",
+                e.iter()
+                    .map(|e| e.to_string())
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            )
+        })?),
+        None => None,
+    };
+    match config {
+        Some(path) => {
+            let prepared = prepare(path)?;
+            let c = prepared.classifier;
+            Ok(match directory {
+                Some(d) => Classifier::new(c.rules, d, c.settings),
+                None => c,
+            })
+        }
+        None => {
+            let rules = app::embedded_rules().map_err(|e| anyhow::anyhow!("{e}"))?;
+            let settings = Settings::new("MPE", Vec::new(), None, None, "postroom.invalid")
+                .map_err(anyhow::Error::msg)?;
+            Ok(Classifier::new(
+                rules,
+                directory.unwrap_or_default(),
+                settings,
+            ))
+        }
+    }
+}
+
+fn origin_of(path: &Path) -> Origin {
+    let ext = path
+        .extension()
+        .and_then(|x| x.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    match ext.as_str() {
+        "pdf" | "png" | "jpg" | "jpeg" | "tif" | "tiff" => Origin::Letter,
+        _ => Origin::Email,
+    }
+}
+
+async fn classify(
+    config: Option<&Path>,
+    directory: Option<&Path>,
+    files: &[PathBuf],
+) -> Result<ExitCode> {
+    let classifier = Arc::new(classifier(config, directory)?);
+    let mut failed = false;
+    let stdout = std::io::stdout();
+    for path in files {
+        let bytes = match std::fs::read(path) {
+            Ok(b) => b,
+            Err(e) => {
+                eprintln!("postroom: cannot read {}: {e}", path.display());
+                failed = true;
+                continue;
+            }
+        };
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+        let (_, decision) =
+            ingest::read(classifier.clone(), Arc::new(bytes), origin_of(path), name).await;
+        let labels = decision.labels(&path.display().to_string());
+        let mut out = stdout.lock();
+        serde_json::to_writer(&mut out, &labels)?;
+        writeln!(out)?;
+    }
+    Ok(if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn rules_check(config: Option<&Path>, rules: Option<&Path>) -> Result<ExitCode> {
+    let result = match (rules, config) {
+        (Some(dir), _) => crate::classify::Rules::load_dir(dir),
+        (None, Some(path)) => {
+            let config = Config::load(path).map_err(|e| anyhow::anyhow!("{e}"))?;
+            app::load_rules(&config)
+        }
+        (None, None) => app::embedded_rules(),
+    };
+    match result {
+        Ok(rules) => {
+            println!(
+                "OK: {} rules and {} extractors in {} files",
+                rules.rules.len(),
+                rules.extractors.len(),
+                rules.files.len()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(errors) => {
+            for e in &errors.0 {
+                eprintln!("{e}");
+            }
+            eprintln!("{} error(s)", errors.0.len());
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}
+
+async fn rules_test(
+    config: Option<&Path>,
+    directory: Option<&Path>,
+    files: &[PathBuf],
+) -> Result<ExitCode> {
+    let classifier = Arc::new(classifier(config, directory)?);
+    for path in files {
+        let bytes =
+            std::fs::read(path).with_context(|| format!("Cannot read {}", path.display()))?;
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+        let (message, decision) =
+            ingest::read(classifier.clone(), Arc::new(bytes), origin_of(path), name).await;
+        println!("{}", path.display());
+        println!("  kind            {}", decision.kind);
+        println!("  from MP office  {}", decision.from_mp_office);
+        println!(
+            "  category        {}",
+            decision.category.map(|c| c.as_str()).unwrap_or("-")
+        );
+        println!(
+            "  SEND topic      {}",
+            decision.send_topic.map(|c| c.as_str()).unwrap_or("-")
+        );
+        println!("  urgent          {}", decision.urgent);
+        println!(
+            "  MP              {}",
+            decision.mp_name.as_deref().unwrap_or("-")
+        );
+        println!(
+            "  constituency    {}",
+            decision.constituency.as_deref().unwrap_or("-")
+        );
+        println!(
+            "  MP reference    {}",
+            decision.mp_reference.as_deref().unwrap_or("-")
+        );
+        println!(
+            "  council ref     {}",
+            decision.council_reference.as_deref().unwrap_or("-")
+        );
+        println!("  acknowledge     {}", decision.should_acknowledge);
+        if !decision.tags.is_empty() {
+            println!("  tags            {}", decision.tags.join(", "));
+        }
+        for t in &decision.triage {
+            println!("  triage          {t}");
+        }
+        for w in &message.warnings {
+            println!("  parse warning   {w}");
+        }
+        println!("  why:");
+        for line in &decision.explanation {
+            println!("    {line}");
+        }
+        println!("  rules matched:  {}", decision.matched_rules.join(", "));
+        println!();
+    }
+    if files.is_empty() {
+        bail!("No files given");
+    }
+    Ok(ExitCode::SUCCESS)
+}

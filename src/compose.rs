@@ -1,0 +1,462 @@
+//! Outgoing mail: templates rendered into complete RFC 5322 messages.
+//!
+//! Templates live in `templates/` (built into the binary; a council can point
+//! `paths.templates` at its own copy). Each mail is three files: NAME.subject.j2,
+//! NAME.txt.j2 and NAME.html.j2 (HTML-escaped). Templates are compiled and
+//! test-rendered at start (`postroom check`), with undefined variables an
+//! error, so a mistake shows before a mail is due, not when it is.
+//!
+//! Every outgoing mail gets a Message-ID chosen here, once, when it is
+//! queued; headers that mail clients and loop filters expect (RFC 3834
+//! `Auto-Submitted`, Exchange's `X-Auto-Response-Suppress`); a plain-text part
+//! beside every HTML part; and no header built from incoming text without
+//! sanitising it first.
+
+use std::fmt;
+use std::path::Path;
+
+use anyhow::{Context, Result, anyhow};
+use chrono::{DateTime, Utc};
+use lettre::message::header::{ContentType, HeaderName, HeaderValue};
+use lettre::message::{Mailbox, MultiPart, SinglePart};
+use minijinja::{AutoEscape, Environment, UndefinedBehavior};
+use rand::Rng;
+use serde::Serialize;
+
+/// The mails postroom writes; each has a subject, text and HTML template.
+pub const MAILS: &[&str] = &["acknowledgement"];
+
+/// The templates built into the binary, as (file name, text).
+pub const EMBEDDED: &[(&str, &str)] = &[
+    (
+        "acknowledgement.subject.j2",
+        include_str!("../templates/acknowledgement.subject.j2"),
+    ),
+    (
+        "acknowledgement.txt.j2",
+        include_str!("../templates/acknowledgement.txt.j2"),
+    ),
+    (
+        "acknowledgement.html.j2",
+        include_str!("../templates/acknowledgement.html.j2"),
+    ),
+];
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TemplateError {
+    pub file: String,
+    pub line: usize,
+    pub message: String,
+}
+
+impl fmt::Display for TemplateError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}: {}", self.file, self.line, self.message)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct TemplateErrors(pub Vec<TemplateError>);
+
+impl fmt::Display for TemplateErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, e) in self.0.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{e}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for TemplateErrors {}
+
+/// Compiled templates.
+pub struct Templates {
+    env: Environment<'static>,
+    /// Where they came from, for error messages ("built-in" or a folder).
+    origin: String,
+}
+
+impl fmt::Debug for Templates {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Templates")
+            .field("origin", &self.origin)
+            .finish()
+    }
+}
+
+/// A rendered mail body.
+#[derive(Debug, Clone)]
+pub struct Rendered {
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+impl Templates {
+    pub fn embedded() -> Result<Templates, TemplateErrors> {
+        let files = EMBEDDED
+            .iter()
+            .map(|(n, t)| (n.to_string(), t.to_string()))
+            .collect();
+        Templates::from_files("templates (built-in)", files)
+    }
+
+    pub fn load_dir(dir: &Path) -> Result<Templates, TemplateErrors> {
+        let mut files = Vec::new();
+        let mut errors = Vec::new();
+        for mail in MAILS {
+            for ext in ["subject.j2", "txt.j2", "html.j2"] {
+                let name = format!("{mail}.{ext}");
+                let path = dir.join(&name);
+                match std::fs::read_to_string(&path) {
+                    Ok(text) => files.push((name, text)),
+                    Err(e) => errors.push(TemplateError {
+                        file: path.display().to_string(),
+                        line: 0,
+                        message: format!("cannot read the template: {e}"),
+                    }),
+                }
+            }
+        }
+        if !errors.is_empty() {
+            return Err(TemplateErrors(errors));
+        }
+        Templates::from_files(&dir.display().to_string(), files)
+    }
+
+    fn from_files(origin: &str, files: Vec<(String, String)>) -> Result<Templates, TemplateErrors> {
+        let mut env = Environment::new();
+        env.set_undefined_behavior(UndefinedBehavior::Strict);
+        env.set_auto_escape_callback(|name| {
+            if name.ends_with(".html.j2") {
+                AutoEscape::Html
+            } else {
+                AutoEscape::None
+            }
+        });
+        env.set_keep_trailing_newline(true);
+        let mut errors = Vec::new();
+        for (name, text) in files {
+            if let Err(e) = env.add_template_owned(name.clone(), text) {
+                errors.push(template_error(origin, &name, &e));
+            }
+        }
+        let templates = Templates {
+            env,
+            origin: origin.to_string(),
+        };
+        if errors.is_empty() {
+            errors = templates.check();
+        }
+        if errors.is_empty() {
+            Ok(templates)
+        } else {
+            Err(TemplateErrors(errors))
+        }
+    }
+
+    /// Renders every mail with a sample context, to find what would fail.
+    fn check(&self) -> Vec<TemplateError> {
+        let mut errors = Vec::new();
+        for mail in MAILS {
+            let ctx = sample_context(mail);
+            for ext in ["subject.j2", "txt.j2", "html.j2"] {
+                let name = format!("{mail}.{ext}");
+                let result = self.env.get_template(&name).and_then(|t| t.render(&ctx));
+                if let Err(e) = result {
+                    errors.push(template_error(&self.origin, &name, &e));
+                }
+            }
+        }
+        errors
+    }
+
+    pub fn render(&self, mail: &str, ctx: &impl Serialize) -> Result<Rendered> {
+        let render = |ext: &str| -> Result<String> {
+            let name = format!("{mail}.{ext}");
+            self.env
+                .get_template(&name)
+                .and_then(|t| t.render(ctx))
+                .map_err(|e| anyhow!("{}", template_error(&self.origin, &name, &e)))
+        };
+        Ok(Rendered {
+            subject: clean_header_text(&render("subject.j2")?),
+            text: render("txt.j2")?,
+            html: render("html.j2")?,
+        })
+    }
+}
+
+fn template_error(origin: &str, name: &str, e: &minijinja::Error) -> TemplateError {
+    let mut message = e.kind().to_string();
+    if let Some(detail) = e.detail() {
+        message.push_str(": ");
+        message.push_str(detail);
+    }
+    TemplateError {
+        file: format!("{origin}/{name}"),
+        line: e.line().unwrap_or(0),
+        message,
+    }
+}
+
+/// The variables templates can use, with sample values.
+#[derive(Debug, Clone, Serialize)]
+pub struct AckContext {
+    pub council: CouncilContext,
+    pub case: CaseContext,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CouncilContext {
+    pub name: String,
+    pub mailbox: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CaseContext {
+    pub reference: String,
+    /// The subject of the message that opened the case (sanitised).
+    pub subject: String,
+    pub received: String,
+    pub response_due: String,
+    pub response_days: u32,
+    pub urgent: bool,
+    pub category: String,
+    pub mp_name: Option<String>,
+    pub mp_reference: Option<String>,
+}
+
+fn sample_context(mail: &str) -> AckContext {
+    let _ = mail;
+    AckContext {
+        council: CouncilContext {
+            name: "Exampleshire Council".into(),
+            mailbox: "mpenquiries@exampleshire.gov.uk".into(),
+        },
+        case: CaseContext {
+            reference: "MPE-2026-00001".into(),
+            subject: "Constituent enquiry".into(),
+            received: "Tuesday 3 March 2026".into(),
+            response_due: "Tuesday 17 March 2026".into(),
+            response_days: 10,
+            urgent: false,
+            category: "Housing".into(),
+            mp_name: Some("Ann Example".into()),
+            mp_reference: Some("AE/26/0001".into()),
+        },
+    }
+}
+
+/// Text safe to put in a header: no control characters (so no CR/LF header
+/// injection), folded white space, at most 200 characters.
+pub fn clean_header_text(s: &str) -> String {
+    let one = crate::parse::one_line(s);
+    one.chars().take(200).collect()
+}
+
+/// A subject with its reply and forward prefixes removed.
+pub fn base_subject(subject: &str) -> String {
+    let mut s = clean_header_text(subject);
+    loop {
+        let lower = s.to_ascii_lowercase();
+        let cut = ["re:", "fw:", "fwd:", "aw:", "sv:", "re :", "fw :"]
+            .iter()
+            .find(|p| lower.starts_with(*p))
+            .map(|p| p.len());
+        match cut {
+            Some(n) => s = s[n..].trim_start().to_string(),
+            None => return s,
+        }
+    }
+}
+
+/// A new Message-ID for an outgoing mail of `purpose` about case `reference`
+/// (without angle brackets). The `postroom.` prefix lets postroom recognise
+/// replies to, and bounces of, its own mail.
+pub fn message_id(purpose: &str, reference: &str, domain: &str) -> String {
+    let nonce: u64 = rand::rng().random();
+    format!(
+        "postroom.{purpose}.{}.{nonce:016x}@{domain}",
+        reference.to_ascii_lowercase()
+    )
+}
+
+/// Everything needed to build one outgoing mail.
+#[derive(Debug, Clone)]
+pub struct Outgoing<'a> {
+    pub from: &'a Mailbox,
+    pub to: &'a str,
+    pub rendered: &'a Rendered,
+    pub message_id: &'a str,
+    pub in_reply_to: Option<&'a str>,
+    pub references: &'a [String],
+    /// RFC 3834: `auto-replied` for acknowledgements, `auto-generated` for
+    /// notifications and digests.
+    pub auto_submitted: &'a str,
+    pub case_reference: Option<&'a str>,
+    pub date: DateTime<Utc>,
+}
+
+/// Builds the complete message bytes.
+pub fn build(m: &Outgoing<'_>) -> Result<Vec<u8>> {
+    let to: Mailbox =
+        m.to.parse()
+            .with_context(|| "The recipient address is not valid".to_string())?;
+    let mut builder = lettre::Message::builder()
+        .from(m.from.clone())
+        .to(to)
+        .subject(m.rendered.subject.clone())
+        .date(m.date.into())
+        .message_id(Some(format!("<{}>", m.message_id)))
+        .raw_header(HeaderValue::new(
+            HeaderName::new_from_ascii_str("Auto-Submitted"),
+            m.auto_submitted.to_string(),
+        ))
+        .raw_header(HeaderValue::new(
+            HeaderName::new_from_ascii_str("X-Auto-Response-Suppress"),
+            "All".to_string(),
+        ));
+    if let Some(reference) = m.case_reference {
+        builder = builder.raw_header(HeaderValue::new(
+            HeaderName::new_from_ascii_str("X-Postroom-Case"),
+            clean_header_text(reference),
+        ));
+    }
+    // Only ids that survived `parse::clean_message_id` reach here; check
+    // again, since a header is the one place where a stray CR/LF does harm.
+    let safe = |id: &&str| crate::parse::clean_message_id(id).as_deref() == Some(*id);
+    if let Some(id) = m.in_reply_to.filter(safe) {
+        builder = builder.in_reply_to(format!("<{id}>"));
+    }
+    let references: Vec<String> = m
+        .references
+        .iter()
+        .map(String::as_str)
+        .filter(safe)
+        .rev()
+        .take(20)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .map(|id| format!("<{id}>"))
+        .collect();
+    if !references.is_empty() {
+        builder = builder.references(references.join(" "));
+    }
+    let body = MultiPart::alternative()
+        .singlepart(
+            SinglePart::builder()
+                .header(ContentType::TEXT_PLAIN)
+                .body(m.rendered.text.clone()),
+        )
+        .singlepart(
+            SinglePart::builder()
+                .header(ContentType::TEXT_HTML)
+                .body(m.rendered.html.clone()),
+        );
+    let message = builder.multipart(body).context("Cannot build the mail")?;
+    Ok(message.formatted())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_built_in_templates_render() {
+        let t = Templates::embedded().unwrap_or_else(|e| panic!("{e}"));
+        let r = t
+            .render("acknowledgement", &sample_context("acknowledgement"))
+            .unwrap();
+        assert!(r.subject.contains("MPE-2026-00001"), "{}", r.subject);
+        assert!(r.text.contains("Tuesday 17 March 2026"));
+        assert!(r.html.contains("MPE-2026-00001"));
+    }
+
+    #[test]
+    fn template_errors_name_file_and_line() {
+        let files = vec![
+            (
+                "acknowledgement.subject.j2".to_string(),
+                "Ref {{ case.reference }}".to_string(),
+            ),
+            (
+                "acknowledgement.txt.j2".to_string(),
+                "line one\n{{ case.nonexistent }}\n".to_string(),
+            ),
+            (
+                "acknowledgement.html.j2".to_string(),
+                "<p>\n\n{% if %}</p>".to_string(),
+            ),
+        ];
+        let errors = Templates::from_files("templates", files).unwrap_err().0;
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!(errors[0].file, "templates/acknowledgement.html.j2");
+        assert_eq!(errors[0].line, 3);
+        let files = vec![
+            (
+                "acknowledgement.subject.j2".to_string(),
+                "Ref {{ case.reference }}".to_string(),
+            ),
+            (
+                "acknowledgement.txt.j2".to_string(),
+                "line one\n{{ case.nonexistent }}\n".to_string(),
+            ),
+            ("acknowledgement.html.j2".to_string(), "<p></p>".to_string()),
+        ];
+        let errors = Templates::from_files("templates", files).unwrap_err().0;
+        assert_eq!(errors[0].file, "templates/acknowledgement.txt.j2");
+        assert_eq!(errors[0].line, 2, "{}", errors[0]);
+        assert!(errors[0].message.contains("undefined"), "{}", errors[0]);
+    }
+
+    #[test]
+    fn html_is_escaped_and_headers_are_clean() {
+        let t = Templates::embedded().unwrap();
+        let mut ctx = sample_context("acknowledgement");
+        ctx.case.subject = "<script>x</script>\r\nBcc: victim@example.org".into();
+        let r = t.render("acknowledgement", &ctx).unwrap();
+        assert!(!r.html.contains("<script>"));
+        let from: Mailbox = "Council MP enquiries <mp@council.example>".parse().unwrap();
+        let refs = vec![
+            "a@b".to_string(),
+            "evil@x>\r\nBcc: v@example.org".to_string(),
+        ];
+        let raw = build(&Outgoing {
+            from: &from,
+            to: "office@parliament.example",
+            rendered: &Rendered {
+                subject: clean_header_text(&format!("Re: {}", ctx.case.subject)),
+                text: r.text.clone(),
+                html: r.html.clone(),
+            },
+            message_id: "postroom.ack.mpe-2026-00001.00@council.example",
+            in_reply_to: Some("a@b"),
+            references: &refs,
+            auto_submitted: "auto-replied",
+            case_reference: Some("MPE-2026-00001"),
+            date: Utc::now(),
+        })
+        .unwrap();
+        let text = String::from_utf8_lossy(&raw);
+        let headers = text.split("\r\n\r\n").next().unwrap();
+        assert!(!headers.contains("\r\nBcc:"), "{headers}");
+        assert!(text.contains("Auto-Submitted: auto-replied\r\n"));
+        assert!(text.contains("In-Reply-To: <a@b>\r\n"));
+        assert!(text.contains("References: <a@b>\r\n"));
+        assert!(text.contains("Message-ID: <postroom.ack.mpe-2026-00001.00@council.example>"));
+    }
+
+    #[test]
+    fn reply_prefixes_come_off() {
+        assert_eq!(
+            base_subject("RE: Fwd: re: Housing repair"),
+            "Housing repair"
+        );
+        assert_eq!(base_subject("Reply needed"), "Reply needed");
+    }
+}

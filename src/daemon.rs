@@ -1,0 +1,164 @@
+//! The supervisor: one task per source, one delivery worker, and the signal
+//! handling that stops and reloads them.
+//!
+//! Every loop is a public one-step function ([`poll_source`],
+//! `Worker::deliver_all_due`) plus "wait or be interrupted"; `run --once` and
+//! the tests call the steps directly. Shutdown is a [`CancellationToken`]: a
+//! source finishes the message in hand and stops, the worker finishes the
+//! send in hand; after `daemon.shutdown_timeout` whatever is left is aborted
+//! (an aborted send is retried after restart: the outbox claim runs out).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Result;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tracing::{error, info, warn};
+
+use crate::app::App;
+use crate::ingest::{self, Outcome};
+use crate::outbox::{Transport, Worker};
+use crate::source::Source;
+
+/// Messages fetched from a source per round trip.
+pub const BATCH: usize = 100;
+
+/// Stores everything a source holds that is not stored yet. Stops between
+/// messages when `stop` is cancelled. Returns what became of each message.
+pub async fn poll_source(
+    app: &App,
+    source: &mut Source,
+    stop: &CancellationToken,
+    ready: &Notify,
+) -> Result<Vec<Outcome>> {
+    let mut outcomes = Vec::new();
+    loop {
+        let batch = source.fetch(&app.store, BATCH).await?;
+        if batch.is_empty() {
+            return Ok(outcomes);
+        }
+        for incoming in batch {
+            if stop.is_cancelled() {
+                return Ok(outcomes);
+            }
+            let outcome = ingest::ingest(app, &incoming).await?;
+            if matches!(
+                outcome,
+                Outcome::Opened {
+                    acknowledged: true,
+                    ..
+                }
+            ) {
+                ready.notify_one();
+            }
+            source.settle(&incoming.checkpoint).await?;
+            outcomes.push(outcome);
+        }
+    }
+}
+
+/// Builds the delivery worker the config asks for.
+pub fn worker(app: &App) -> Result<Worker> {
+    let transport = Transport::from_config(&app.config.delivery.transport)?;
+    Ok(Worker::new(
+        app.store.clone(),
+        transport,
+        app.clock.clone(),
+        app.config.delivery.retry_for,
+        app.config.delivery.max_attempts,
+    ))
+}
+
+/// One pass: every source drained, then every due mail sent.
+pub async fn run_once(app: &App) -> Result<(Vec<Outcome>, crate::outbox::Totals)> {
+    let stop = CancellationToken::new();
+    let ready = Notify::new();
+    let mut outcomes = Vec::new();
+    for config in &app.config.sources {
+        let mut source = Source::from_config(config);
+        outcomes.extend(poll_source(app, &mut source, &stop, &ready).await?);
+    }
+    let totals = worker(app)?.deliver_all_due().await?;
+    Ok((outcomes, totals))
+}
+
+/// Runs until `stop` is cancelled.
+pub async fn run(app: Arc<App>, stop: CancellationToken) -> Result<()> {
+    let tracker = TaskTracker::new();
+    let ready = Arc::new(Notify::new());
+    for config in app.config.sources.clone() {
+        let (app, stop, ready) = (app.clone(), stop.clone(), ready.clone());
+        tracker.spawn(async move {
+            let mut source = Source::from_config(&config);
+            info!(source = %config.name, "Source started.");
+            loop {
+                match poll_source(&app, &mut source, &stop, &ready).await {
+                    Ok(outcomes) if !outcomes.is_empty() => info!(source = %config.name, stored = outcomes.len(), "Poll done."),
+                    Ok(_) => {}
+                    Err(e) => error!(source = %config.name, error = format!("{e:#}"), "Poll failed; will retry."),
+                }
+                tokio::select! {
+                    _ = stop.cancelled() => break,
+                    _ = tokio::time::sleep(app.config.poll_interval) => {}
+                }
+            }
+            info!(source = %config.name, "Source stopped.");
+        });
+    }
+    let worker = Arc::new(worker(&app)?);
+    {
+        let (stop, ready, worker) = (stop.clone(), ready.clone(), worker.clone());
+        tracker.spawn(async move {
+            loop {
+                if let Err(e) = worker.deliver_all_due().await {
+                    error!(error = format!("{e:#}"), "Delivery failed; will retry.");
+                }
+                tokio::select! {
+                    _ = stop.cancelled() => break,
+                    _ = ready.notified() => {}
+                    _ = tokio::time::sleep(Duration::from_secs(15)) => {}
+                }
+            }
+            info!("Delivery worker stopped.");
+        });
+    }
+    tracker.close();
+    stop.cancelled().await;
+    info!("Shutting down.");
+    if tokio::time::timeout(app.config.shutdown_timeout, tracker.wait())
+        .await
+        .is_err()
+    {
+        warn!("Tasks still running after the shutdown timeout; stopping them.");
+    }
+    app.store.close().await;
+    Ok(())
+}
+
+/// Cancels `stop` on SIGTERM or SIGINT, and reloads rules and the MP
+/// directory on SIGHUP.
+pub fn handle_signals(app: Arc<App>, stop: CancellationToken) -> Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    let mut hup = signal(SignalKind::hangup())?;
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = term.recv() => { info!("SIGTERM received."); stop.cancel(); break; }
+                _ = int.recv() => { info!("SIGINT received."); stop.cancel(); break; }
+                _ = hup.recv() => match app.reload() {
+                    Ok(()) => info!("Rules and MP directory reloaded."),
+                    Err(problems) => {
+                        for p in problems {
+                            error!(problem = %p, "Reload refused; the rules in force stay.");
+                        }
+                    }
+                },
+            }
+        }
+    });
+    Ok(())
+}

@@ -1,0 +1,224 @@
+//! `postroom demo`: the whole pipeline on a bundled sample mailbox, with no
+//! set-up at all.
+//!
+//! It writes a small council's config, MP directory and mailbox (the files
+//! under `examples/`, built into the binary) into a folder, runs one pass of
+//! the daemon over them on SQLite with the folder transport, and prints the
+//! cases it opened. The folder stays behind so a newcomer can look at the
+//! database, the acknowledgements (`outbox/*.eml`) and the config, and run
+//! `postroom run --once --config <dir>/postroom.toml` again.
+
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
+use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
+
+use crate::app::{App, Prepared};
+use crate::config::Config;
+use crate::ingest::Outcome;
+use crate::store::cases;
+use crate::{clock, daemon};
+
+/// The sample mailbox, as (file name, bytes).
+pub const SAMPLE_MAILBOX: &[(&str, &[u8])] = &[
+    (
+        "01-ehc-needs-assessment.eml",
+        include_bytes!("../examples/mailbox/01-ehc-needs-assessment.eml"),
+    ),
+    (
+        "02-send-transport-urgent.eml",
+        include_bytes!("../examples/mailbox/02-send-transport-urgent.eml"),
+    ),
+    (
+        "03-housing-damp.eml",
+        include_bytes!("../examples/mailbox/03-housing-damp.eml"),
+    ),
+    (
+        "04-adult-care-package.eml",
+        include_bytes!("../examples/mailbox/04-adult-care-package.eml"),
+    ),
+    (
+        "05-chaser-on-ehc.eml",
+        include_bytes!("../examples/mailbox/05-chaser-on-ehc.eml"),
+    ),
+    (
+        "06-out-of-office.eml",
+        include_bytes!("../examples/mailbox/06-out-of-office.eml"),
+    ),
+    (
+        "07-bounce.eml",
+        include_bytes!("../examples/mailbox/07-bounce.eml"),
+    ),
+    (
+        "08-newsletter.eml",
+        include_bytes!("../examples/mailbox/08-newsletter.eml"),
+    ),
+    (
+        "09-parent-direct.eml",
+        include_bytes!("../examples/mailbox/09-parent-direct.eml"),
+    ),
+    (
+        "10-spoof.eml",
+        include_bytes!("../examples/mailbox/10-spoof.eml"),
+    ),
+    (
+        "11-annual-review.eml",
+        include_bytes!("../examples/mailbox/11-annual-review.eml"),
+    ),
+    (
+        "12-unreadable.eml",
+        include_bytes!("../examples/mailbox/12-unreadable.eml"),
+    ),
+    (
+        "13-forwarded-school-place.eml",
+        include_bytes!("../examples/mailbox/13-forwarded-school-place.eml"),
+    ),
+];
+
+/// The sample council's MP directory.
+pub const SAMPLE_DIRECTORY: &str = include_str!("../examples/mps.csv");
+
+/// The demo's config; paths are relative to the demo folder.
+pub const DEMO_CONFIG: &str = r#"# Written by `postroom demo`. Run it again with:
+#   postroom run --once --config postroom.toml
+[council]
+name = "Wexcombe Borough Council"
+mailbox = "mpenquiries@wexcombe.gov.uk"
+authserv_id = "mx1.wexcombe.gov.uk"
+
+[database]
+url = "sqlite:postroom.sqlite"
+
+[paths]
+directory = "mps.csv"
+
+[[source]]
+name = "demo"
+kind = "eml_dir"
+path = "mailbox"
+
+[delivery]
+transport = "file"
+path = "outbox"
+"#;
+
+/// A file that marks a folder as the demo's, so it may be replaced.
+const MARKER: &str = ".postroom-demo";
+
+/// Writes the demo folder: config, directory, mailbox.
+pub fn write_folder(dir: &Path) -> Result<()> {
+    if dir.exists() {
+        if !dir.join(MARKER).exists() {
+            let empty = std::fs::read_dir(dir)?.next().is_none();
+            if !empty {
+                bail!(
+                    "{} exists and is not a postroom demo folder; choose another with --dir",
+                    dir.display()
+                );
+            }
+        }
+        std::fs::remove_dir_all(dir).with_context(|| format!("Cannot clear {}", dir.display()))?;
+    }
+    std::fs::create_dir_all(dir.join("mailbox"))
+        .with_context(|| format!("Cannot create {}", dir.display()))?;
+    std::fs::write(dir.join(MARKER), "")?;
+    std::fs::write(dir.join("postroom.toml"), DEMO_CONFIG)?;
+    std::fs::write(dir.join("mps.csv"), SAMPLE_DIRECTORY)?;
+    for (name, bytes) in SAMPLE_MAILBOX {
+        std::fs::write(dir.join("mailbox").join(name), bytes)?;
+    }
+    Ok(())
+}
+
+pub async fn run(dir: &Path) -> Result<()> {
+    write_folder(dir)?;
+    let config = Config::load(&dir.join("postroom.toml")).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let prepared = Prepared::new(config).map_err(|p| anyhow::anyhow!("{}", p.join("\n")))?;
+    let app = App::start(prepared, clock::system()).await?;
+    let (outcomes, totals) = daemon::run_once(&app).await?;
+
+    let rows = cases::all(&mut *app.store.conn().await?).await?;
+    let mut table = Table::new();
+    table.load_preset(UTF8_FULL_CONDENSED);
+    table.set_header([
+        "Reference",
+        "Received",
+        "MP",
+        "Service",
+        "Urgent",
+        "Reply due",
+        "Status",
+    ]);
+    for c in &rows {
+        let service = match (&c.category, &c.send_topic) {
+            (Some(cat), Some(topic)) => format!("{cat}: {topic}"),
+            (Some(cat), None) => cat.clone(),
+            _ => "-".into(),
+        };
+        table.add_row([
+            c.reference.clone(),
+            c.received_at.get(..10).unwrap_or("").to_string(),
+            c.mp_name.clone().unwrap_or_else(|| "-".into()),
+            service,
+            if c.urgent {
+                "yes".into()
+            } else {
+                String::new()
+            },
+            c.response_due.clone().unwrap_or_default(),
+            match &c.triage_reason {
+                Some(reason) => format!("triage: {reason}"),
+                None => c.status.clone(),
+            },
+        ]);
+    }
+    println!("{table}");
+
+    let count = |f: &dyn Fn(&Outcome) -> bool| outcomes.iter().filter(|o| f(o)).count();
+    let opened = count(&|o| matches!(o, Outcome::Opened { .. }));
+    let acked = count(&|o| {
+        matches!(
+            o,
+            Outcome::Opened {
+                acknowledged: true,
+                ..
+            }
+        )
+    });
+    let joined = count(&|o| matches!(o, Outcome::Joined { .. }));
+    let filed = count(&|o| matches!(o, Outcome::Filed { .. }));
+    println!(
+        "{} messages read: {opened} cases opened ({acked} acknowledged), {joined} filed on their case \
+         (chasers, automatic replies, bounces), {filed} stored without a case (junk).",
+        outcomes.len()
+    );
+    println!(
+        "{} acknowledgements written to {}",
+        totals.sent,
+        dir.join("outbox").display()
+    );
+    println!(
+        "Database: {}    Config: {}",
+        dir.join("postroom.sqlite").display(),
+        dir.join("postroom.toml").display()
+    );
+    app.store.close().await;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_sample_message_is_built_in() {
+        let mut on_disk: Vec<String> =
+            std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/mailbox"))
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect();
+        on_disk.sort();
+        let built_in: Vec<&str> = SAMPLE_MAILBOX.iter().map(|(n, _)| *n).collect();
+        assert_eq!(on_disk, built_in);
+    }
+}

@@ -1,0 +1,784 @@
+//! The pipeline for one message: parse, classify, then store it, write its
+//! case and queue its acknowledgement in ONE transaction.
+//!
+//! ```text
+//! Incoming ──parse──▶ Message ──classify──▶ Decision ──┐
+//!                                                      ▼
+//!   BEGIN: checkpoint · raw bytes · parts · case (new, or joined by thread)
+//!          · events · acknowledgement in the outbox        COMMIT
+//! ```
+//!
+//! Invariants:
+//! - A message is stored, its case written and its acknowledgement queued in
+//!   one transaction, with the source's checkpoint: all of it or none of it.
+//! - The same bytes stored twice are one message (a unique SHA-256); the
+//!   re-delivery is counted, and recorded on the case, never silently merged.
+//! - A message that cannot be parsed is still stored, byte for byte, and
+//!   opens a case marked for triage.
+//! - No acknowledgement to automatic mail, bounces, bulk mail, the council's
+//!   own addresses, or to more than N per sender per hour, whatever the
+//!   rules say.
+
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use chrono::{DateTime, Duration, Utc};
+use serde_json::{Value, json};
+use tracing::{info, warn};
+
+use crate::app::App;
+use crate::case::{CaseRef, Kind, Status};
+use crate::classify::{Classifier, Decision};
+use crate::compose::{self, AckContext, CaseContext, CouncilContext};
+use crate::message::Origin;
+use crate::parse::{self, Message, ParseStatus};
+use crate::source::{Checkpoint, Incoming};
+use crate::store::{Tx, cases, messages, outbox, sources};
+
+/// What became of one message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// A new case was opened.
+    Opened {
+        reference: String,
+        acknowledged: bool,
+        triage: bool,
+    },
+    /// The message joined an existing case (a chaser, a reply, an automatic
+    /// reply to the acknowledgement, a bounce).
+    Joined { reference: String, kind: Kind },
+    /// Stored without a case (junk, or an automatic reply or bounce that
+    /// belongs to no case).
+    Filed { kind: Kind },
+    /// The same bytes were stored before; the re-delivery was counted.
+    Duplicate,
+    /// The source's checkpoint already holds this message.
+    AlreadyStored,
+}
+
+/// Reads a message: parse and classify, on a blocking thread (both are CPU
+/// work) and with panics contained: a message that makes a parser panic is
+/// stored as unparsed and flagged, and the next message goes on.
+pub async fn read(
+    classifier: Arc<Classifier>,
+    bytes: Arc<Vec<u8>>,
+    origin: Origin,
+    file_name: Option<String>,
+) -> (Message, Decision) {
+    let task = tokio::task::spawn_blocking(move || {
+        std::panic::catch_unwind(AssertUnwindSafe(|| {
+            let message = match origin {
+                Origin::Email => parse::parse_email(&bytes),
+                Origin::Letter => {
+                    let name = file_name.as_deref().unwrap_or("letter");
+                    Message::letter(name, letter_content_type(name), bytes.to_vec())
+                }
+            };
+            let decision = classifier.classify(&message);
+            (message, decision)
+        }))
+        .ok()
+    });
+    match task.await.ok().flatten() {
+        Some(read) => read,
+        None => {
+            let mut message = parse::parse_email(b"");
+            message.origin = origin;
+            message.status = ParseStatus::Unparsed;
+            message.warnings = vec!["postroom failed while reading this message".into()];
+            let classifier_fallback = Decision {
+                kind: Kind::NotMp,
+                from_mp_office: false,
+                category: None,
+                send_topic: None,
+                urgent: false,
+                mp_name: None,
+                constituency: None,
+                mp_reference: None,
+                council_reference: None,
+                should_acknowledge: false,
+                team: None,
+                assignee: None,
+                policy: None,
+                tags: Vec::new(),
+                triage: vec!["postroom failed while reading this message".into()],
+                matched_rules: Vec::new(),
+                explanation: Vec::new(),
+            };
+            (message, classifier_fallback)
+        }
+    }
+}
+
+/// The MIME type of a letter's file, by its extension.
+pub fn letter_content_type(name: &str) -> &'static str {
+    let lower = name.to_ascii_lowercase();
+    match lower.rsplit_once('.').map(|(_, x)| x) {
+        Some("pdf") => "application/pdf",
+        Some("png") => "image/png",
+        Some("jpg" | "jpeg") => "image/jpeg",
+        Some("tif" | "tiff") => "image/tiff",
+        _ => "application/octet-stream",
+    }
+}
+
+/// Stores one message from a source. The caller settles the source after
+/// this returns.
+#[tracing::instrument(name = "ingest", skip_all, fields(source = %incoming.source, sha256 = %&incoming.raw.sha256[..12], message = tracing::field::Empty, case = tracing::field::Empty))]
+pub async fn ingest(app: &App, incoming: &Incoming) -> Result<Outcome> {
+    let bytes = Arc::new(incoming.raw.bytes.clone());
+    let (message, decision) = read(
+        app.classifier(),
+        bytes,
+        incoming.raw.origin,
+        incoming.raw.file_name.clone(),
+    )
+    .await;
+    let now = app.clock.now();
+    let received_at = received_at(&message, incoming.arrived, now);
+
+    let mut tx = app.store.begin().await?;
+    let Checkpoint::File { name, .. } = &incoming.checkpoint;
+    if !sources::record_file(&mut tx, &incoming.source, name, &incoming.raw.sha256, now).await? {
+        tx.rollback().await?;
+        return Ok(Outcome::AlreadyStored);
+    }
+    let outcome = store_message(
+        app,
+        &mut tx,
+        incoming,
+        &message,
+        &decision,
+        received_at,
+        now,
+    )
+    .await?;
+    tx.commit().await.context("Cannot commit the message")?;
+    match &outcome {
+        Outcome::Opened {
+            reference,
+            acknowledged,
+            triage,
+        } => {
+            info!(case = %reference, kind = %decision.kind, acknowledged, triage, "Message stored; case opened.")
+        }
+        Outcome::Joined { reference, kind } => {
+            info!(case = %reference, kind = %kind, "Message stored on its case.")
+        }
+        Outcome::Filed { kind } => info!(kind = %kind, "Message stored without a case."),
+        Outcome::Duplicate => info!("Same bytes stored before; re-delivery counted."),
+        Outcome::AlreadyStored => {}
+    }
+    Ok(outcome)
+}
+
+/// When the council received the message: the date of the top `Received`
+/// hop (added by the council's own server), else when the source says it
+/// arrived, else now. A date in the future is not believed.
+fn received_at(
+    message: &Message,
+    arrived: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> DateTime<Utc> {
+    let plausible = |t: &DateTime<Utc>| *t <= now + Duration::hours(1);
+    message
+        .received
+        .filter(plausible)
+        .or(arrived.filter(plausible))
+        .unwrap_or(now)
+}
+
+async fn store_message(
+    app: &App,
+    tx: &mut Tx,
+    incoming: &Incoming,
+    message: &Message,
+    decision: &Decision,
+    received_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<Outcome> {
+    let from = message
+        .from
+        .as_ref()
+        .map(|m| m.address.as_str())
+        .unwrap_or("");
+    let decision_json = decision_json(message, decision);
+    let new = messages::NewMessage {
+        sha256: &incoming.raw.sha256,
+        message_id: message.message_id.as_deref(),
+        source: &incoming.source,
+        origin: message.origin.as_str(),
+        received_at,
+        stored_at: now,
+        from_address: from,
+        subject: &message.subject,
+        parse_status: message.status.as_str(),
+        kind: decision.kind.as_str(),
+        decision: &decision_json,
+        raw: &incoming.raw.bytes,
+    };
+    let Some(message_row) = messages::insert(tx, &new).await? else {
+        let (stored, case) = messages::record_redelivery(tx, &incoming.raw.sha256).await?;
+        if let Some(case) = case {
+            let detail = json!({ "message": stored, "source": incoming.source });
+            cases::add_event(
+                tx,
+                case,
+                now,
+                "postroom",
+                "duplicate_delivery",
+                Some(stored),
+                &detail,
+            )
+            .await?;
+        }
+        return Ok(Outcome::Duplicate);
+    };
+    tracing::Span::current().record("message", message_row);
+    store_parts(tx, message_row, message).await?;
+
+    let thread = find_case(tx, message, decision, from).await?;
+    let kind = decision.kind;
+
+    if let Some(found) = &thread
+        && found.joins
+    {
+        let case = &found.case;
+        messages::set_case(tx, message_row, case.id).await?;
+        let event = match kind {
+            Kind::AutoReply => "auto_reply",
+            Kind::Bounce => "bounce",
+            Kind::Junk => "junk",
+            _ if found.redelivery => "redelivery",
+            Kind::FollowUp | Kind::NewEnquiry => "chaser",
+            Kind::NotMp => "message",
+        };
+        if kind == Kind::Bounce
+            && let Some(outbox_id) = found.outbox
+        {
+            outbox::mark_bounced(tx, outbox_id, "a bounce for this mail came back").await?;
+        }
+        let detail =
+            json!({ "message": message_row, "kind": kind.as_str(), "matched_by": found.how });
+        cases::add_event(
+            tx,
+            case.id,
+            now,
+            "postroom",
+            event,
+            Some(message_row),
+            &detail,
+        )
+        .await?;
+        tracing::Span::current().record("case", case.reference.as_str());
+        return Ok(Outcome::Joined {
+            reference: case.reference.clone(),
+            kind,
+        });
+    }
+
+    if matches!(kind, Kind::Junk | Kind::AutoReply | Kind::Bounce)
+        && message.status == ParseStatus::Parsed
+    {
+        return Ok(Outcome::Filed { kind });
+    }
+
+    open_case(
+        app,
+        tx,
+        message,
+        decision,
+        message_row,
+        thread.as_ref(),
+        received_at,
+        now,
+    )
+    .await
+}
+
+async fn store_parts(tx: &mut Tx, message_row: i64, message: &Message) -> Result<()> {
+    let mut parts = vec![messages::NewPart {
+        name: "body",
+        content_type: "text/plain",
+        size: message.body.len(),
+        text_source: Some("body"),
+        text: Some(&message.body),
+        note: None,
+    }];
+    for p in &message.parts {
+        parts.push(messages::NewPart {
+            name: &p.name,
+            content_type: &p.content_type,
+            size: p.size,
+            text_source: p.text_source.map(|s| s.as_str()),
+            text: p.text.as_deref(),
+            note: p.note.as_deref(),
+        });
+    }
+    messages::insert_parts(tx, message_row, &parts).await
+}
+
+/// A case the message refers to, and whether it may join it.
+struct Found {
+    case: cases::CaseRow,
+    /// False when only a reference in the text points at the case and the
+    /// sender is not on it: then a person decides.
+    joins: bool,
+    redelivery: bool,
+    /// The outbox entry the message replies to or bounces.
+    outbox: Option<i64>,
+    how: &'static str,
+}
+
+/// Finds the case a message belongs to: the same Message-ID from the same
+/// sender (a re-delivery with other bytes), a reply or bounce naming a mail
+/// of the case, a council reference from someone on the case, or the MP
+/// reference of an open case from the same office.
+async fn find_case(
+    tx: &mut Tx,
+    message: &Message,
+    decision: &Decision,
+    from: &str,
+) -> Result<Option<Found>> {
+    let found = |case, joins, redelivery, outbox, how| Found {
+        case,
+        joins,
+        redelivery,
+        outbox,
+        how,
+    };
+    if let Some(id) = &message.message_id
+        && !from.is_empty()
+        && let Some(case) = messages::case_of_message_id(tx, id, from).await?
+        && let Some(case) = cases::by_id(tx, case).await?
+    {
+        return Ok(Some(found(case, true, true, None, "message-id")));
+    }
+    let mut thread_ids: Vec<String> = message.references.clone();
+    thread_ids.extend(message.in_reply_to.iter().cloned());
+    if matches!(decision.kind, Kind::Bounce | Kind::AutoReply) {
+        thread_ids.extend(message.enclosed_ids.iter().cloned());
+    }
+    if let Some((outbox_id, Some(case))) = outbox::case_of_message_id(tx, &thread_ids).await?
+        && let Some(case) = cases::by_id(tx, case).await?
+    {
+        return Ok(Some(found(
+            case,
+            true,
+            false,
+            Some(outbox_id),
+            "reply-to-postroom",
+        )));
+    }
+    if let Some(case) = messages::case_of_thread(tx, &thread_ids).await?
+        && let Some(case) = cases::by_id(tx, case).await?
+    {
+        return Ok(Some(found(case, true, false, None, "thread")));
+    }
+    if let Some(reference) = &decision.council_reference
+        && let Some(case) = cases::by_reference(tx, reference).await?
+    {
+        let on_case = !from.is_empty() && cases::has_participant(tx, case.id, from).await?;
+        let same_office = decision.from_mp_office
+            && decision.mp_name.is_some()
+            && case.mp_name == decision.mp_name;
+        let automatic = matches!(decision.kind, Kind::AutoReply | Kind::Bounce);
+        return Ok(Some(found(
+            case,
+            on_case || same_office || automatic,
+            false,
+            None,
+            "council-reference",
+        )));
+    }
+    if let (Some(mp_reference), Some(mp_name), true) = (
+        &decision.mp_reference,
+        &decision.mp_name,
+        decision.from_mp_office,
+    ) && decision.kind != Kind::NewEnquiry
+        && let Some(case) = cases::open_by_mp_reference(tx, mp_reference, mp_name).await?
+    {
+        return Ok(Some(found(case, true, false, None, "mp-reference")));
+    }
+    Ok(None)
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn open_case(
+    app: &App,
+    tx: &mut Tx,
+    message: &Message,
+    decision: &Decision,
+    message_row: i64,
+    suggested: Option<&Found>,
+    received_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<Outcome> {
+    let classifier = app.classifier();
+    let mut triage: Vec<String> = decision.triage.clone();
+    match decision.kind {
+        Kind::NotMp => triage.push("not from an MP office".into()),
+        Kind::FollowUp => triage.push("a follow-up to a case postroom does not know".into()),
+        _ => {}
+    }
+    if let Some(s) = suggested {
+        triage.push(format!(
+            "cites {} but the sender is not on that case",
+            s.case.reference
+        ));
+    }
+    let correspondent = correspondent(message, decision, &classifier);
+    if message.origin == Origin::Letter && decision.should_acknowledge && correspondent.is_none() {
+        triage.push("acknowledge by hand: no email address for this MP office".into());
+    }
+
+    let year = app
+        .calendar
+        .local_date(received_at)
+        .format("%Y")
+        .to_string()
+        .parse::<i32>()?;
+    let reference =
+        cases::allocate_reference(tx, &app.config.council.reference_prefix, year).await?;
+    let policy = &app.config.policy;
+    let respond_days = if decision.urgent {
+        policy.urgent_respond_days
+    } else {
+        policy.respond_days
+    };
+    let response_due = app.calendar.due_date(received_at, respond_days);
+    let acknowledge_due = app.calendar.due_date(received_at, policy.acknowledge_days);
+    let status = if triage.is_empty() {
+        Status::Open
+    } else {
+        Status::Triage
+    };
+    let triage_reason = (!triage.is_empty()).then(|| triage.join("; "));
+    let subject = compose::base_subject(&message.subject);
+    let case_id = cases::insert(
+        tx,
+        &cases::NewCase {
+            reference: &reference,
+            status: status.as_str(),
+            kind: decision.kind.as_str(),
+            triage_reason: triage_reason.as_deref(),
+            category: decision.category.map(|c| c.as_str()),
+            send_topic: decision.send_topic.map(|t| t.as_str()),
+            urgent: decision.urgent,
+            from_mp_office: decision.from_mp_office,
+            mp_name: decision.mp_name.as_deref(),
+            constituency: decision.constituency.as_deref(),
+            mp_reference: decision.mp_reference.as_deref(),
+            correspondent: correspondent.as_deref().unwrap_or(""),
+            subject: &subject,
+            team: decision.team.as_deref(),
+            assignee: decision.assignee.as_deref(),
+            policy: decision.policy.as_deref(),
+            tags: &decision.tags,
+            received_at,
+            acknowledge_due: Some(acknowledge_due),
+            response_due: Some(response_due),
+            now,
+        },
+    )
+    .await?;
+    tracing::Span::current().record("case", reference.as_str());
+    messages::set_case(tx, message_row, case_id).await?;
+    let detail = json!({
+        "message": message_row,
+        "kind": decision.kind.as_str(),
+        "status": status.as_str(),
+        "triage": triage,
+        "matched_rules": decision.matched_rules,
+        "response_due": response_due.to_string(),
+    });
+    cases::add_event(
+        tx,
+        case_id,
+        now,
+        "postroom",
+        "created",
+        Some(message_row),
+        &detail,
+    )
+    .await?;
+
+    let mut acknowledged = false;
+    if decision.should_acknowledge {
+        match acknowledgement_block(app, tx, message, decision, correspondent.as_deref(), now)
+            .await?
+        {
+            None => {
+                let to = correspondent.as_deref().unwrap_or_default();
+                let ack = Ack {
+                    reference: &reference,
+                    subject: &subject,
+                    received_at,
+                    response_due,
+                    respond_days,
+                };
+                let outbox_id =
+                    queue_acknowledgement(app, tx, message, decision, &ack, case_id, to, now)
+                        .await?;
+                let detail = json!({ "outbox": outbox_id });
+                cases::add_event(
+                    tx,
+                    case_id,
+                    now,
+                    "postroom",
+                    "acknowledgement_queued",
+                    None,
+                    &detail,
+                )
+                .await?;
+                acknowledged = true;
+            }
+            Some(reason) => {
+                warn!(case = %reference, reason, "Acknowledgement withheld.");
+                let detail = json!({ "reason": reason });
+                cases::add_event(
+                    tx,
+                    case_id,
+                    now,
+                    "postroom",
+                    "acknowledgement_withheld",
+                    None,
+                    &detail,
+                )
+                .await?;
+            }
+        }
+    }
+    Ok(Outcome::Opened {
+        reference: reference.to_string(),
+        acknowledged,
+        triage: status == Status::Triage,
+    })
+}
+
+/// Where mail about the case goes: the sender of an email, or the MP
+/// office's address from the directory for a letter.
+fn correspondent(
+    message: &Message,
+    decision: &Decision,
+    classifier: &Classifier,
+) -> Option<String> {
+    match message.origin {
+        Origin::Email => message
+            .from
+            .as_ref()
+            .map(|m| m.address.clone())
+            .filter(|a| !a.is_empty()),
+        Origin::Letter => decision
+            .mp_name
+            .as_deref()
+            .and_then(|name| classifier.directory.office_address(name))
+            .map(str::to_string),
+    }
+}
+
+/// Why an acknowledgement the rules asked for must not be sent, if it must
+/// not: the last line of defence against mail loops and floods.
+async fn acknowledgement_block(
+    app: &App,
+    tx: &mut Tx,
+    message: &Message,
+    decision: &Decision,
+    to: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<Option<String>> {
+    let Some(to) = to else {
+        return Ok(Some("no address to send it to".into()));
+    };
+    if to.parse::<lettre::Address>().is_err() {
+        return Ok(Some("the sender's address is not valid".into()));
+    }
+    let domain = to.rsplit_once('@').map(|(_, d)| d).unwrap_or("");
+    if app
+        .config
+        .council
+        .domains
+        .iter()
+        .any(|d| domain == d || domain.ends_with(&format!(".{d}")))
+    {
+        return Ok(Some(
+            "the sender is one of the council's own addresses".into(),
+        ));
+    }
+    if let Some(reason) = automatic_mail(message) {
+        return Ok(Some(reason));
+    }
+    if decision.kind.is_automatic() {
+        return Ok(Some(format!("the message is {}", decision.kind)));
+    }
+    let limit = app.config.acknowledgements_per_sender_per_hour;
+    let recent = outbox::count_recent(tx, "acknowledgement", to, now - Duration::hours(1)).await?;
+    if recent >= i64::from(limit) {
+        return Ok(Some(format!(
+            "{limit} acknowledgements to this address in the last hour"
+        )));
+    }
+    Ok(None)
+}
+
+/// Signs of automatic or bulk mail that no rule may override (RFC 3834,
+/// RFC 2369, RFC 3464, and the habits of Exchange and Gmail).
+pub fn automatic_mail(message: &Message) -> Option<String> {
+    if message.origin == Origin::Letter {
+        return None;
+    }
+    let header = |name: &str| message.header(name).map(|v| v.trim().to_ascii_lowercase());
+    if let Some(v) = header("auto-submitted")
+        && !v.starts_with("no")
+    {
+        return Some(format!("Auto-Submitted: {v}"));
+    }
+    if let Some(v) = header("precedence")
+        && ["bulk", "junk", "list", "auto_reply"]
+            .iter()
+            .any(|p| v.starts_with(p))
+    {
+        return Some(format!("Precedence: {v}"));
+    }
+    for name in [
+        "list-id",
+        "list-unsubscribe",
+        "x-autoreply",
+        "x-autorespond",
+        "x-postroom-case",
+    ] {
+        if header(name).is_some() {
+            return Some(format!("{name} header"));
+        }
+    }
+    if header("x-auto-response-suppress")
+        .is_some_and(|v| v.contains("all") || v.contains("oof") || v.contains("autoreply"))
+    {
+        return Some("X-Auto-Response-Suppress".into());
+    }
+    if header("return-path").is_some_and(|v| v == "<>") {
+        return Some("null return path".into());
+    }
+    if message
+        .content_types
+        .iter()
+        .any(|t| t == "multipart/report" || t == "message/delivery-status")
+    {
+        return Some("a delivery report".into());
+    }
+    let from = message
+        .from
+        .as_ref()
+        .map(|m| m.address.as_str())
+        .unwrap_or("");
+    let local = from.split('@').next().unwrap_or("");
+    if [
+        "mailer-daemon",
+        "postmaster",
+        "noreply",
+        "no-reply",
+        "donotreply",
+        "do-not-reply",
+    ]
+    .contains(&local)
+    {
+        return Some(format!("sender {local}@"));
+    }
+    None
+}
+
+struct Ack<'a> {
+    reference: &'a CaseRef,
+    subject: &'a str,
+    received_at: DateTime<Utc>,
+    response_due: chrono::NaiveDate,
+    respond_days: u32,
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn queue_acknowledgement(
+    app: &App,
+    tx: &mut Tx,
+    message: &Message,
+    decision: &Decision,
+    ack: &Ack<'_>,
+    case_id: i64,
+    to: &str,
+    now: DateTime<Utc>,
+) -> Result<i64> {
+    let council = &app.config.council;
+    let ctx = AckContext {
+        council: CouncilContext {
+            name: council.name.clone(),
+            mailbox: council.mailbox.clone(),
+        },
+        case: CaseContext {
+            reference: ack.reference.to_string(),
+            subject: if ack.subject.is_empty() {
+                "Your enquiry".into()
+            } else {
+                ack.subject.to_string()
+            },
+            received: long_date(app.calendar.local_date(ack.received_at)),
+            response_due: long_date(ack.response_due),
+            response_days: ack.respond_days,
+            urgent: decision.urgent,
+            category: decision
+                .category
+                .map(|c| c.label().to_string())
+                .unwrap_or_default(),
+            mp_name: decision.mp_name.clone(),
+            mp_reference: decision.mp_reference.clone(),
+        },
+    };
+    let rendered = app.templates.render("acknowledgement", &ctx)?;
+    let message_id = compose::message_id("ack", ack.reference.as_str(), &council.message_id_domain);
+    let mut references = message.references.clone();
+    if let Some(id) = &message.message_id {
+        references.push(id.clone());
+    }
+    let raw = compose::build(&compose::Outgoing {
+        from: &app.from,
+        to,
+        rendered: &rendered,
+        message_id: &message_id,
+        in_reply_to: message.message_id.as_deref(),
+        references: &references,
+        auto_submitted: "auto-replied",
+        case_reference: Some(ack.reference.as_str()),
+        date: now,
+    })?;
+    outbox::enqueue(
+        tx,
+        &outbox::NewOutbox {
+            case_id: Some(case_id),
+            purpose: "acknowledgement",
+            message_id: &message_id,
+            envelope_from: &council.mailbox,
+            recipients: &[to.to_string()],
+            raw: &raw,
+            now,
+        },
+    )
+    .await
+}
+
+/// "Tuesday 3 March 2026".
+pub fn long_date(d: chrono::NaiveDate) -> String {
+    d.format("%A %-d %B %Y").to_string()
+}
+
+/// The decision as stored with the message: the classification contract's
+/// fields plus the explanation, triage reasons and parse warnings.
+fn decision_json(message: &Message, decision: &Decision) -> String {
+    let mut value = serde_json::to_value(decision.labels("")).unwrap_or(Value::Null);
+    if let Value::Object(map) = &mut value {
+        map.remove("file");
+        map.insert("explanation".into(), json!(decision.explanation));
+        map.insert("triage".into(), json!(decision.triage));
+        map.insert("tags".into(), json!(decision.tags));
+        map.insert("warnings".into(), json!(message.warnings));
+    }
+    value.to_string()
+}

@@ -1,0 +1,181 @@
+//! Stage 5: the delivery worker, which drains the outbox.
+//!
+//! Mail is queued in the transaction that decided to send it (see
+//! `ingest`); this worker claims one due mail at a time, counts the attempt
+//! *before* trying, sends it with no transaction open, then records the
+//! outcome: sent; a temporary failure (4xx, network, timeout) retried with
+//! exponential backoff and jitter until `delivery.retry_for` has passed; or a
+//! permanent failure (5xx) moved to the dead letters at once.
+//!
+//! SMTP is at-least-once: a crash after the server accepted a mail but before
+//! it was marked sent sends it again when the claim's lease runs out. The
+//! Message-ID was fixed when the mail was queued, so the resend is the same
+//! mail and the recipient's client shows it once.
+
+pub mod transport;
+
+use std::time::Duration;
+
+use anyhow::Result;
+use chrono::{DateTime, Utc};
+use rand::Rng;
+use serde_json::json;
+use tracing::{info, warn};
+
+use crate::clock::SharedClock;
+use crate::store::{Store, cases, outbox};
+pub use transport::{SendError, Transport};
+
+/// How long a claim holds a mail before another worker may take it over.
+const LEASE: Duration = Duration::from_secs(10 * 60);
+/// First retry delay, doubled each attempt up to [`MAX_BACKOFF`].
+const BASE_BACKOFF: Duration = Duration::from_secs(60);
+const MAX_BACKOFF: Duration = Duration::from_secs(60 * 60);
+
+/// What happened to one mail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Sent,
+    Retry { at: DateTime<Utc> },
+    Failed,
+}
+
+/// Totals of one drain.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Totals {
+    pub sent: usize,
+    pub retried: usize,
+    pub failed: usize,
+}
+
+pub struct Worker {
+    store: Store,
+    transport: Transport,
+    clock: SharedClock,
+    retry_for: Duration,
+    max_attempts: u32,
+}
+
+impl Worker {
+    pub fn new(
+        store: Store,
+        transport: Transport,
+        clock: SharedClock,
+        retry_for: Duration,
+        max_attempts: u32,
+    ) -> Worker {
+        Worker {
+            store,
+            transport,
+            clock,
+            retry_for,
+            max_attempts,
+        }
+    }
+
+    /// Claims and sends one due mail; `None` when nothing is due.
+    pub async fn deliver_one(&self) -> Result<Option<(i64, Outcome)>> {
+        let now = self.clock.now();
+        let lease = chrono::Duration::from_std(LEASE)?;
+        let claimed = {
+            let mut conn = self.store.conn().await?;
+            outbox::claim_next(&mut conn, self.store.backend(), now, now + lease).await?
+        };
+        let Some(mail) = claimed else {
+            return Ok(None);
+        };
+        let span = tracing::info_span!("deliver", outbox = mail.id, purpose = %mail.purpose, attempt = mail.attempts);
+        let _enter = span.enter();
+        let result = self
+            .transport
+            .send(&mail.envelope_from, &mail.recipients, &mail.raw)
+            .await;
+        let now = self.clock.now();
+        let mut tx = self.store.begin().await?;
+        let outcome = match result {
+            Ok(()) => {
+                outbox::mark_sent(&mut tx, mail.id, now).await?;
+                if let Some(case) = mail.case_id {
+                    if mail.purpose == "acknowledgement" {
+                        cases::set_acknowledged(&mut tx, case, now).await?;
+                    }
+                    let detail = json!({ "outbox": mail.id, "purpose": mail.purpose, "message_id": mail.message_id });
+                    cases::add_event(&mut tx, case, now, "postroom", "mail_sent", None, &detail)
+                        .await?;
+                }
+                info!("Mail sent.");
+                Outcome::Sent
+            }
+            Err(SendError::Transient(error)) => {
+                let age = (now - mail.created_at).to_std().unwrap_or_default();
+                let next = now + chrono::Duration::from_std(backoff(mail.attempts))?;
+                if age >= self.retry_for || mail.attempts >= i64::from(self.max_attempts) {
+                    warn!(error = %error, "Temporary failures for too long; mail moved to the dead letters.");
+                    outbox::mark_failed(
+                        &mut tx,
+                        mail.id,
+                        &format!("gave up after {} attempts: {error}", mail.attempts),
+                    )
+                    .await?;
+                    Outcome::Failed
+                } else {
+                    warn!(error = %error, retry_at = %next, "Temporary failure; will retry.");
+                    outbox::schedule_retry(&mut tx, mail.id, next, &error).await?;
+                    Outcome::Retry { at: next }
+                }
+            }
+            Err(SendError::Permanent(error)) => {
+                warn!(error = %error, "Permanent failure; mail moved to the dead letters.");
+                outbox::mark_failed(&mut tx, mail.id, &error).await?;
+                if let Some(case) = mail.case_id {
+                    let detail =
+                        json!({ "outbox": mail.id, "purpose": mail.purpose, "error": error });
+                    cases::add_event(&mut tx, case, now, "postroom", "mail_failed", None, &detail)
+                        .await?;
+                }
+                Outcome::Failed
+            }
+        };
+        tx.commit().await?;
+        Ok(Some((mail.id, outcome)))
+    }
+
+    /// Sends everything that is due now.
+    pub async fn deliver_all_due(&self) -> Result<Totals> {
+        let mut totals = Totals::default();
+        while let Some((_, outcome)) = self.deliver_one().await? {
+            match outcome {
+                Outcome::Sent => totals.sent += 1,
+                Outcome::Retry { .. } => totals.retried += 1,
+                Outcome::Failed => totals.failed += 1,
+            }
+        }
+        Ok(totals)
+    }
+}
+
+/// The delay before attempt `attempts + 1`: doubling from a minute, capped
+/// at an hour, with ±20% jitter so that retries after an outage spread out.
+pub fn backoff(attempts: i64) -> Duration {
+    let exp = attempts.clamp(1, 20) as u32 - 1;
+    let base = BASE_BACKOFF
+        .saturating_mul(2u32.saturating_pow(exp))
+        .min(MAX_BACKOFF);
+    let jitter = rand::rng().random_range(0.8..1.2);
+    base.mul_f64(jitter)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_and_is_capped() {
+        let first = backoff(1).as_secs_f64();
+        assert!((48.0..=72.0).contains(&first), "{first}");
+        let third = backoff(3).as_secs_f64();
+        assert!((192.0..=288.0).contains(&third), "{third}");
+        let late = backoff(15).as_secs_f64();
+        assert!(late <= 3600.0 * 1.2, "{late}");
+    }
+}

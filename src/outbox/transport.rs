@@ -1,0 +1,96 @@
+//! The only place that speaks SMTP (through lettre), and the folder
+//! transport the demo uses.
+
+use anyhow::{Context, Result};
+use lettre::address::Envelope;
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::{Address, AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+use secrecy::ExposeSecret;
+
+use crate::config::{self, Tls};
+
+/// Why a send did not succeed, by what the caller does next.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SendError {
+    /// Try again later: a 4xx reply, a network error, a timeout.
+    Transient(String),
+    /// Do not try again: a 5xx reply, or a mail that cannot be sent at all.
+    Permanent(String),
+}
+
+pub enum Transport {
+    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+    File(AsyncFileTransport<Tokio1Executor>),
+}
+
+impl Transport {
+    pub fn from_config(config: &config::Transport) -> Result<Transport> {
+        match config {
+            config::Transport::File(dir) => {
+                std::fs::create_dir_all(dir).with_context(|| {
+                    format!("Cannot create the outbox folder {}", dir.display())
+                })?;
+                Ok(Transport::File(AsyncFileTransport::new(dir)))
+            }
+            config::Transport::Smtp(smtp) => {
+                let builder = match smtp.tls {
+                    Tls::Implicit => AsyncSmtpTransport::<Tokio1Executor>::relay(&smtp.host)?,
+                    Tls::StartTls => {
+                        AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&smtp.host)?
+                    }
+                    Tls::None => {
+                        AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&smtp.host)
+                    }
+                };
+                let mut builder = builder.port(smtp.port).timeout(Some(smtp.timeout));
+                if let (Some(user), Some(password)) = (&smtp.username, &smtp.password) {
+                    builder = builder.credentials(Credentials::new(
+                        user.clone(),
+                        password.expose_secret().to_string(),
+                    ));
+                }
+                Ok(Transport::Smtp(builder.build()))
+            }
+        }
+    }
+
+    pub async fn send(&self, from: &str, to: &[String], raw: &[u8]) -> Result<(), SendError> {
+        let envelope = envelope(from, to)?;
+        match self {
+            Transport::File(t) => t
+                .send_raw(&envelope, raw)
+                .await
+                .map(|_| ())
+                .map_err(|e| SendError::Transient(format!("cannot write the mail file: {e}"))),
+            Transport::Smtp(t) => t
+                .send_raw(&envelope, raw)
+                .await
+                .map(|_| ())
+                .map_err(|e| classify(&e)),
+        }
+    }
+}
+
+fn envelope(from: &str, to: &[String]) -> Result<Envelope, SendError> {
+    let from: Address = from
+        .parse()
+        .map_err(|e| SendError::Permanent(format!("bad envelope sender: {e}")))?;
+    let to = to
+        .iter()
+        .map(|t| t.parse::<Address>())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| SendError::Permanent(format!("bad recipient: {e}")))?;
+    Envelope::new(Some(from), to).map_err(|e| SendError::Permanent(format!("bad envelope: {e}")))
+}
+
+/// Sorts an SMTP error into retry or give up (RFC 5321 §4.2.1: 4yz is
+/// transient, 5yz permanent; anything that is not a reply is a network or
+/// TLS problem and worth retrying).
+fn classify(e: &lettre::transport::smtp::Error) -> SendError {
+    let text = e.to_string();
+    if e.is_permanent() {
+        SendError::Permanent(text)
+    } else {
+        SendError::Transient(text)
+    }
+}

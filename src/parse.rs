@@ -1,0 +1,630 @@
+//! Stage 2: raw bytes → one normalised [`Message`].
+//!
+//! mail-parser does the MIME work; this module turns its output into the
+//! few things the rest of postroom reads: who sent it, to whom, the subject,
+//! the thread headers, the text of the body, and the attachments.
+//!
+//! Parsing never fails. A message mail-parser cannot make sense of comes back
+//! with [`ParseStatus::Unparsed`] and whatever could be salvaged; the caller
+//! still stores its bytes and flags it for a person. Two real-world habits
+//! that defeat mail-parser are worked around on a *copy* of the bytes (the raw
+//! bytes are never touched): bare-CR line endings (classic Mac OS mail, seen
+//! in sisimai's `mac/` set) and a first line of blanks before the header block
+//! (seen in mailgun/flanker's test mail).
+
+use std::borrow::Cow;
+
+use chrono::{DateTime, TimeZone, Utc};
+use mail_parser::{Address, HeaderValue, MessageParser, MimeHeaders, PartType};
+
+use crate::message::Origin;
+
+/// Text longer than this is cut before classification (a 3 MB body of text
+/// says nothing the first megabyte does not).
+pub const MAX_TEXT: usize = 1 << 20;
+/// How deep forwarded messages inside messages are followed.
+pub const MAX_DEPTH: usize = 4;
+/// Attachments bigger than this are listed but their bytes are not kept for
+/// text extraction.
+pub const MAX_ATTACHMENT_BYTES: usize = 64 << 20;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParseStatus {
+    /// mail-parser understood the message.
+    Parsed,
+    /// Nothing usable came out: stored, and flagged for a person.
+    Unparsed,
+}
+
+impl ParseStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ParseStatus::Parsed => "parsed",
+            ParseStatus::Unparsed => "unparsed",
+        }
+    }
+}
+
+/// A display name and an address (lower-cased).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Mailbox {
+    pub name: String,
+    pub address: String,
+}
+
+impl Mailbox {
+    pub fn domain(&self) -> &str {
+        self.address.rsplit_once('@').map(|(_, d)| d).unwrap_or("")
+    }
+}
+
+/// Where a piece of text came from, so a caseworker can see why a message was
+/// classified as it was.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TextSource {
+    /// A text attachment, decoded.
+    Attachment,
+    /// A message forwarded as an attachment (`message/rfc822`).
+    Forwarded,
+    /// The text layer of a PDF.
+    PdfText,
+    /// Text read by OCR from an image or a scanned page.
+    Ocr,
+    /// A word-processor document.
+    Document,
+}
+
+impl TextSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TextSource::Attachment => "attachment",
+            TextSource::Forwarded => "forwarded",
+            TextSource::PdfText => "pdf-text",
+            TextSource::Ocr => "ocr",
+            TextSource::Document => "document",
+        }
+    }
+}
+
+/// An attachment (or a letter's file) and what could be read of it.
+#[derive(Debug, Clone)]
+pub struct Part {
+    /// File name, or a description such as "forwarded message".
+    pub name: String,
+    pub content_type: String,
+    pub size: usize,
+    pub text: Option<String>,
+    pub text_source: Option<TextSource>,
+    /// Why no text could be read, when that is the case ("not read: ...").
+    pub note: Option<String>,
+    /// The decoded bytes, kept only until text extraction has run.
+    pub data: Option<Vec<u8>>,
+}
+
+/// One message, normalised.
+#[derive(Debug, Clone)]
+pub struct Message {
+    pub origin: Origin,
+    pub status: ParseStatus,
+    /// What went wrong while parsing, for the case's record.
+    pub warnings: Vec<String>,
+    /// Without angle brackets.
+    pub message_id: Option<String>,
+    pub from: Option<Mailbox>,
+    pub reply_to: Option<Mailbox>,
+    pub to: Vec<Mailbox>,
+    pub cc: Vec<Mailbox>,
+    pub subject: String,
+    pub date: Option<DateTime<Utc>>,
+    /// When the council's own server received it: the top `Received` hop.
+    pub received: Option<DateTime<Utc>>,
+    pub in_reply_to: Vec<String>,
+    pub references: Vec<String>,
+    /// Message-IDs of messages enclosed in this one (the original inside a
+    /// bounce or a forward): how a bounce is matched to the mail it returns.
+    pub enclosed_ids: Vec<String>,
+    /// Every header as (lower-case name, unfolded raw value), in order.
+    pub headers: Vec<(String, String)>,
+    /// MIME types of every part, lower case (`multipart/report`, ...).
+    pub content_types: Vec<String>,
+    /// The text of the message body.
+    pub body: String,
+    pub parts: Vec<Part>,
+}
+
+impl Message {
+    fn empty(origin: Origin) -> Message {
+        Message {
+            origin,
+            status: ParseStatus::Parsed,
+            warnings: Vec::new(),
+            message_id: None,
+            from: None,
+            reply_to: None,
+            to: Vec::new(),
+            cc: Vec::new(),
+            subject: String::new(),
+            date: None,
+            received: None,
+            in_reply_to: Vec::new(),
+            references: Vec::new(),
+            enclosed_ids: Vec::new(),
+            headers: Vec::new(),
+            content_types: Vec::new(),
+            body: String::new(),
+            parts: Vec::new(),
+        }
+    }
+
+    /// The first value of a header, by case-insensitive name.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The text of all attachments that could be read, joined.
+    pub fn attachment_text(&self) -> String {
+        let mut out = String::new();
+        for part in &self.parts {
+            if let Some(text) = &part.text {
+                out.push_str(text);
+                out.push('\n');
+            }
+        }
+        out
+    }
+
+    /// A message made from a letter's file (a PDF or an image); its text is
+    /// filled in by the extraction stage.
+    pub fn letter(file_name: &str, content_type: &str, bytes: Vec<u8>) -> Message {
+        let mut message = Message::empty(Origin::Letter);
+        message.parts.push(Part {
+            name: file_name.to_string(),
+            content_type: content_type.to_string(),
+            size: bytes.len(),
+            text: None,
+            text_source: None,
+            note: None,
+            data: Some(bytes),
+        });
+        message
+    }
+}
+
+/// Parses an email. Never fails; see the module documentation.
+pub fn parse_email(raw: &[u8]) -> Message {
+    let mut message = Message::empty(Origin::Email);
+    let normalised = normalise_for_parsing(raw, &mut message.warnings);
+    let parser = MessageParser::default();
+    let Some(parsed) = parser.parse(normalised.as_ref()) else {
+        message.status = ParseStatus::Unparsed;
+        message
+            .warnings
+            .push("mail-parser could not find a message in these bytes".into());
+        message.body = lossy_text(raw);
+        return message;
+    };
+    const KNOWN: &[&str] = &[
+        "from",
+        "sender",
+        "to",
+        "cc",
+        "subject",
+        "date",
+        "message-id",
+        "received",
+        "return-path",
+        "content-type",
+        "mime-version",
+        "reply-to",
+        "in-reply-to",
+        "references",
+    ];
+    let known = parsed
+        .headers()
+        .iter()
+        .any(|h| KNOWN.iter().any(|k| h.name().eq_ignore_ascii_case(k)));
+    if !known {
+        message.status = ParseStatus::Unparsed;
+        message
+            .warnings
+            .push("no header fields of a mail message found".into());
+    }
+    fill_headers(&mut message, &parsed);
+    fill_body(&mut message, &parsed, 0);
+    message
+}
+
+/// Returns the bytes mail-parser should see: the raw bytes themselves when
+/// they are ordinary, else a repaired copy.
+fn normalise_for_parsing<'a>(raw: &'a [u8], warnings: &mut Vec<String>) -> Cow<'a, [u8]> {
+    let mut bytes: Cow<'a, [u8]> = Cow::Borrowed(raw);
+    let has_bare_cr =
+        raw.windows(2).any(|w| w[0] == b'\r' && w[1] != b'\n') || raw.last() == Some(&b'\r');
+    if has_bare_cr {
+        warnings.push("bare CR line endings; parsed a copy with LF".into());
+        let mut out = Vec::with_capacity(raw.len() + raw.len() / 32);
+        let mut i = 0;
+        while i < raw.len() {
+            if raw[i] == b'\r' && raw.get(i + 1) != Some(&b'\n') {
+                out.push(b'\n');
+            } else {
+                out.push(raw[i]);
+            }
+            i += 1;
+        }
+        bytes = Cow::Owned(out);
+    }
+    // Leading lines of nothing but blanks hide the header block.
+    let mut start = 0;
+    loop {
+        let rest = &bytes[start..];
+        let line_end = rest.iter().position(|&b| b == b'\n');
+        match line_end {
+            Some(end)
+                if rest[..end]
+                    .iter()
+                    .all(|b| matches!(b, b' ' | b'\t' | b'\r')) =>
+            {
+                if end == 0 || (end == 1 && rest[0] == b'\r') {
+                    // A truly empty first line means "no headers"; leave it.
+                    break;
+                }
+                start += end + 1;
+            }
+            _ => break,
+        }
+    }
+    if start > 0 {
+        warnings.push("leading blank lines before the header block; skipped in parsing".into());
+        bytes = match bytes {
+            Cow::Borrowed(b) => Cow::Borrowed(&b[start..]),
+            Cow::Owned(v) => Cow::Owned(v[start..].to_vec()),
+        };
+    }
+    bytes
+}
+
+fn fill_headers(message: &mut Message, parsed: &mail_parser::Message<'_>) {
+    message.message_id = parsed.message_id().and_then(clean_message_id);
+    message.from = parsed.from().and_then(first_mailbox);
+    message.reply_to = parsed.reply_to().and_then(first_mailbox);
+    message.to = parsed.to().map(all_mailboxes).unwrap_or_default();
+    message.cc = parsed.cc().map(all_mailboxes).unwrap_or_default();
+    message.subject = parsed.subject().map(one_line).unwrap_or_default();
+    message.date = parsed.date().and_then(to_chrono);
+    message.received = parsed
+        .received_all()
+        .next()
+        .and_then(|r| r.date.as_ref())
+        .and_then(to_chrono);
+    message.in_reply_to = id_list(parsed.in_reply_to());
+    message.references = id_list(parsed.references());
+    message.headers = parsed
+        .headers_raw()
+        .map(|(name, value)| (name.to_ascii_lowercase(), unfold(value)))
+        .collect();
+}
+
+fn fill_body(message: &mut Message, parsed: &mail_parser::Message<'_>, depth: usize) {
+    for part in &parsed.parts {
+        if let Some(ct) = part.content_type() {
+            let full = match ct.subtype() {
+                Some(sub) => format!("{}/{}", ct.ctype(), sub),
+                None => ct.ctype().to_string(),
+            };
+            message.content_types.push(full.to_ascii_lowercase());
+        }
+    }
+    let mut body = String::new();
+    for i in 0..parsed.text_body_count() {
+        if let Some(text) = parsed.body_text(i) {
+            push_capped(&mut body, &text);
+            body.push('\n');
+        }
+    }
+    if body.trim().is_empty() {
+        // HTML-only mail whose text alternative is missing or empty.
+        for i in 0..parsed.html_body_count() {
+            if let Some(html) = parsed.body_html(i) {
+                push_capped(&mut body, &html_to_text(&html));
+                body.push('\n');
+            }
+        }
+    }
+    if depth == 0 {
+        message.body = body;
+    } else {
+        message.parts.push(Part {
+            name: parsed
+                .subject()
+                .map(|s| format!("forwarded message: {}", one_line(s)))
+                .unwrap_or_else(|| "forwarded message".into()),
+            content_type: "message/rfc822".into(),
+            size: parsed.raw_message().len(),
+            text: Some(body),
+            text_source: Some(TextSource::Forwarded),
+            note: None,
+            data: None,
+        });
+    }
+    for attachment in parsed.attachments() {
+        add_attachment(message, attachment, depth);
+    }
+}
+
+fn add_attachment(message: &mut Message, part: &mail_parser::MessagePart<'_>, depth: usize) {
+    let content_type = part
+        .content_type()
+        .map(|ct| match ct.subtype() {
+            Some(sub) => format!("{}/{}", ct.ctype(), sub),
+            None => ct.ctype().to_string(),
+        })
+        .unwrap_or_else(|| "application/octet-stream".into())
+        .to_ascii_lowercase();
+    let name = part
+        .attachment_name()
+        .map(one_line)
+        .unwrap_or_else(|| format!("unnamed {content_type}"));
+    match &part.body {
+        PartType::Message(inner) => {
+            if depth + 1 > MAX_DEPTH {
+                message.parts.push(Part {
+                    name,
+                    content_type,
+                    size: inner.raw_message().len(),
+                    text: None,
+                    text_source: None,
+                    note: Some(format!(
+                        "not read: forwarded more than {MAX_DEPTH} levels deep"
+                    )),
+                    data: None,
+                });
+                return;
+            }
+            if let Some(id) = inner.message_id().and_then(clean_message_id) {
+                message.enclosed_ids.push(id);
+            }
+            fill_body(message, inner, depth + 1);
+        }
+        PartType::Text(text) => {
+            if content_type == "text/rfc822-headers" {
+                message.enclosed_ids.extend(header_message_ids(text));
+            }
+            message.parts.push(Part {
+                name,
+                content_type,
+                size: text.len(),
+                text: Some(capped(text)),
+                text_source: Some(TextSource::Attachment),
+                note: None,
+                data: None,
+            })
+        }
+        PartType::Html(html) => message.parts.push(Part {
+            name,
+            content_type,
+            size: html.len(),
+            text: Some(capped(&html_to_text(html))),
+            text_source: Some(TextSource::Attachment),
+            note: None,
+            data: None,
+        }),
+        PartType::Binary(bytes) | PartType::InlineBinary(bytes) => {
+            let keep = bytes.len() <= MAX_ATTACHMENT_BYTES;
+            message.parts.push(Part {
+                name,
+                content_type,
+                size: bytes.len(),
+                text: None,
+                text_source: None,
+                note: (!keep)
+                    .then(|| format!("not read: larger than {} MB", MAX_ATTACHMENT_BYTES >> 20)),
+                data: keep.then(|| bytes.to_vec()),
+            })
+        }
+        PartType::Multipart(_) => {}
+    }
+}
+
+/// Readable text from HTML: block elements become line breaks, entities are
+/// decoded, scripts and styles dropped.
+pub fn html_to_text(html: &str) -> String {
+    mail_parser::decoders::html::html_to_text(html)
+}
+
+/// Message-IDs named by `Message-ID:` lines of a header block given as text.
+fn header_message_ids(text: &str) -> Vec<String> {
+    text.lines()
+        .filter_map(|line| {
+            let (name, value) = line.split_once(':')?;
+            name.trim()
+                .eq_ignore_ascii_case("message-id")
+                .then(|| clean_message_id(value))
+                .flatten()
+        })
+        .collect()
+}
+
+fn first_mailbox(address: &Address<'_>) -> Option<Mailbox> {
+    address.iter().find_map(to_mailbox)
+}
+
+fn all_mailboxes(address: &Address<'_>) -> Vec<Mailbox> {
+    address.iter().filter_map(to_mailbox).collect()
+}
+
+fn to_mailbox(addr: &mail_parser::Addr<'_>) -> Option<Mailbox> {
+    let address = addr.address()?.trim().to_lowercase();
+    if address.is_empty() {
+        return None;
+    }
+    Some(Mailbox {
+        name: addr.name().map(one_line).unwrap_or_default(),
+        address,
+    })
+}
+
+fn id_list(value: &HeaderValue<'_>) -> Vec<String> {
+    match value {
+        HeaderValue::Text(t) => clean_message_id(t).into_iter().collect(),
+        HeaderValue::TextList(list) => list.iter().filter_map(|t| clean_message_id(t)).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// A message id as postroom keeps it: no brackets, no white space, no control
+/// characters, at most 998 bytes (RFC 5322's line limit).
+pub fn clean_message_id(id: &str) -> Option<String> {
+    let id = id.trim().trim_start_matches('<').trim_end_matches('>');
+    if id.is_empty()
+        || id.len() > 998
+        || id
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || c == '<' || c == '>')
+    {
+        return None;
+    }
+    Some(id.to_string())
+}
+
+fn to_chrono(date: &mail_parser::DateTime) -> Option<DateTime<Utc>> {
+    if !date.is_valid() {
+        return None;
+    }
+    Utc.timestamp_opt(date.to_timestamp(), 0).single()
+}
+
+/// Collapses folding and control characters so a header value is one line.
+pub fn one_line(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut space = false;
+    for c in s.chars() {
+        if c.is_whitespace() || c.is_control() {
+            space = !out.is_empty();
+        } else {
+            if space {
+                out.push(' ');
+                space = false;
+            }
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn unfold(value: &str) -> String {
+    one_line(value)
+}
+
+fn push_capped(out: &mut String, text: &str) {
+    let room = MAX_TEXT.saturating_sub(out.len());
+    out.push_str(truncate_at_char(text, room));
+}
+
+fn capped(text: &str) -> String {
+    truncate_at_char(text, MAX_TEXT).to_string()
+}
+
+fn truncate_at_char(text: &str, max: usize) -> &str {
+    if text.len() <= max {
+        return text;
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
+fn lossy_text(raw: &[u8]) -> String {
+    let raw = &raw[..raw.len().min(MAX_TEXT)];
+    String::from_utf8_lossy(raw).replace('\0', " ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SIMPLE: &[u8] = b"From: =?utf-8?Q?Zo=C3=AB_Hartley?= <Zoe.Hartley@Example.org>\r\n\
+To: Enquiries <mp@council.example>, other@council.example\r\n\
+Subject: Our ref: AB123 -\r\n \x20school transport\r\n\
+Message-ID: <abc@example.org>\r\n\
+In-Reply-To: <ack.1@council.example>\r\n\
+References: <x@y> <ack.1@council.example>\r\n\
+Date: Tue, 3 Mar 2026 10:00:00 +0000\r\n\
+Received: from a by mx1.council.example; Tue, 3 Mar 2026 10:00:05 +0000\r\n\
+Content-Type: text/plain; charset=utf-8\r\n\
+\r\n\
+Hello\r\n";
+
+    #[test]
+    fn headers_are_normalised() {
+        let m = parse_email(SIMPLE);
+        assert_eq!(m.status, ParseStatus::Parsed);
+        let from = m.from.as_ref().unwrap();
+        assert_eq!(from.address, "zoe.hartley@example.org");
+        assert_eq!(from.name, "Zoë Hartley");
+        assert_eq!(from.domain(), "example.org");
+        assert_eq!(m.to.len(), 2);
+        assert_eq!(m.subject, "Our ref: AB123 - school transport");
+        assert_eq!(m.message_id.as_deref(), Some("abc@example.org"));
+        assert_eq!(m.in_reply_to, vec!["ack.1@council.example"]);
+        assert_eq!(m.references, vec!["x@y", "ack.1@council.example"]);
+        assert_eq!(m.date.unwrap().to_rfc3339(), "2026-03-03T10:00:00+00:00");
+        assert_eq!(
+            m.received.unwrap().to_rfc3339(),
+            "2026-03-03T10:00:05+00:00"
+        );
+        assert_eq!(m.header("content-type"), Some("text/plain; charset=utf-8"));
+        assert!(m.body.contains("Hello"));
+    }
+
+    #[test]
+    fn bare_cr_mail_is_parsed_from_a_copy() {
+        let raw = SIMPLE
+            .split(|&b| b == b'\n')
+            .map(|l| l.strip_suffix(b"\r").unwrap_or(l))
+            .collect::<Vec<_>>()
+            .join(&b'\r');
+        let m = parse_email(&raw);
+        assert_eq!(m.subject, "Our ref: AB123 - school transport");
+        assert!(m.warnings.iter().any(|w| w.contains("bare CR")));
+    }
+
+    #[test]
+    fn leading_blank_line_does_not_hide_headers() {
+        let mut raw = vec![b' '; 255];
+        raw.extend_from_slice(b"\n");
+        raw.extend_from_slice(SIMPLE);
+        let m = parse_email(&raw);
+        assert_eq!(m.subject, "Our ref: AB123 - school transport");
+    }
+
+    #[test]
+    fn garbage_is_unparsed_not_an_error() {
+        let m = parse_email(b"\x00\x01\x02 this is not mail");
+        assert_eq!(m.status, ParseStatus::Unparsed);
+        assert!(m.from.is_none());
+        let m = parse_email(b"");
+        assert_eq!(m.status, ParseStatus::Unparsed);
+    }
+
+    #[test]
+    fn html_only_mail_gets_text() {
+        let raw = b"From: a@b.example\r\nSubject: x\r\nContent-Type: text/html\r\n\r\n<p>Dear <b>Council</b>,</p><p>Please help &amp; advise.</p>";
+        let m = parse_email(raw);
+        assert!(m.body.contains("Dear Council"), "{:?}", m.body);
+        assert!(m.body.contains("help & advise"));
+        assert!(!m.body.contains("<p>"));
+    }
+
+    #[test]
+    fn message_ids_are_sanitised() {
+        assert_eq!(clean_message_id("<a@b>").as_deref(), Some("a@b"));
+        assert_eq!(clean_message_id("<a@b>\r\nBcc: x"), None);
+        assert_eq!(clean_message_id(""), None);
+    }
+}

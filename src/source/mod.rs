@@ -1,0 +1,92 @@
+//! Stage 1: where raw messages come from.
+//!
+//! A source yields [`Incoming`] messages that are not yet stored, each with
+//! the checkpoint that records it as stored; the pipeline writes that
+//! checkpoint in the same transaction as the message. Only *after* the
+//! commit does [`Source::settle`] change anything at the source (move a file
+//! out of the way, set a flag), so a crash in between leaves a message the
+//! checkpoint already knows, and it is settled again, never stored twice.
+//!
+//! Folder sources (Maildir, a folder of `.eml` files) live here; IMAP slots
+//! in as another variant with its own checkpoint (folder, UIDVALIDITY, UID).
+
+pub mod eml_dir;
+pub mod maildir;
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use chrono::{DateTime, Utc};
+
+use crate::config::{SourceConfig, SourceKind};
+use crate::message::RawMessage;
+use crate::store::Store;
+
+/// A message from a source, not yet stored.
+#[derive(Debug)]
+pub struct Incoming {
+    /// The configured name of the source it came from.
+    pub source: String,
+    pub raw: RawMessage,
+    /// When the source says it arrived (a file's modification time), used
+    /// when the message itself does not say when the council received it.
+    pub arrived: Option<DateTime<Utc>>,
+    pub checkpoint: Checkpoint,
+}
+
+/// What records a message as stored, at its source.
+#[derive(Debug, Clone)]
+pub enum Checkpoint {
+    /// A file of a folder source: its stable name and where it is now.
+    File { name: String, path: PathBuf },
+}
+
+/// A configured source.
+#[derive(Debug)]
+pub enum Source {
+    Maildir(maildir::Maildir),
+    EmlDir(eml_dir::EmlDir),
+}
+
+impl Source {
+    pub fn from_config(config: &SourceConfig) -> Source {
+        match config.kind {
+            SourceKind::Maildir => {
+                Source::Maildir(maildir::Maildir::new(&config.name, &config.path))
+            }
+            SourceKind::EmlDir => Source::EmlDir(eml_dir::EmlDir::new(
+                &config.name,
+                &config.path,
+                config.done.clone(),
+            )),
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        match self {
+            Source::Maildir(s) => &s.name,
+            Source::EmlDir(s) => &s.name,
+        }
+    }
+
+    /// Up to `max` messages not yet stored, oldest first.
+    pub async fn fetch(&mut self, store: &Store, max: usize) -> Result<Vec<Incoming>> {
+        match self {
+            Source::Maildir(s) => s.fetch(store, max).await,
+            Source::EmlDir(s) => s.fetch(store, max).await,
+        }
+    }
+
+    /// Applies the source-side effect of a stored message.
+    pub async fn settle(&mut self, checkpoint: &Checkpoint) -> Result<()> {
+        match self {
+            Source::Maildir(s) => s.settle(checkpoint).await,
+            Source::EmlDir(s) => s.settle(checkpoint).await,
+        }
+    }
+}
+
+/// The modification time of a file, when it has one.
+pub(crate) fn modified(meta: &std::fs::Metadata) -> Option<DateTime<Utc>> {
+    meta.modified().ok().map(DateTime::<Utc>::from)
+}

@@ -1,0 +1,272 @@
+//! Cases, their references and their audit trail.
+
+use anyhow::{Context, Result};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde_json::Value;
+use sqlx::Row;
+
+use super::{Conn, date, ts};
+use crate::case::CaseRef;
+
+/// Allocates the next reference number of `year`, inside the caller's
+/// transaction. The counter row stays locked until the transaction ends, so
+/// concurrent writers queue behind each other and a rolled-back transaction
+/// gives its number back: no gaps, no duplicates.
+pub async fn allocate_reference(conn: &mut Conn, prefix: &str, year: i32) -> Result<CaseRef> {
+    let row = sqlx::query(
+        "INSERT INTO reference_counters (year, last) VALUES ($1, 1) \
+         ON CONFLICT (year) DO UPDATE SET last = reference_counters.last + 1 RETURNING last",
+    )
+    .bind(i64::from(year))
+    .fetch_one(&mut *conn)
+    .await
+    .context("Cannot allocate a case reference")?;
+    let number: i64 = row.try_get("last")?;
+    Ok(CaseRef::new(prefix, year, number))
+}
+
+/// A case about to be created.
+#[derive(Debug, Clone)]
+pub struct NewCase<'a> {
+    pub reference: &'a CaseRef,
+    pub status: &'a str,
+    pub kind: &'a str,
+    pub triage_reason: Option<&'a str>,
+    pub category: Option<&'a str>,
+    pub send_topic: Option<&'a str>,
+    pub urgent: bool,
+    pub from_mp_office: bool,
+    pub mp_name: Option<&'a str>,
+    pub constituency: Option<&'a str>,
+    pub mp_reference: Option<&'a str>,
+    pub correspondent: &'a str,
+    pub subject: &'a str,
+    pub team: Option<&'a str>,
+    pub assignee: Option<&'a str>,
+    pub policy: Option<&'a str>,
+    pub tags: &'a [String],
+    pub received_at: DateTime<Utc>,
+    pub acknowledge_due: Option<NaiveDate>,
+    pub response_due: Option<NaiveDate>,
+    pub now: DateTime<Utc>,
+}
+
+pub async fn insert(conn: &mut Conn, c: &NewCase<'_>) -> Result<i64> {
+    let row = sqlx::query(
+        "INSERT INTO cases (reference, status, kind, triage_reason, category, send_topic, urgent, from_mp_office, \
+         mp_name, constituency, mp_reference, correspondent, subject, team, assignee, policy, tags, received_at, \
+         acknowledge_due, response_due, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $21) \
+         RETURNING id",
+    )
+    .bind(c.reference.as_str())
+    .bind(c.status)
+    .bind(c.kind)
+    .bind(c.triage_reason)
+    .bind(c.category)
+    .bind(c.send_topic)
+    .bind(i64::from(c.urgent))
+    .bind(i64::from(c.from_mp_office))
+    .bind(c.mp_name)
+    .bind(c.constituency)
+    .bind(c.mp_reference)
+    .bind(c.correspondent)
+    .bind(c.subject)
+    .bind(c.team)
+    .bind(c.assignee)
+    .bind(c.policy)
+    .bind(serde_json::to_string(c.tags)?)
+    .bind(ts(c.received_at))
+    .bind(c.acknowledge_due.map(date))
+    .bind(c.response_due.map(date))
+    .bind(ts(c.now))
+    .fetch_one(&mut *conn)
+    .await
+    .context("Cannot create the case")?;
+    Ok(row.try_get("id")?)
+}
+
+/// Appends an event to a case's audit trail.
+pub async fn add_event(
+    conn: &mut Conn,
+    case: i64,
+    at: DateTime<Utc>,
+    actor: &str,
+    kind: &str,
+    message: Option<i64>,
+    detail: &Value,
+) -> Result<()> {
+    sqlx::query("INSERT INTO case_events (case_id, at, actor, kind, message_id, detail) VALUES ($1, $2, $3, $4, $5, $6)")
+        .bind(case)
+        .bind(ts(at))
+        .bind(actor)
+        .bind(kind)
+        .bind(message)
+        .bind(detail.to_string())
+        .execute(&mut *conn)
+        .await
+        .with_context(|| format!("Cannot record the {kind} event"))?;
+    sqlx::query("UPDATE cases SET updated_at = $1 WHERE id = $2")
+        .bind(ts(at))
+        .bind(case)
+        .execute(&mut *conn)
+        .await
+        .context("Cannot touch the case")?;
+    Ok(())
+}
+
+pub async fn set_acknowledged(conn: &mut Conn, case: i64, at: DateTime<Utc>) -> Result<()> {
+    sqlx::query("UPDATE cases SET acknowledged_at = $1 WHERE id = $2 AND acknowledged_at IS NULL")
+        .bind(ts(at))
+        .bind(case)
+        .execute(&mut *conn)
+        .await
+        .context("Cannot mark the case acknowledged")?;
+    Ok(())
+}
+
+/// A case as listings and threading see it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CaseRow {
+    pub id: i64,
+    pub reference: String,
+    pub status: String,
+    pub kind: String,
+    pub triage_reason: Option<String>,
+    pub category: Option<String>,
+    pub send_topic: Option<String>,
+    pub urgent: bool,
+    pub from_mp_office: bool,
+    pub mp_name: Option<String>,
+    pub constituency: Option<String>,
+    pub mp_reference: Option<String>,
+    pub correspondent: String,
+    pub subject: String,
+    pub team: Option<String>,
+    pub assignee: Option<String>,
+    pub received_at: String,
+    pub acknowledge_due: Option<String>,
+    pub response_due: Option<String>,
+    pub acknowledged_at: Option<String>,
+    pub answered_at: Option<String>,
+    pub closed_at: Option<String>,
+}
+
+const COLUMNS: &str = "id, reference, status, kind, triage_reason, category, send_topic, urgent, from_mp_office, \
+    mp_name, constituency, mp_reference, correspondent, subject, team, assignee, received_at, acknowledge_due, \
+    response_due, acknowledged_at, answered_at, closed_at";
+
+fn from_row(r: &sqlx::any::AnyRow) -> Result<CaseRow> {
+    Ok(CaseRow {
+        id: r.try_get("id")?,
+        reference: r.try_get("reference")?,
+        status: r.try_get("status")?,
+        kind: r.try_get("kind")?,
+        triage_reason: r.try_get("triage_reason")?,
+        category: r.try_get("category")?,
+        send_topic: r.try_get("send_topic")?,
+        urgent: r.try_get::<i64, _>("urgent")? != 0,
+        from_mp_office: r.try_get::<i64, _>("from_mp_office")? != 0,
+        mp_name: r.try_get("mp_name")?,
+        constituency: r.try_get("constituency")?,
+        mp_reference: r.try_get("mp_reference")?,
+        correspondent: r.try_get("correspondent")?,
+        subject: r.try_get("subject")?,
+        team: r.try_get("team")?,
+        assignee: r.try_get("assignee")?,
+        received_at: r.try_get("received_at")?,
+        acknowledge_due: r.try_get("acknowledge_due")?,
+        response_due: r.try_get("response_due")?,
+        acknowledged_at: r.try_get("acknowledged_at")?,
+        answered_at: r.try_get("answered_at")?,
+        closed_at: r.try_get("closed_at")?,
+    })
+}
+
+pub async fn by_id(conn: &mut Conn, id: i64) -> Result<Option<CaseRow>> {
+    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM cases WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await
+        .context("Cannot read a case")?;
+    row.as_ref().map(from_row).transpose()
+}
+
+pub async fn by_reference(conn: &mut Conn, reference: &str) -> Result<Option<CaseRow>> {
+    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM cases WHERE reference = $1"))
+        .bind(reference)
+        .fetch_optional(&mut *conn)
+        .await
+        .context("Cannot read a case")?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// The most recent open case of an MP office with this MP reference.
+pub async fn open_by_mp_reference(
+    conn: &mut Conn,
+    mp_reference: &str,
+    mp_name: &str,
+) -> Result<Option<CaseRow>> {
+    let row = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM cases WHERE mp_reference = $1 AND mp_name = $2 AND status IN ('open', 'triage') \
+         ORDER BY id DESC LIMIT 1"
+    ))
+    .bind(mp_reference)
+    .bind(mp_name)
+    .fetch_optional(&mut *conn)
+    .await
+    .context("Cannot look up an MP reference")?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// Whether `address` is on the case: its correspondent, or the sender of any
+/// of its messages.
+pub async fn has_participant(conn: &mut Conn, case: i64, address: &str) -> Result<bool> {
+    let row = sqlx::query(
+        "SELECT 1 AS hit FROM cases WHERE id = $1 AND correspondent = $2 \
+         UNION SELECT 1 AS hit FROM messages WHERE case_id = $1 AND from_address = $2",
+    )
+    .bind(case)
+    .bind(address)
+    .fetch_optional(&mut *conn)
+    .await
+    .context("Cannot check who is on a case")?;
+    Ok(row.is_some())
+}
+
+pub async fn all(conn: &mut Conn) -> Result<Vec<CaseRow>> {
+    let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM cases ORDER BY id"))
+        .fetch_all(&mut *conn)
+        .await
+        .context("Cannot list cases")?;
+    rows.iter().map(from_row).collect()
+}
+
+/// One entry of a case's audit trail.
+#[derive(Debug, Clone)]
+pub struct Event {
+    pub at: String,
+    pub actor: String,
+    pub kind: String,
+    pub message_id: Option<i64>,
+    pub detail: String,
+}
+
+pub async fn events(conn: &mut Conn, case: i64) -> Result<Vec<Event>> {
+    let rows = sqlx::query("SELECT at, actor, kind, message_id, detail FROM case_events WHERE case_id = $1 ORDER BY id")
+        .bind(case)
+        .fetch_all(&mut *conn)
+        .await
+        .context("Cannot read the case's events")?;
+    rows.iter()
+        .map(|r| {
+            Ok(Event {
+                at: r.try_get("at")?,
+                actor: r.try_get("actor")?,
+                kind: r.try_get("kind")?,
+                message_id: r.try_get("message_id")?,
+                detail: r.try_get("detail")?,
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,264 @@
+//! Stored messages: their exact bytes, what was read of them, and the
+//! decision made about them.
+
+use anyhow::{Context, Result};
+use chrono::{DateTime, Utc};
+use sqlx::Row;
+
+use super::{Conn, ts};
+
+/// A message about to be stored.
+#[derive(Debug)]
+pub struct NewMessage<'a> {
+    pub sha256: &'a str,
+    pub message_id: Option<&'a str>,
+    pub source: &'a str,
+    pub origin: &'a str,
+    pub received_at: DateTime<Utc>,
+    pub stored_at: DateTime<Utc>,
+    pub from_address: &'a str,
+    pub subject: &'a str,
+    pub parse_status: &'a str,
+    pub kind: &'a str,
+    /// The decision, as JSON.
+    pub decision: &'a str,
+    pub raw: &'a [u8],
+}
+
+/// A piece of text read from a message.
+#[derive(Debug)]
+pub struct NewPart<'a> {
+    pub name: &'a str,
+    pub content_type: &'a str,
+    pub size: usize,
+    pub text_source: Option<&'a str>,
+    pub text: Option<&'a str>,
+    pub note: Option<&'a str>,
+}
+
+/// Stores a message and its bytes unless the same bytes are already stored.
+/// Returns the new row's id, or `None` for a byte-identical re-delivery.
+pub async fn insert(conn: &mut Conn, m: &NewMessage<'_>) -> Result<Option<i64>> {
+    let row = sqlx::query(
+        "INSERT INTO messages (sha256, message_id, source, origin, received_at, stored_at, \
+         from_address, subject, parse_status, kind, decision, deliveries, size) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 1, $12) \
+         ON CONFLICT (sha256) DO NOTHING RETURNING id",
+    )
+    .bind(m.sha256)
+    .bind(m.message_id)
+    .bind(m.source)
+    .bind(m.origin)
+    .bind(ts(m.received_at))
+    .bind(ts(m.stored_at))
+    .bind(m.from_address)
+    .bind(m.subject)
+    .bind(m.parse_status)
+    .bind(m.kind)
+    .bind(m.decision)
+    .bind(m.raw.len() as i64)
+    .fetch_optional(&mut *conn)
+    .await
+    .context("Cannot store the message")?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let id: i64 = row.try_get("id")?;
+    sqlx::query("INSERT INTO message_raw (message_id, raw) VALUES ($1, $2)")
+        .bind(id)
+        .bind(m.raw)
+        .execute(&mut *conn)
+        .await
+        .context("Cannot store the message bytes")?;
+    Ok(Some(id))
+}
+
+pub async fn insert_parts(conn: &mut Conn, message: i64, parts: &[NewPart<'_>]) -> Result<()> {
+    for (position, p) in parts.iter().enumerate() {
+        sqlx::query(
+            "INSERT INTO message_parts (message_id, position, name, content_type, size, text_source, text, note) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(message)
+        .bind(position as i64)
+        .bind(p.name)
+        .bind(p.content_type)
+        .bind(p.size as i64)
+        .bind(p.text_source)
+        .bind(p.text)
+        .bind(p.note)
+        .execute(&mut *conn)
+        .await
+        .context("Cannot store the text of a message part")?;
+    }
+    Ok(())
+}
+
+/// Records that the same bytes arrived again; returns the stored message's id
+/// and case.
+pub async fn record_redelivery(conn: &mut Conn, sha256: &str) -> Result<(i64, Option<i64>)> {
+    let row = sqlx::query(
+        "UPDATE messages SET deliveries = deliveries + 1 WHERE sha256 = $1 RETURNING id, case_id",
+    )
+    .bind(sha256)
+    .fetch_one(&mut *conn)
+    .await
+    .context("Cannot record a re-delivery")?;
+    Ok((row.try_get("id")?, row.try_get("case_id")?))
+}
+
+pub async fn set_case(conn: &mut Conn, message: i64, case: i64) -> Result<()> {
+    sqlx::query("UPDATE messages SET case_id = $1 WHERE id = $2")
+        .bind(case)
+        .bind(message)
+        .execute(&mut *conn)
+        .await
+        .context("Cannot link the message to its case")?;
+    Ok(())
+}
+
+/// The case of an earlier message with this Message-ID from this sender.
+pub async fn case_of_message_id(
+    conn: &mut Conn,
+    message_id: &str,
+    from: &str,
+) -> Result<Option<i64>> {
+    let row = sqlx::query(
+        "SELECT case_id FROM messages WHERE message_id = $1 AND from_address = $2 AND case_id IS NOT NULL \
+         ORDER BY id LIMIT 1",
+    )
+    .bind(message_id)
+    .bind(from)
+    .fetch_optional(&mut *conn)
+    .await
+    .context("Cannot look up a Message-ID")?;
+    Ok(match row {
+        Some(r) => r.try_get("case_id")?,
+        None => None,
+    })
+}
+
+/// The case of any stored message among these Message-IDs (a reply in a
+/// thread whose earlier message opened a case).
+pub async fn case_of_thread(conn: &mut Conn, ids: &[String]) -> Result<Option<i64>> {
+    for id in ids.iter().rev() {
+        let row = sqlx::query("SELECT case_id FROM messages WHERE message_id = $1 AND case_id IS NOT NULL ORDER BY id LIMIT 1")
+            .bind(id.as_str())
+            .fetch_optional(&mut *conn)
+            .await
+            .context("Cannot look up a thread")?;
+        if let Some(r) = row {
+            return Ok(r.try_get("case_id")?);
+        }
+    }
+    Ok(None)
+}
+
+/// The exact bytes of a stored message.
+pub async fn raw(conn: &mut Conn, message: i64) -> Result<Vec<u8>> {
+    let row = sqlx::query("SELECT raw FROM message_raw WHERE message_id = $1")
+        .bind(message)
+        .fetch_one(&mut *conn)
+        .await
+        .context("Cannot read the message bytes")?;
+    Ok(row.try_get("raw")?)
+}
+
+/// A stored message, for listings.
+#[derive(Debug, Clone)]
+pub struct StoredMessage {
+    pub id: i64,
+    pub sha256: String,
+    pub message_id: Option<String>,
+    pub source: String,
+    pub received_at: String,
+    pub from_address: String,
+    pub subject: String,
+    pub parse_status: String,
+    pub kind: String,
+    pub case_id: Option<i64>,
+    pub deliveries: i64,
+    pub decision: String,
+}
+
+const COLUMNS: &str = "id, sha256, message_id, source, received_at, from_address, subject, parse_status, kind, case_id, deliveries, decision";
+
+fn from_row(r: &sqlx::any::AnyRow) -> Result<StoredMessage> {
+    Ok(StoredMessage {
+        id: r.try_get("id")?,
+        sha256: r.try_get("sha256")?,
+        message_id: r.try_get("message_id")?,
+        source: r.try_get("source")?,
+        received_at: r.try_get("received_at")?,
+        from_address: r.try_get("from_address")?,
+        subject: r.try_get("subject")?,
+        parse_status: r.try_get("parse_status")?,
+        kind: r.try_get("kind")?,
+        case_id: r.try_get("case_id")?,
+        deliveries: r.try_get("deliveries")?,
+        decision: r.try_get("decision")?,
+    })
+}
+
+pub async fn of_case(conn: &mut Conn, case: i64) -> Result<Vec<StoredMessage>> {
+    let rows = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM messages WHERE case_id = $1 ORDER BY id"
+    ))
+    .bind(case)
+    .fetch_all(&mut *conn)
+    .await
+    .context("Cannot list the messages of a case")?;
+    rows.iter().map(from_row).collect()
+}
+
+pub async fn all(conn: &mut Conn) -> Result<Vec<StoredMessage>> {
+    let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM messages ORDER BY id"))
+        .fetch_all(&mut *conn)
+        .await
+        .context("Cannot list messages")?;
+    rows.iter().map(from_row).collect()
+}
+
+/// (sha256, bytes) of every stored message, for integrity checks.
+pub async fn all_raw(conn: &mut Conn) -> Result<Vec<(String, Vec<u8>)>> {
+    let rows = sqlx::query("SELECT m.sha256, r.raw FROM messages m JOIN message_raw r ON r.message_id = m.id ORDER BY m.id")
+        .fetch_all(&mut *conn)
+        .await
+        .context("Cannot read message bytes")?;
+    rows.iter()
+        .map(|r| Ok((r.try_get("sha256")?, r.try_get("raw")?)))
+        .collect()
+}
+
+/// A part's text, for `cases show`.
+#[derive(Debug, Clone)]
+pub struct StoredPart {
+    pub name: String,
+    pub content_type: String,
+    pub size: i64,
+    pub text_source: Option<String>,
+    pub text: Option<String>,
+    pub note: Option<String>,
+}
+
+pub async fn parts(conn: &mut Conn, message: i64) -> Result<Vec<StoredPart>> {
+    let rows = sqlx::query(
+        "SELECT name, content_type, size, text_source, text, note FROM message_parts WHERE message_id = $1 ORDER BY position",
+    )
+    .bind(message)
+    .fetch_all(&mut *conn)
+    .await
+    .context("Cannot read message parts")?;
+    rows.iter()
+        .map(|r| {
+            Ok(StoredPart {
+                name: r.try_get("name")?,
+                content_type: r.try_get("content_type")?,
+                size: r.try_get("size")?,
+                text_source: r.try_get("text_source")?,
+                text: r.try_get("text")?,
+                note: r.try_get("note")?,
+            })
+        })
+        .collect()
+}

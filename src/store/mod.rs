@@ -1,0 +1,207 @@
+//! Stage 4: the database. The only module that contains SQL.
+//!
+//! One code path for both backends, through sqlx's `Any` driver: SQLite (a
+//! file, the default) and PostgreSQL (for councils that run several
+//! instances), chosen by the URL. Migrations live in `migrations/sqlite` and
+//! `migrations/postgres` (same names, same meaning) and are applied at start.
+//!
+//! Conventions that keep the SQL portable: timestamps are UTC text in one
+//! fixed, sortable form ([`ts`]); dates are `YYYY-MM-DD`; flags are 0/1
+//! integers; placeholders are `$1`, `$2`, ... (SQLite reads them too). The
+//! few statements that differ per backend branch on [`Backend`].
+//!
+//! Write transactions on SQLite start with `BEGIN IMMEDIATE`, so one that
+//! reads before it writes cannot fail to upgrade its lock when another
+//! connection (a second process, `postroom cases` while the daemon runs) has
+//! written in between.
+
+pub mod cases;
+pub mod messages;
+pub mod outbox;
+pub mod sources;
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use chrono::{DateTime, NaiveDate, Utc};
+use secrecy::{ExposeSecret, SecretString};
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, Executor};
+
+pub type Tx = sqlx::Transaction<'static, sqlx::Any>;
+pub type Conn = sqlx::AnyConnection;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The database, shared by every task of the daemon.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
+
+impl Store {
+    /// Connects, creating the SQLite file (mode 0600) if needed, and applies
+    /// the migrations.
+    pub async fn connect(url: &SecretString, max_connections: u32) -> Result<Store> {
+        sqlx::any::install_default_drivers();
+        let url = url.expose_secret();
+        let backend = if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Backend::Postgres
+        } else {
+            bail!("The database URL is neither sqlite: nor postgres://");
+        };
+        if backend == Backend::Sqlite {
+            create_private_file(url)?;
+        }
+        let options = AnyConnectOptions::from_str(url).context("Invalid database URL")?;
+        let pool = AnyPoolOptions::new()
+            .max_connections(max_connections)
+            .acquire_timeout(Duration::from_secs(30))
+            .after_connect(move |conn, _meta| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        conn.execute("PRAGMA busy_timeout = 30000").await?;
+                        conn.execute("PRAGMA foreign_keys = ON").await?;
+                        conn.execute("PRAGMA journal_mode = WAL").await?;
+                        conn.execute("PRAGMA synchronous = FULL").await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect_with(options)
+            .await
+            .context("Cannot connect to the database")?;
+        let migrator = match backend {
+            Backend::Sqlite => &SQLITE_MIGRATIONS,
+            Backend::Postgres => &POSTGRES_MIGRATIONS,
+        };
+        migrator
+            .run(&pool)
+            .await
+            .context("Cannot apply the database migrations")?;
+        Ok(Store { pool, backend })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// Starts a write transaction.
+    pub async fn begin(&self) -> Result<Tx> {
+        let tx = match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => self.pool.begin().await,
+        };
+        tx.context("Cannot start a database transaction")
+    }
+
+    /// A connection for reads and single statements.
+    pub async fn conn(&self) -> Result<sqlx::pool::PoolConnection<sqlx::Any>> {
+        self.pool
+            .acquire()
+            .await
+            .context("Cannot get a database connection")
+    }
+
+    /// Whether the database answers (for health checks).
+    pub async fn ping(&self) -> bool {
+        sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// Creates the SQLite file readable by its owner only, before SQLite does so
+/// with the process umask.
+fn create_private_file(url: &str) -> Result<()> {
+    let path = url
+        .trim_start_matches("sqlite:")
+        .trim_start_matches("//")
+        .split('?')
+        .next()
+        .unwrap_or("");
+    if path.is_empty() || path == ":memory:" {
+        return Ok(());
+    }
+    let path = Path::new(path);
+    if path.exists() {
+        return Ok(());
+    }
+    if let Some(parent) = path.parent()
+        && !parent.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("Cannot create the folder {}", parent.display()))?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options
+        .open(path)
+        .with_context(|| format!("Cannot create the database file {}", path.display()))?;
+    Ok(())
+}
+
+/// A timestamp as the database stores it: `2026-03-04T09:15:00.000Z`.
+pub fn ts(at: DateTime<Utc>) -> String {
+    at.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+}
+
+pub fn parse_ts(s: &str) -> Result<DateTime<Utc>> {
+    Ok(DateTime::parse_from_rfc3339(s)
+        .with_context(|| format!("Bad timestamp in the database: {s:?}"))?
+        .with_timezone(&Utc))
+}
+
+pub fn date(d: NaiveDate) -> String {
+    d.format("%Y-%m-%d").to_string()
+}
+
+pub fn parse_date(s: &str) -> Result<NaiveDate> {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .with_context(|| format!("Bad date in the database: {s:?}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_sort_as_text() {
+        let a = ts(DateTime::parse_from_rfc3339("2026-03-04T09:15:00+00:00")
+            .unwrap()
+            .with_timezone(&Utc));
+        let b = ts(DateTime::parse_from_rfc3339("2026-03-04T10:15:00.5+01:00")
+            .unwrap()
+            .with_timezone(&Utc));
+        assert_eq!(a, "2026-03-04T09:15:00.000Z");
+        assert_eq!(b, "2026-03-04T09:15:00.500Z");
+        assert!(a < b);
+        assert_eq!(
+            parse_ts(&a).unwrap().to_rfc3339(),
+            "2026-03-04T09:15:00+00:00"
+        );
+    }
+}

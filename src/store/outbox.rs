@@ -1,0 +1,247 @@
+//! The transactional outbox: mail to send, queued in the transaction that
+//! decided to send it, claimed and sent later by the delivery worker.
+//!
+//! States: `queued` (waiting for its next attempt, or claimed by a worker
+//! until `claimed_until`), `sent`, `failed` (the dead letter: permanent
+//! failure or retries exhausted; `postroom outbox retry` re-queues it) and
+//! `bounced` (sent, then a bounce for it came back).
+
+use anyhow::{Context, Result};
+use chrono::{DateTime, Utc};
+use sqlx::Row;
+
+use super::{Backend, Conn, parse_ts, ts};
+
+#[derive(Debug)]
+pub struct NewOutbox<'a> {
+    pub case_id: Option<i64>,
+    pub purpose: &'a str,
+    /// Without angle brackets; chosen when the mail is queued and never
+    /// changed, so a resend after an unclear outcome is the same mail.
+    pub message_id: &'a str,
+    pub envelope_from: &'a str,
+    pub recipients: &'a [String],
+    pub raw: &'a [u8],
+    pub now: DateTime<Utc>,
+}
+
+pub async fn enqueue(conn: &mut Conn, m: &NewOutbox<'_>) -> Result<i64> {
+    let row = sqlx::query(
+        "INSERT INTO outbox (case_id, purpose, message_id, envelope_from, recipients, raw, status, attempts, \
+         next_attempt_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, 'queued', 0, $7, $7) RETURNING id",
+    )
+    .bind(m.case_id)
+    .bind(m.purpose)
+    .bind(m.message_id)
+    .bind(m.envelope_from)
+    .bind(serde_json::to_string(m.recipients)?)
+    .bind(m.raw)
+    .bind(ts(m.now))
+    .fetch_one(&mut *conn)
+    .await
+    .context("Cannot queue the mail")?;
+    Ok(row.try_get("id")?)
+}
+
+/// A mail claimed for sending.
+#[derive(Debug, Clone)]
+pub struct Claimed {
+    pub id: i64,
+    pub case_id: Option<i64>,
+    pub purpose: String,
+    pub message_id: String,
+    pub envelope_from: String,
+    pub recipients: Vec<String>,
+    pub raw: Vec<u8>,
+    /// Attempts including this one.
+    pub attempts: i64,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Claims the oldest mail that is due, for `lease`, counting the attempt
+/// before it is made. On PostgreSQL, several instances claim side by side
+/// (`FOR UPDATE SKIP LOCKED`); SQLite serialises writers anyway.
+pub async fn claim_next(
+    conn: &mut Conn,
+    backend: Backend,
+    now: DateTime<Utc>,
+    lease_until: DateTime<Utc>,
+) -> Result<Option<Claimed>> {
+    let lock = match backend {
+        Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+        Backend::Sqlite => "",
+    };
+    let sql = format!(
+        "UPDATE outbox SET claimed_until = $1, attempts = attempts + 1 WHERE id = (\
+           SELECT id FROM outbox WHERE status = 'queued' AND next_attempt_at <= $2 \
+           AND (claimed_until IS NULL OR claimed_until < $2) ORDER BY id LIMIT 1{lock}) \
+         RETURNING id, case_id, purpose, message_id, envelope_from, recipients, raw, attempts, created_at"
+    );
+    let row = sqlx::query(&sql)
+        .bind(ts(lease_until))
+        .bind(ts(now))
+        .fetch_optional(&mut *conn)
+        .await
+        .context("Cannot claim mail from the outbox")?;
+    let Some(r) = row else {
+        return Ok(None);
+    };
+    let recipients: String = r.try_get("recipients")?;
+    let created: String = r.try_get("created_at")?;
+    Ok(Some(Claimed {
+        id: r.try_get("id")?,
+        case_id: r.try_get("case_id")?,
+        purpose: r.try_get("purpose")?,
+        message_id: r.try_get("message_id")?,
+        envelope_from: r.try_get("envelope_from")?,
+        recipients: serde_json::from_str(&recipients).context("Bad recipients in the outbox")?,
+        raw: r.try_get("raw")?,
+        attempts: r.try_get("attempts")?,
+        created_at: parse_ts(&created)?,
+    }))
+}
+
+pub async fn mark_sent(conn: &mut Conn, id: i64, at: DateTime<Utc>) -> Result<()> {
+    sqlx::query("UPDATE outbox SET status = 'sent', sent_at = $1, claimed_until = NULL, last_error = NULL WHERE id = $2")
+        .bind(ts(at))
+        .bind(id)
+        .execute(&mut *conn)
+        .await
+        .context("Cannot mark the mail sent")?;
+    Ok(())
+}
+
+pub async fn schedule_retry(
+    conn: &mut Conn,
+    id: i64,
+    next: DateTime<Utc>,
+    error: &str,
+) -> Result<()> {
+    sqlx::query("UPDATE outbox SET next_attempt_at = $1, claimed_until = NULL, last_error = $2 WHERE id = $3")
+        .bind(ts(next))
+        .bind(error)
+        .bind(id)
+        .execute(&mut *conn)
+        .await
+        .context("Cannot schedule a retry")?;
+    Ok(())
+}
+
+pub async fn mark_failed(conn: &mut Conn, id: i64, error: &str) -> Result<()> {
+    sqlx::query(
+        "UPDATE outbox SET status = 'failed', claimed_until = NULL, last_error = $1 WHERE id = $2",
+    )
+    .bind(error)
+    .bind(id)
+    .execute(&mut *conn)
+    .await
+    .context("Cannot move the mail to the dead letters")?;
+    Ok(())
+}
+
+/// How many mails of `purpose` went to `recipient` since `since`.
+pub async fn count_recent(
+    conn: &mut Conn,
+    purpose: &str,
+    recipient: &str,
+    since: DateTime<Utc>,
+) -> Result<i64> {
+    let recipients = serde_json::to_string(&[recipient])?;
+    let row = sqlx::query(
+        "SELECT COUNT(*) AS n FROM outbox WHERE purpose = $1 AND recipients = $2 AND created_at >= $3",
+    )
+    .bind(purpose)
+    .bind(recipients)
+    .bind(ts(since))
+    .fetch_one(&mut *conn)
+    .await
+    .context("Cannot count recent mail")?;
+    Ok(row.try_get("n")?)
+}
+
+/// An outbox row, for listings.
+#[derive(Debug, Clone)]
+pub struct OutboxRow {
+    pub id: i64,
+    pub case_id: Option<i64>,
+    pub purpose: String,
+    pub message_id: String,
+    pub recipients: Vec<String>,
+    pub status: String,
+    pub attempts: i64,
+    pub next_attempt_at: String,
+    pub last_error: Option<String>,
+    pub created_at: String,
+    pub sent_at: Option<String>,
+}
+
+pub async fn list(conn: &mut Conn, status: Option<&str>) -> Result<Vec<OutboxRow>> {
+    let rows = sqlx::query(
+        "SELECT id, case_id, purpose, message_id, recipients, status, attempts, next_attempt_at, last_error, \
+         created_at, sent_at FROM outbox WHERE ($1 IS NULL OR status = $1) ORDER BY id",
+    )
+    .bind(status)
+    .fetch_all(&mut *conn)
+    .await
+    .context("Cannot list the outbox")?;
+    rows.iter()
+        .map(|r| {
+            let recipients: String = r.try_get("recipients")?;
+            Ok(OutboxRow {
+                id: r.try_get("id")?,
+                case_id: r.try_get("case_id")?,
+                purpose: r.try_get("purpose")?,
+                message_id: r.try_get("message_id")?,
+                recipients: serde_json::from_str(&recipients)?,
+                status: r.try_get("status")?,
+                attempts: r.try_get("attempts")?,
+                next_attempt_at: r.try_get("next_attempt_at")?,
+                last_error: r.try_get("last_error")?,
+                created_at: r.try_get("created_at")?,
+                sent_at: r.try_get("sent_at")?,
+            })
+        })
+        .collect()
+}
+
+/// The raw bytes of a queued or sent mail.
+pub async fn raw(conn: &mut Conn, id: i64) -> Result<Vec<u8>> {
+    let row = sqlx::query("SELECT raw FROM outbox WHERE id = $1")
+        .bind(id)
+        .fetch_one(&mut *conn)
+        .await
+        .context("Cannot read the mail")?;
+    Ok(row.try_get("raw")?)
+}
+
+/// The case of a mail postroom sent, by its Message-ID (a reply or a bounce
+/// that names it).
+pub async fn case_of_message_id(
+    conn: &mut Conn,
+    ids: &[String],
+) -> Result<Option<(i64, Option<i64>)>> {
+    for id in ids.iter().rev() {
+        let row = sqlx::query("SELECT id, case_id FROM outbox WHERE message_id = $1")
+            .bind(id.as_str())
+            .fetch_optional(&mut *conn)
+            .await
+            .context("Cannot look up a sent mail")?;
+        if let Some(r) = row {
+            return Ok(Some((r.try_get("id")?, r.try_get("case_id")?)));
+        }
+    }
+    Ok(None)
+}
+
+/// Marks a sent mail as bounced.
+pub async fn mark_bounced(conn: &mut Conn, id: i64, detail: &str) -> Result<()> {
+    sqlx::query(
+        "UPDATE outbox SET status = 'bounced', last_error = $1 WHERE id = $2 AND status = 'sent'",
+    )
+    .bind(detail)
+    .bind(id)
+    .execute(&mut *conn)
+    .await
+    .context("Cannot mark the mail bounced")?;
+    Ok(())
+}

@@ -1,0 +1,223 @@
+//! The `postroom` command, run as a process.
+
+use std::process::Command;
+
+use serde_json::Value;
+
+use crate::harness::{files_with_ext, repo, shared};
+
+fn postroom() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_postroom"));
+    cmd.env_remove("POSTROOM_CONFIG").env_remove("POSTROOM_LOG");
+    cmd
+}
+
+const LABEL_FIELDS: &[&str] = &[
+    "kind",
+    "from_mp_office",
+    "category",
+    "send_topic",
+    "urgent",
+    "mp_name",
+    "constituency",
+    "mp_reference",
+    "council_reference",
+    "should_acknowledge",
+];
+
+#[test]
+fn classify_prints_one_json_object_per_file_for_the_whole_shared_corpus() {
+    let corpus = shared().join("corpus");
+    let mut files = files_with_ext(&corpus.join("messages"), "eml");
+    files.extend(files_with_ext(&corpus.join("letters"), "pdf"));
+    assert_eq!(
+        files.len(),
+        120,
+        "the corpus holds 108 emails and 12 letters"
+    );
+
+    let out = postroom()
+        .arg("classify")
+        .arg("--directory")
+        .arg(corpus.join("mps.csv"))
+        .args(&files)
+        .output()
+        .unwrap();
+
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), files.len());
+    for (line, file) in lines.iter().zip(&files) {
+        let v: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        let obj = v.as_object().unwrap();
+        let mut keys: Vec<&str> = obj.keys().map(String::as_str).collect();
+        keys.sort();
+        let mut want: Vec<&str> = LABEL_FIELDS
+            .iter()
+            .copied()
+            .chain(["file", "matched_rules"])
+            .collect();
+        want.sort();
+        assert_eq!(keys, want, "{line}");
+        assert_eq!(obj["file"], file.display().to_string());
+        let kind = obj["kind"].as_str().unwrap();
+        assert!(postroom::case::Kind::parse(kind).is_some(), "{line}");
+        if let Some(c) = obj["category"].as_str() {
+            assert!(postroom::case::Category::parse(c).is_some(), "{line}");
+        }
+        let ack = obj["should_acknowledge"].as_bool().unwrap();
+        assert_eq!(
+            ack,
+            kind == "new_enquiry" && obj["from_mp_office"].as_bool().unwrap(),
+            "{line}"
+        );
+    }
+}
+
+#[test]
+fn check_accepts_the_example_config() {
+    let out = postroom()
+        .arg("check")
+        .arg("--config")
+        .arg(repo().join("examples/postroom.toml"))
+        .env("POSTROOM_SMTP_PASSWORD", "example-password")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn check_refuses_a_bad_config_with_file_line_and_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("postroom.toml");
+    std::fs::write(
+        &path,
+        "[council]\nname = \"X\"\nmailbox = \"not-an-address\"\n\n[paths]\nrules = \"rules\"\n",
+    )
+    .unwrap();
+    std::fs::create_dir(dir.path().join("rules")).unwrap();
+    std::fs::write(
+        dir.path().join("rules/10-bad.toml"),
+        "[[rule]]\nname = \"r\"\nwhen.subject.regex = \"(\"\nthen.kind = \"junk\"\n",
+    )
+    .unwrap();
+
+    let out = postroom()
+        .arg("check")
+        .arg("--config")
+        .arg(&path)
+        .output()
+        .unwrap();
+
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!("{}:3: council.mailbox", path.display())),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn check_refuses_bad_rules_and_templates_with_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("postroom.toml");
+    std::fs::write(
+        &path,
+        "[council]\nname = \"X\"\nmailbox = \"mp@x.example\"\n\n[paths]\nrules = \"rules\"\ntemplates = \"templates\"\n\n[delivery]\ntransport = \"file\"\npath = \"out\"\n",
+    )
+    .unwrap();
+    std::fs::create_dir(dir.path().join("rules")).unwrap();
+    std::fs::write(
+        dir.path().join("rules/10-bad.toml"),
+        "[[rule]]\nname = \"r\"\nwhen.subject.regex = \"(\"\nthen.kind = \"junk\"\n",
+    )
+    .unwrap();
+    std::fs::create_dir(dir.path().join("templates")).unwrap();
+    for (name, text) in postroom::compose::EMBEDDED {
+        std::fs::write(dir.path().join("templates").join(name), text).unwrap();
+    }
+    std::fs::write(
+        dir.path().join("templates/acknowledgement.txt.j2"),
+        "Dear {{ case.mp_nmae }},\n",
+    )
+    .unwrap();
+
+    let out = postroom()
+        .arg("check")
+        .arg("--config")
+        .arg(&path)
+        .output()
+        .unwrap();
+
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("rules/10-bad.toml:1: rule \"r\": when.subject.regex"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("acknowledgement.txt.j2:1: undefined value"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn the_demo_runs_with_no_configuration() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = dir.path().join("demo");
+
+    let out = postroom()
+        .arg("demo")
+        .arg("--dir")
+        .arg(&demo)
+        .output()
+        .unwrap();
+
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("MPE-2026-00008"), "{stdout}");
+    assert!(
+        stdout.contains("13 messages read: 8 cases opened (6 acknowledged)"),
+        "{stdout}"
+    );
+    assert_eq!(files_with_ext(&demo.join("outbox"), "eml").len(), 6);
+    // Run it again: the folder is replaced, not added to.
+    let out = postroom()
+        .arg("demo")
+        .arg("--dir")
+        .arg(&demo)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert_eq!(files_with_ext(&demo.join("outbox"), "eml").len(), 6);
+}
+
+#[test]
+fn the_demo_will_not_overwrite_a_folder_that_is_not_its_own() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("precious.txt"), "keep me").unwrap();
+
+    let out = postroom()
+        .arg("demo")
+        .arg("--dir")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+
+    assert!(!out.status.success());
+    assert!(dir.path().join("precious.txt").exists());
+}

@@ -1,0 +1,106 @@
+//! Fresh databases per test: a SQLite file in a temporary folder, or a new
+//! PostgreSQL database on the server at POSTROOM_TEST_POSTGRES (default
+//! postgres://postgres@127.0.0.1:5432/postgres), dropped afterwards.
+
+use secrecy::SecretString;
+use sqlx::Connection;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Both backends: every store test runs on each.
+pub fn backends() -> [Backend; 2] {
+    [Backend::Sqlite, Backend::Postgres]
+}
+
+pub struct TestDb {
+    pub url: String,
+    env_var: String,
+    _dir: Option<tempfile::TempDir>,
+    pg_name: Option<String>,
+}
+
+fn admin_url() -> String {
+    std::env::var("POSTROOM_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+impl TestDb {
+    pub async fn new(backend: Backend) -> TestDb {
+        let nonce: u64 = rand::random();
+        let env_var = format!("POSTROOM_TEST_DB_{nonce:016x}");
+        let db = match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().unwrap();
+                let url = format!("sqlite://{}", dir.path().join("postroom.sqlite").display());
+                TestDb {
+                    url,
+                    env_var,
+                    _dir: Some(dir),
+                    pg_name: None,
+                }
+            }
+            Backend::Postgres => {
+                let name = format!("postroom_test_{nonce:016x}");
+                let admin = admin_url();
+                let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap_or_else(|e| {
+                    panic!("PostgreSQL is not reachable at {admin} ({e}); start it with: pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start")
+                });
+                sqlx::query(&format!("CREATE DATABASE {name}"))
+                    .execute(&mut conn)
+                    .await
+                    .unwrap();
+                conn.close().await.ok();
+                let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin);
+                let url = format!("{base}/{name}");
+                TestDb {
+                    url,
+                    env_var,
+                    _dir: None,
+                    pg_name: Some(name),
+                }
+            }
+        };
+        // SAFETY: each test uses its own variable name, so no two threads
+        // write the same variable; config loading reads it.
+        unsafe { std::env::set_var(&db.env_var, &db.url) };
+        db
+    }
+
+    /// The name of an environment variable that holds the URL (configs
+    /// never hold database URLs themselves).
+    pub fn url_env(&self) -> &str {
+        &self.env_var
+    }
+
+    pub fn secret_url(&self) -> SecretString {
+        SecretString::from(self.url.clone())
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let Some(name) = self.pg_name.take() else {
+            return;
+        };
+        let admin = admin_url();
+        // Drop runs outside any runtime guarantee: use a thread of its own.
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async {
+                if let Ok(mut conn) = sqlx::PgConnection::connect(&admin).await {
+                    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                        .execute(&mut conn)
+                        .await;
+                }
+            });
+        })
+        .join();
+    }
+}

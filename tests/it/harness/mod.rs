@@ -1,0 +1,141 @@
+//! Shared set-up: fresh databases, a real SMTP server, and a postroom app
+//! configured against them.
+
+pub mod db;
+pub mod smtp;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use postroom::app::{App, Prepared};
+use postroom::clock::FixedClock;
+use postroom::config::Config;
+use postroom::store::Store;
+
+pub use db::{Backend, TestDb, backends};
+
+/// The repository root.
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// `../shared` beside the checkout; CI always has it, so its absence fails.
+pub fn shared() -> PathBuf {
+    let dir = repo().join("..").join("shared");
+    assert!(
+        dir.join("corpus").is_dir(),
+        "../shared/corpus is missing beside the checkout ({}); CI provides it",
+        dir.display()
+    );
+    dir
+}
+
+pub fn at(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s)
+        .expect("a valid RFC 3339 time")
+        .with_timezone(&Utc)
+}
+
+/// Where mail goes in a test.
+pub enum Delivery {
+    /// `.eml` files in `<dir>/outbox`.
+    Folder,
+    /// Plain SMTP to 127.0.0.1 on this port.
+    Smtp(u16),
+}
+
+/// A postroom app on a fresh database, with an `.eml` folder source at
+/// `<dir>/inbox` and the sample council's MP directory.
+pub struct TestApp {
+    pub app: Arc<App>,
+    pub clock: Arc<FixedClock>,
+    pub dir: tempfile::TempDir,
+    /// Kept so the database lives as long as the app.
+    _db: TestDb,
+}
+
+impl TestApp {
+    pub async fn new(backend: Backend, delivery: Delivery) -> TestApp {
+        TestApp::with_extra(backend, delivery, "").await
+    }
+
+    /// `extra` is appended to the config (more TOML tables).
+    pub async fn with_extra(backend: Backend, delivery: Delivery, extra: &str) -> TestApp {
+        let db = TestDb::new(backend).await;
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        std::fs::create_dir_all(dir.path().join("inbox")).unwrap();
+        let delivery = match delivery {
+            Delivery::Folder => "[delivery]\ntransport = \"file\"\npath = \"outbox\"\n".to_string(),
+            Delivery::Smtp(port) => format!(
+                "[delivery]\ntransport = \"smtp\"\nretry_for = \"1h\"\n\n[smtp]\nhost = \"127.0.0.1\"\nport = {port}\ntls = \"none\"\ntimeout = \"10s\"\n"
+            ),
+        };
+        let text = format!(
+            "[council]\nname = \"Wexcombe Borough Council\"\nmailbox = \"mpenquiries@wexcombe.gov.uk\"\nauthserv_id = \"mx1.wexcombe.gov.uk\"\n\n\
+             [database]\nurl_env = \"{}\"\n\n[paths]\ndirectory = \"{}\"\n\n\
+             [[source]]\nname = \"inbox\"\nkind = \"eml_dir\"\npath = \"inbox\"\n\n{delivery}\n{extra}",
+            db.url_env(),
+            repo().join("examples/mps.csv").display(),
+        );
+        std::fs::write(dir.path().join("postroom.toml"), &text).unwrap();
+        let config =
+            Config::load(&dir.path().join("postroom.toml")).unwrap_or_else(|e| panic!("{e}"));
+        let prepared = Prepared::new(config).unwrap_or_else(|p| panic!("{}", p.join("\n")));
+        let clock = FixedClock::new(at("2026-11-27T10:00:00Z"));
+        let store = Store::connect(&db.secret_url(), 5)
+            .await
+            .expect("the test database opens");
+        let app = Arc::new(App::new(prepared, store, clock.clone()));
+        TestApp {
+            app,
+            clock,
+            dir,
+            _db: db,
+        }
+    }
+
+    pub fn inbox(&self) -> PathBuf {
+        self.dir.path().join("inbox")
+    }
+
+    pub fn outbox(&self) -> PathBuf {
+        self.dir.path().join("outbox")
+    }
+
+    /// Puts a message in the inbox folder.
+    pub fn deliver(&self, name: &str, bytes: &[u8]) {
+        std::fs::write(self.inbox().join(name), bytes).unwrap();
+    }
+
+    /// Puts the whole sample mailbox in the inbox folder.
+    pub fn deliver_sample_mailbox(&self) {
+        for (name, bytes) in postroom::demo::SAMPLE_MAILBOX {
+            self.deliver(name, bytes);
+        }
+    }
+
+    pub async fn run_once(&self) -> (Vec<postroom::ingest::Outcome>, postroom::outbox::Totals) {
+        postroom::daemon::run_once(&self.app)
+            .await
+            .expect("one pass of the daemon")
+    }
+
+    pub async fn cases(&self) -> Vec<postroom::store::cases::CaseRow> {
+        let mut conn = self.app.store.conn().await.unwrap();
+        postroom::store::cases::all(&mut conn).await.unwrap()
+    }
+}
+
+/// Files in a folder with an extension, sorted.
+pub fn files_with_ext(dir: &Path, ext: &str) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = match std::fs::read_dir(dir) {
+        Ok(entries) => entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == ext))
+            .collect(),
+        Err(_) => Vec::new(),
+    };
+    out.sort();
+    out
+}

@@ -1,0 +1,145 @@
+//! A real SMTP server process (aiosmtpd) on a free loopback port, and what
+//! it received.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub struct SmtpServer {
+    pub port: u16,
+    pub dir: tempfile::TempDir,
+    child: Child,
+}
+
+/// A message the server accepted.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub raw: Vec<u8>,
+    pub mail_from: String,
+    pub rcpt_tos: Vec<String>,
+}
+
+impl Received {
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.raw).into_owned()
+    }
+
+    /// The value of a header, unfolded.
+    pub fn header(&self, name: &str) -> Option<String> {
+        let text = self.text();
+        let head = text.split("\r\n\r\n").next().unwrap_or("");
+        let unfolded = head.replace("\r\n ", " ").replace("\r\n\t", " ");
+        unfolded.lines().find_map(|l| {
+            let (n, v) = l.split_once(':')?;
+            n.eq_ignore_ascii_case(name).then(|| v.trim().to_string())
+        })
+    }
+}
+
+fn script() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/it/harness/smtp_server.py")
+}
+
+fn spawn(dir: &Path, port: Option<u16>, extra: &[&str]) -> (u16, Child) {
+    let mut cmd = Command::new("/usr/bin/python3");
+    cmd.arg(script()).arg("--dir").arg(dir);
+    if let Some(port) = port {
+        cmd.arg("--port").arg(port.to_string());
+    }
+    let mut child = cmd
+        .args(extra)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("python3 starts (apt-get install python3-aiosmtpd; tests/run-all.sh does)");
+    let stdout = child.stdout.take().unwrap();
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line).unwrap();
+    let port = line
+        .trim()
+        .strip_prefix("READY ")
+        .unwrap_or_else(|| {
+            panic!("the SMTP server did not start: {line:?} (is python3-aiosmtpd installed?)")
+        })
+        .parse()
+        .unwrap();
+    (port, child)
+}
+
+impl SmtpServer {
+    pub fn start() -> SmtpServer {
+        SmtpServer::start_with(&[])
+    }
+
+    pub fn start_with(extra: &[&str]) -> SmtpServer {
+        let dir = tempfile::tempdir().unwrap();
+        let (port, child) = spawn(dir.path(), None, extra);
+        SmtpServer { port, dir, child }
+    }
+
+    /// Stops the server process (the port stays reserved for [`restart`]).
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Starts it again on the same port, keeping what it received.
+    pub fn restart(&mut self) {
+        self.stop();
+        let (_, child) = spawn(self.dir.path(), Some(self.port), &[]);
+        self.child = child;
+    }
+
+    /// Replies the server gives to the next DATA commands instead of
+    /// accepting them.
+    pub fn script(&self, replies: &[&str]) {
+        std::fs::write(
+            self.dir.path().join("script.json"),
+            serde_json::to_string(replies).unwrap(),
+        )
+        .unwrap();
+    }
+
+    pub fn received(&self) -> Vec<Received> {
+        read_received(self.dir.path())
+    }
+
+    /// Waits until at least `n` messages arrived.
+    pub fn wait_for(&self, n: usize, timeout: Duration) -> Vec<Received> {
+        let start = Instant::now();
+        loop {
+            let got = self.received();
+            if got.len() >= n || start.elapsed() > timeout {
+                return got;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+fn read_received(dir: &Path) -> Vec<Received> {
+    let mut out = Vec::new();
+    for eml in super::files_with_ext(dir, "eml") {
+        let meta: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(eml.with_extension("json")).unwrap())
+                .unwrap();
+        out.push(Received {
+            raw: std::fs::read(&eml).unwrap(),
+            mail_from: meta["mail_from"].as_str().unwrap_or_default().to_string(),
+            rcpt_tos: meta["rcpt_tos"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_str().unwrap().to_string())
+                .collect(),
+        });
+    }
+    out
+}
+
+impl Drop for SmtpServer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}

@@ -1,0 +1,117 @@
+#!/usr/bin/python3
+"""A real SMTP server for postroom's tests (aiosmtpd, Debian's python3-aiosmtpd).
+
+Listens on 127.0.0.1 on a free port and prints "READY <port>" on stdout.
+Every accepted message is written to DIR as NNNN.eml (the bytes exactly as
+received) with NNNN.json beside it (envelope sender, recipients, the user
+that authenticated, whether the session used TLS).
+
+Scripted replies: if DIR/script.json exists, it is a JSON list of SMTP
+replies ("451 4.3.0 Try again later", "550 5.1.1 No such user"); each DATA
+command takes the first one off the list and answers with it instead of
+accepting the message. An empty list, or no file, accepts everything.
+"""
+import argparse
+import asyncio
+import json
+import os
+import socket
+import ssl
+import sys
+
+from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
+
+
+class Handler:
+    def __init__(self, directory):
+        self.directory = directory
+        self.count = 0
+
+    def next_scripted(self):
+        path = os.path.join(self.directory, "script.json")
+        try:
+            with open(path) as f:
+                script = json.load(f)
+        except FileNotFoundError:
+            return None
+        if not script:
+            return None
+        reply = script.pop(0)
+        with open(path + ".tmp", "w") as f:
+            json.dump(script, f)
+        os.replace(path + ".tmp", path)
+        return reply
+
+    async def handle_DATA(self, server, session, envelope):
+        scripted = self.next_scripted()
+        if scripted and not scripted.startswith("250"):
+            return scripted
+        self.count += 1
+        stem = os.path.join(self.directory, "%04d" % self.count)
+        with open(stem + ".eml.tmp", "wb") as f:
+            f.write(envelope.original_content)
+        meta = {
+            "mail_from": envelope.mail_from,
+            "rcpt_tos": envelope.rcpt_tos,
+            "auth": session.login_data.decode() if isinstance(session.login_data, bytes) else session.login_data,
+            "tls": session.ssl is not None,
+        }
+        with open(stem + ".json", "w") as f:
+            json.dump(meta, f)
+        os.replace(stem + ".eml.tmp", stem + ".eml")
+        return "250 2.0.0 Message accepted"
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--dir", required=True)
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--cert")
+    parser.add_argument("--key")
+    parser.add_argument("--implicit-tls", action="store_true")
+    parser.add_argument("--user")
+    parser.add_argument("--password")
+    args = parser.parse_args()
+
+    tls_context = None
+    if args.cert:
+        tls_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        tls_context.load_cert_chain(args.cert, args.key)
+
+    def authenticator(server, session, envelope, mechanism, auth_data):
+        if isinstance(auth_data, LoginPassword):
+            ok = auth_data.login.decode() == args.user and auth_data.password.decode() == args.password
+            return AuthResult(success=ok, handled=False, auth_data=auth_data.login if ok else None)
+        return AuthResult(success=False, handled=False)
+
+    handler = Handler(args.dir)
+
+    def factory():
+        kwargs = {}
+        if args.user:
+            kwargs["authenticator"] = authenticator
+            kwargs["auth_require_tls"] = tls_context is not None
+        if tls_context is not None and not args.implicit_tls:
+            kwargs["tls_context"] = tls_context
+            kwargs["require_starttls"] = True
+        return SMTP(handler, hostname="smtp.test.invalid", **kwargs)
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", args.port))
+    port = sock.getsockname()[1]
+
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    server = loop.run_until_complete(
+        loop.create_server(factory, sock=sock, ssl=tls_context if args.implicit_tls else None)
+    )
+    print("READY %d" % port, flush=True)
+    try:
+        loop.run_forever()
+    finally:
+        server.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

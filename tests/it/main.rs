@@ -1,0 +1,13 @@
+//! postroom's integration tests: one binary, real services.
+//!
+//! SQLite files and PostgreSQL databases are fresh per test; the SMTP server
+//! is a real aiosmtpd process. A test that needs a service fails when the
+//! service is missing: it never passes by skipping. See tests/run-all.sh for
+//! the set-up.
+
+mod harness;
+
+mod cli;
+mod outbox;
+mod pipeline;
+mod store;

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Runs postroom's whole test suite on a Debian machine with Rust, after
+# installing (with apt-get) the system packages the tests need where they are
+# missing, and starting the local PostgreSQL if it is down.
+#
+# The tests talk to real services: SQLite files, PostgreSQL on
+# 127.0.0.1:5432 (trust auth; override with POSTROOM_TEST_POSTGRES), an
+# aiosmtpd SMTP server and a Dovecot IMAP server that the tests start
+# themselves on free loopback ports. A missing service fails the tests; none
+# is skipped.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+
+packages=(python3 python3-aiosmtpd dovecot-imapd poppler-utils tesseract-ocr tesseract-ocr-eng)
+missing=()
+for pkg in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+    echo "run-all: installing ${missing[*]}"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+if [ -z "${POSTROOM_TEST_POSTGRES:-}" ] && command -v pg_isready >/dev/null; then
+    if ! pg_isready -q -h 127.0.0.1 -p 5432; then
+        echo "run-all: starting PostgreSQL"
+        $sudo pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n 1)" main start
+        for _ in $(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done
+    fi
+fi
+
+cargo test --locked --all-targets "$@"
