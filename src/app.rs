@@ -16,6 +16,7 @@ use crate::classify::{Classifier, Directory, Rules, Settings};
 use crate::clock::SharedClock;
 use crate::compose::Templates;
 use crate::config::Config;
+use crate::problem::{Problem, Problems};
 use crate::store::Store;
 
 /// The rule files built into the binary, in load order.
@@ -59,38 +60,40 @@ pub struct Prepared {
 impl Prepared {
     /// Loads rules, directory, templates and calendar. On failure returns
     /// every problem found, each naming its file and line.
-    pub fn new(config: Config) -> Result<Prepared, Vec<String>> {
+    pub fn new(config: Config) -> Result<Prepared, Problems> {
+        let config_file = config
+            .file
+            .as_ref()
+            .map(|f| f.display().to_string())
+            .unwrap_or_else(|| "config".into());
         let mut problems = Vec::new();
-        let rules =
-            load_rules(&config).map_err(|e| e.0.iter().map(|e| e.to_string()).collect::<Vec<_>>());
-        let directory = load_directory(&config);
+        let rules = load_rules(&config).map_err(|e| problems.extend(e.0)).ok();
+        let directory = load_directory(&config).map_err(|e| problems.extend(e)).ok();
         let templates = match &config.templates_dir {
             Some(dir) => Templates::load_dir(dir),
             None => Templates::embedded(),
         }
-        .map_err(|e| e.0.iter().map(|e| e.to_string()).collect::<Vec<_>>());
-        let settings = settings(&config).map_err(|e| vec![e]);
+        .map_err(|e| problems.extend(e.0))
+        .ok();
+        let settings = settings(&config)
+            .map_err(|e| problems.push(Problem::new(&config_file, 0, e)))
+            .ok();
         let from = format!(
             "{} <{}>",
             crate::compose::clean_header_text(&config.council.display_name),
             config.council.mailbox
         )
         .parse::<Mailbox>()
-        .map_err(|e| vec![format!("council.mailbox: {e}")]);
-        for result in [
-            rules.as_ref().err(),
-            directory.as_ref().err(),
-            templates.as_ref().err(),
-            settings.as_ref().err(),
-            from.as_ref().err(),
-        ]
-        .into_iter()
-        .flatten()
-        {
-            problems.extend(result.iter().cloned());
-        }
+        .map_err(|e| {
+            problems.push(Problem::new(
+                &config_file,
+                0,
+                format!("council.mailbox: {e}"),
+            ))
+        })
+        .ok();
         match (rules, directory, templates, settings, from) {
-            (Ok(rules), Ok(directory), Ok(templates), Ok(settings), Ok(from))
+            (Some(rules), Some(directory), Some(templates), Some(settings), Some(from))
                 if problems.is_empty() =>
             {
                 let calendar = council_calendar(&config);
@@ -102,7 +105,7 @@ impl Prepared {
                     config,
                 })
             }
-            _ => Err(problems),
+            _ => Err(Problems(problems)),
         }
     }
 }
@@ -122,9 +125,9 @@ pub fn embedded_rules() -> Result<Rules, crate::classify::RuleErrors> {
     Rules::from_sources(&sources)
 }
 
-fn load_directory(config: &Config) -> Result<Directory, Vec<String>> {
+fn load_directory(config: &Config) -> Result<Directory, Vec<Problem>> {
     match &config.directory {
-        Some(path) => Directory::load(path).map_err(|e| e.iter().map(|e| e.to_string()).collect()),
+        Some(path) => Directory::load(path),
         None => Ok(Directory::empty()),
     }
 }
@@ -195,11 +198,11 @@ impl App {
     }
 
     /// Reloads rules and the MP directory; on any error the old ones stay.
-    pub fn reload(&self) -> Result<(), Vec<String>> {
-        let rules = load_rules(&self.config)
-            .map_err(|e| e.0.iter().map(|e| e.to_string()).collect::<Vec<_>>())?;
-        let directory = load_directory(&self.config)?;
-        let settings = settings(&self.config).map_err(|e| vec![e])?;
+    pub fn reload(&self) -> Result<(), Problems> {
+        let rules = load_rules(&self.config)?;
+        let directory = load_directory(&self.config).map_err(Problems)?;
+        let settings =
+            settings(&self.config).map_err(|e| Problems(vec![Problem::new("config", 0, e)]))?;
         let classifier = Arc::new(Classifier::new(rules, directory, settings));
         *self.classifier.write().unwrap_or_else(|e| e.into_inner()) = classifier;
         Ok(())

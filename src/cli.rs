@@ -31,12 +31,38 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// The config file of the daemon.
+#[derive(Debug, clap::Args)]
+pub struct ConfigFile {
+    #[arg(long, short, env = "POSTROOM_CONFIG", default_value = "postroom.toml")]
+    pub config: PathBuf,
+}
+
+/// A config file, when one is wanted; the built-in defaults otherwise.
+#[derive(Debug, clap::Args)]
+pub struct MaybeConfig {
+    #[arg(long, short, env = "POSTROOM_CONFIG")]
+    pub config: Option<PathBuf>,
+}
+
+/// A config or built-in rules, and an MP directory, to classify with.
+#[derive(Debug, clap::Args)]
+pub struct ClassifyWith {
+    #[command(flatten)]
+    pub config: MaybeConfig,
+    /// The MP directory (CSV: name,constituency,email,role).
+    #[arg(long)]
+    pub directory: Option<PathBuf>,
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the daemon: read the sources, store and acknowledge, send mail.
     Run {
-        #[arg(long, short, env = "POSTROOM_CONFIG", default_value = "postroom.toml")]
-        config: PathBuf,
+        #[command(flatten)]
+        config: ConfigFile,
         /// Process what is waiting, deliver the outbox, and exit.
         #[arg(long)]
         once: bool,
@@ -49,19 +75,11 @@ pub enum Command {
     },
     /// Check the config, rules, MP directory and templates; exit 1 on error.
     Check {
-        #[arg(long, short, env = "POSTROOM_CONFIG", default_value = "postroom.toml")]
-        config: PathBuf,
+        #[command(flatten)]
+        config: ConfigFile,
     },
     /// Classify files (.eml emails, .pdf letters); one JSON object per line.
-    Classify {
-        #[arg(long, short, env = "POSTROOM_CONFIG")]
-        config: Option<PathBuf>,
-        /// The MP directory (CSV: name,constituency,email,role).
-        #[arg(long)]
-        directory: Option<PathBuf>,
-        #[arg(required = true)]
-        files: Vec<PathBuf>,
-    },
+    Classify(ClassifyWith),
     /// Check or try the classification rules.
     Rules {
         #[command(subcommand)]
@@ -73,21 +91,14 @@ pub enum Command {
 pub enum RulesCommand {
     /// Report every error in the rule files, with file and line.
     Check {
-        #[arg(long, short, env = "POSTROOM_CONFIG")]
-        config: Option<PathBuf>,
+        #[command(flatten)]
+        config: MaybeConfig,
         /// A rules folder to check instead of the configured one.
         #[arg(long)]
         rules: Option<PathBuf>,
     },
     /// Show the decision for a message and the rules that made it.
-    Test {
-        #[arg(long, short, env = "POSTROOM_CONFIG")]
-        config: Option<PathBuf>,
-        #[arg(long)]
-        directory: Option<PathBuf>,
-        #[arg(required = true)]
-        files: Vec<PathBuf>,
-    },
+    Test(ClassifyWith),
 }
 
 pub fn main() -> Result<ExitCode> {
@@ -108,32 +119,23 @@ pub fn main() -> Result<ExitCode> {
 
 async fn dispatch(command: Command) -> Result<ExitCode> {
     match command {
-        Command::Run { config, once } => run(&config, once).await,
+        Command::Run { config, once } => run(&config.config, once).await,
         Command::Demo { dir } => demo::run(&dir).await.map(|()| ExitCode::SUCCESS),
-        Command::Check { config } => Ok(check(&config)),
-        Command::Classify {
-            config,
-            directory,
-            files,
-        } => classify(config.as_deref(), directory.as_deref(), &files).await,
+        Command::Check { config } => Ok(check(&config.config)),
+        Command::Classify(with) => classify(&with).await,
         Command::Rules {
             command: RulesCommand::Check { config, rules },
-        } => rules_check(config.as_deref(), rules.as_deref()),
+        } => rules_check(config.config.as_deref(), rules.as_deref()),
         Command::Rules {
-            command:
-                RulesCommand::Test {
-                    config,
-                    directory,
-                    files,
-                },
-        } => rules_test(config.as_deref(), directory.as_deref(), &files).await,
+            command: RulesCommand::Test(with),
+        } => rules_test(&with).await,
     }
 }
 
 /// Loads and checks everything; prints every problem on failure.
 fn prepare(path: &Path) -> Result<Prepared> {
     let config = Config::load(path).map_err(|e| anyhow::anyhow!("{e}"))?;
-    Prepared::new(config).map_err(|problems| anyhow::anyhow!("{}", problems.join("\n")))
+    Prepared::new(config).map_err(|problems| anyhow::anyhow!("{problems}"))
 }
 
 async fn run(config: &Path, once: bool) -> Result<ExitCode> {
@@ -226,12 +228,12 @@ fn origin_of(path: &Path) -> Origin {
     }
 }
 
-async fn classify(
-    config: Option<&Path>,
-    directory: Option<&Path>,
-    files: &[PathBuf],
-) -> Result<ExitCode> {
-    let classifier = Arc::new(classifier(config, directory)?);
+async fn classify(with: &ClassifyWith) -> Result<ExitCode> {
+    let classifier = Arc::new(classifier(
+        with.config.config.as_deref(),
+        with.directory.as_deref(),
+    )?);
+    let files = &with.files;
     let mut failed = false;
     let stdout = std::io::stdout();
     for path in files {
@@ -246,9 +248,9 @@ async fn classify(
         let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
         let (_, decision) =
             ingest::read(classifier.clone(), Arc::new(bytes), origin_of(path), name).await;
-        let labels = decision.labels(&path.display().to_string());
+        let file = path.display().to_string();
         let mut out = stdout.lock();
-        serde_json::to_writer(&mut out, &labels)?;
+        serde_json::to_writer(&mut out, &decision.labels(&file))?;
         writeln!(out)?;
     }
     Ok(if failed {
@@ -287,12 +289,12 @@ fn rules_check(config: Option<&Path>, rules: Option<&Path>) -> Result<ExitCode> 
     }
 }
 
-async fn rules_test(
-    config: Option<&Path>,
-    directory: Option<&Path>,
-    files: &[PathBuf],
-) -> Result<ExitCode> {
-    let classifier = Arc::new(classifier(config, directory)?);
+async fn rules_test(with: &ClassifyWith) -> Result<ExitCode> {
+    let classifier = Arc::new(classifier(
+        with.config.config.as_deref(),
+        with.directory.as_deref(),
+    )?);
+    let files = &with.files;
     for path in files {
         let bytes =
             std::fs::read(path).with_context(|| format!("Cannot read {}", path.display()))?;

@@ -42,35 +42,7 @@ pub const EMBEDDED: &[(&str, &str)] = &[
     ),
 ];
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TemplateError {
-    pub file: String,
-    pub line: usize,
-    pub message: String,
-}
-
-impl fmt::Display for TemplateError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}: {}", self.file, self.line, self.message)
-    }
-}
-
-#[derive(Debug, Clone)]
-pub struct TemplateErrors(pub Vec<TemplateError>);
-
-impl fmt::Display for TemplateErrors {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, e) in self.0.iter().enumerate() {
-            if i > 0 {
-                writeln!(f)?;
-            }
-            write!(f, "{e}")?;
-        }
-        Ok(())
-    }
-}
-
-impl std::error::Error for TemplateErrors {}
+pub use crate::problem::{Problem as TemplateError, Problems as TemplateErrors};
 
 /// Compiled templates.
 pub struct Templates {
@@ -113,11 +85,11 @@ impl Templates {
                 let path = dir.join(&name);
                 match std::fs::read_to_string(&path) {
                     Ok(text) => files.push((name, text)),
-                    Err(e) => errors.push(TemplateError {
-                        file: path.display().to_string(),
-                        line: 0,
-                        message: format!("cannot read the template: {e}"),
-                    }),
+                    Err(e) => errors.push(TemplateError::new(
+                        path.display().to_string(),
+                        0,
+                        format!("cannot read the template: {e}"),
+                    )),
                 }
             }
         }
@@ -196,11 +168,7 @@ fn template_error(origin: &str, name: &str, e: &minijinja::Error) -> TemplateErr
         message.push_str(": ");
         message.push_str(detail);
     }
-    TemplateError {
-        file: format!("{origin}/{name}"),
-        line: e.line().unwrap_or(0),
-        message,
-    }
+    TemplateError::new(format!("{origin}/{name}"), e.line().unwrap_or(0), message)
 }
 
 /// The variables templates can use, with sample values.

@@ -20,38 +20,9 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::calendar::Division;
-use crate::classify::rules::line_of;
+use crate::problem::{self, line_of};
 
-/// A problem in the config file.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConfigError {
-    pub file: String,
-    pub line: usize,
-    pub message: String,
-}
-
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}: {}", self.file, self.line, self.message)
-    }
-}
-
-#[derive(Debug, Clone)]
-pub struct ConfigErrors(pub Vec<ConfigError>);
-
-impl fmt::Display for ConfigErrors {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, e) in self.0.iter().enumerate() {
-            if i > 0 {
-                writeln!(f)?;
-            }
-            write!(f, "{e}")?;
-        }
-        Ok(())
-    }
-}
-
-impl std::error::Error for ConfigErrors {}
+pub use crate::problem::{Problem as ConfigError, Problems as ConfigErrors};
 
 // ---------------------------------------------------------------------------
 // Raw: a mirror of the file.
@@ -418,11 +389,8 @@ impl Checker<'_> {
         } else {
             line_of(self.text, span.start)
         };
-        self.errors.push(ConfigError {
-            file: self.file.clone(),
-            line,
-            message: message.into(),
-        });
+        self.errors
+            .push(ConfigError::new(self.file.clone(), line, message));
     }
 
     fn path(&self, p: &str) -> PathBuf {
@@ -496,11 +464,11 @@ impl Config {
     /// Reads and checks a config file.
     pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
         let text = std::fs::read_to_string(path).map_err(|e| {
-            ConfigErrors(vec![ConfigError {
-                file: path.display().to_string(),
-                line: 0,
-                message: format!("cannot read the config file: {e}"),
-            }])
+            ConfigErrors(vec![ConfigError::new(
+                path.display().to_string(),
+                0,
+                format!("cannot read the config file: {e}"),
+            )])
         })?;
         let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
         let mut config = Config::parse(&path.display().to_string(), &text, &base)?;
@@ -518,14 +486,7 @@ impl Config {
         };
         let raw: RawConfig = match toml::from_str(text) {
             Ok(raw) => raw,
-            Err(e) => {
-                let line = e.span().map(|s| line_of(text, s.start)).unwrap_or(0);
-                return Err(ConfigErrors(vec![ConfigError {
-                    file: file.to_string(),
-                    line,
-                    message: e.message().trim().to_string(),
-                }]));
-            }
+            Err(e) => return Err(ConfigErrors(vec![problem::from_toml(file, text, &e)])),
         };
         let council = check_council(&mut c, raw.council);
         let database = check_database(&mut c, raw.database);

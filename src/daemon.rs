@@ -152,7 +152,7 @@ pub fn handle_signals(app: Arc<App>, stop: CancellationToken) -> Result<()> {
                 _ = hup.recv() => match app.reload() {
                     Ok(()) => info!("Rules and MP directory reloaded."),
                     Err(problems) => {
-                        for p in problems {
+                        for p in problems.0 {
                             error!(problem = %p, "Reload refused; the rules in force stay.");
                         }
                     }

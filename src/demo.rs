@@ -133,7 +133,7 @@ pub fn write_folder(dir: &Path) -> Result<()> {
 pub async fn run(dir: &Path) -> Result<()> {
     write_folder(dir)?;
     let config = Config::load(&dir.join("postroom.toml")).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let prepared = Prepared::new(config).map_err(|p| anyhow::anyhow!("{}", p.join("\n")))?;
+    let prepared = Prepared::new(config).map_err(|p| anyhow::anyhow!("{p}"))?;
     let app = App::start(prepared, clock::system()).await?;
     let (outcomes, totals) = daemon::run_once(&app).await?;
 

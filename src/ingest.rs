@@ -772,9 +772,8 @@ pub fn long_date(d: chrono::NaiveDate) -> String {
 /// The decision as stored with the message: the classification contract's
 /// fields plus the explanation, triage reasons and parse warnings.
 fn decision_json(message: &Message, decision: &Decision) -> String {
-    let mut value = serde_json::to_value(decision.labels("")).unwrap_or(Value::Null);
+    let mut value = serde_json::to_value(decision).unwrap_or(Value::Null);
     if let Value::Object(map) = &mut value {
-        map.remove("file");
         map.insert("explanation".into(), json!(decision.explanation));
         map.insert("triage".into(), json!(decision.triage));
         map.insert("tags".into(), json!(decision.tags));

@@ -29,6 +29,7 @@ pub mod ingest;
 pub mod message;
 pub mod outbox;
 pub mod parse;
+pub mod problem;
 pub mod source;
 pub mod store;
 pub mod telemetry;

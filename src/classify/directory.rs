@@ -38,13 +38,7 @@ pub struct Directory {
     by_email: HashMap<String, Entry>,
 }
 
-#[derive(Debug, thiserror::Error)]
-#[error("{file}:{line}: {message}")]
-pub struct DirectoryError {
-    pub file: String,
-    pub line: u64,
-    pub message: String,
-}
+pub use crate::problem::Problem as DirectoryError;
 
 #[derive(Deserialize)]
 struct Row {
@@ -62,11 +56,11 @@ impl Directory {
     pub fn load(path: &Path) -> Result<Directory, Vec<DirectoryError>> {
         let file = path.display().to_string();
         let text = std::fs::read_to_string(path).map_err(|e| {
-            vec![DirectoryError {
-                file: file.clone(),
-                line: 0,
-                message: format!("cannot read the MP directory: {e}"),
-            }]
+            vec![DirectoryError::new(
+                file.clone(),
+                0,
+                format!("cannot read the MP directory: {e}"),
+            )]
         })?;
         Directory::parse(&file, &text)
     }
@@ -78,11 +72,7 @@ impl Directory {
         let mut reader = csv::ReaderBuilder::new()
             .trim(csv::Trim::All)
             .from_reader(text.as_bytes());
-        let err = |line: u64, message: String| DirectoryError {
-            file: file.to_string(),
-            line,
-            message,
-        };
+        let err = |line: u64, message: String| DirectoryError::new(file, line as usize, message);
         let headers = match reader.headers() {
             Ok(h) => h.clone(),
             Err(e) => return Err(vec![err(1, format!("cannot read the header line: {e}"))]),

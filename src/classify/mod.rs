@@ -87,8 +87,10 @@ pub struct Classifier {
     mp_mentions: Vec<(usize, Regex)>,
 }
 
-/// The outcome of classification.
-#[derive(Debug, Clone, PartialEq)]
+/// The outcome of classification. Serialised, it is exactly the label
+/// fields of `../shared/corpus/SCHEMA.md` plus `matched_rules`: the JSON
+/// contract of `postroom classify` (see [`Labels`]).
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Decision {
     pub kind: Kind,
     pub from_mp_office: bool,
@@ -100,51 +102,38 @@ pub struct Decision {
     pub mp_reference: Option<String>,
     pub council_reference: Option<String>,
     pub should_acknowledge: bool,
+    #[serde(skip)]
     pub team: Option<String>,
+    #[serde(skip)]
     pub assignee: Option<String>,
+    #[serde(skip)]
     pub policy: Option<String>,
+    #[serde(skip)]
     pub tags: Vec<String>,
     /// Why a person must look at it, when a rule or the parser says so.
+    #[serde(skip)]
     pub triage: Vec<String>,
     /// Names of the rules that matched, in order.
     pub matched_rules: Vec<String>,
     /// One line per decided field: the value and the rules that decided it.
+    #[serde(skip)]
     pub explanation: Vec<String>,
 }
 
-/// The fields of `../shared/corpus/SCHEMA.md`'s labels, plus `file` and
-/// `matched_rules`: exactly what `postroom classify` prints.
+/// What `postroom classify` prints for one file: its name, then the
+/// decision's contract fields.
 #[derive(Debug, Clone, Serialize)]
-pub struct Labels {
-    pub file: String,
-    pub kind: Kind,
-    pub from_mp_office: bool,
-    pub category: Option<Category>,
-    pub send_topic: Option<SendTopic>,
-    pub urgent: bool,
-    pub mp_name: Option<String>,
-    pub constituency: Option<String>,
-    pub mp_reference: Option<String>,
-    pub council_reference: Option<String>,
-    pub should_acknowledge: bool,
-    pub matched_rules: Vec<String>,
+pub struct Labels<'a> {
+    pub file: &'a str,
+    #[serde(flatten)]
+    pub decision: &'a Decision,
 }
 
 impl Decision {
-    pub fn labels(&self, file: &str) -> Labels {
+    pub fn labels<'a>(&'a self, file: &'a str) -> Labels<'a> {
         Labels {
-            file: file.to_string(),
-            kind: self.kind,
-            from_mp_office: self.from_mp_office,
-            category: self.category,
-            send_topic: self.send_topic,
-            urgent: self.urgent,
-            mp_name: self.mp_name.clone(),
-            constituency: self.constituency.clone(),
-            mp_reference: self.mp_reference.clone(),
-            council_reference: self.council_reference.clone(),
-            should_acknowledge: self.should_acknowledge,
-            matched_rules: self.matched_rules.clone(),
+            file,
+            decision: self,
         }
     }
 }

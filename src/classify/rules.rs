@@ -16,8 +16,6 @@
 //! print them all.
 
 use std::collections::BTreeMap;
-use std::fmt;
-use std::ops::Range;
 use std::path::Path;
 
 use regex::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
@@ -26,48 +24,9 @@ use toml::Spanned;
 
 use crate::case::{Category, Kind, SendTopic};
 use crate::message::Origin;
+use crate::problem::{self, line_of};
 
-/// An error in a rule file.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RuleError {
-    pub file: String,
-    pub line: usize,
-    pub rule: Option<String>,
-    pub message: String,
-}
-
-impl fmt::Display for RuleError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.rule {
-            Some(rule) => write!(
-                f,
-                "{}:{}: rule {:?}: {}",
-                self.file, self.line, rule, self.message
-            ),
-            None => write!(f, "{}:{}: {}", self.file, self.line, self.message),
-        }
-    }
-}
-
-impl std::error::Error for RuleError {}
-
-/// The errors of a rule set that could not be loaded.
-#[derive(Debug, Clone)]
-pub struct RuleErrors(pub Vec<RuleError>);
-
-impl fmt::Display for RuleErrors {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, e) in self.0.iter().enumerate() {
-            if i > 0 {
-                writeln!(f)?;
-            }
-            write!(f, "{e}")?;
-        }
-        Ok(())
-    }
-}
-
-impl std::error::Error for RuleErrors {}
+pub use crate::problem::{Problem as RuleError, Problems as RuleErrors};
 
 // ---------------------------------------------------------------------------
 // What the rules look at.
@@ -547,25 +506,15 @@ struct RawExtract {
 // ---------------------------------------------------------------------------
 // Loading and checking.
 
-/// Line number (1-based) of a byte offset.
-pub fn line_of(text: &str, offset: usize) -> usize {
-    text.as_bytes()[..offset.min(text.len())]
-        .iter()
-        .filter(|&&b| b == b'\n')
-        .count()
-        + 1
-}
-
 impl Rules {
     /// Loads every `*.toml` file of a folder, in file-name order.
     pub fn load_dir(dir: &Path) -> Result<Rules, RuleErrors> {
         let entries = std::fs::read_dir(dir).map_err(|e| {
-            RuleErrors(vec![RuleError {
-                file: dir.display().to_string(),
-                line: 0,
-                rule: None,
-                message: format!("cannot read the rules folder: {e}"),
-            }])
+            RuleErrors(vec![RuleError::new(
+                dir.display().to_string(),
+                0,
+                format!("cannot read the rules folder: {e}"),
+            )])
         })?;
         let mut paths: Vec<_> = entries
             .filter_map(|e| e.ok().map(|e| e.path()))
@@ -577,21 +526,19 @@ impl Rules {
         for path in paths {
             match std::fs::read_to_string(&path) {
                 Ok(text) => sources.push((path.display().to_string(), text)),
-                Err(e) => errors.push(RuleError {
-                    file: path.display().to_string(),
-                    line: 0,
-                    rule: None,
-                    message: format!("cannot read: {e}"),
-                }),
+                Err(e) => errors.push(RuleError::new(
+                    path.display().to_string(),
+                    0,
+                    format!("cannot read: {e}"),
+                )),
             }
         }
         if sources.is_empty() && errors.is_empty() {
-            errors.push(RuleError {
-                file: dir.display().to_string(),
-                line: 0,
-                rule: None,
-                message: "no rule files (*.toml) in this folder".into(),
-            });
+            errors.push(RuleError::new(
+                dir.display().to_string(),
+                0,
+                "no rule files (*.toml) in this folder",
+            ));
         }
         let loaded = Rules::from_sources(&sources);
         match loaded {
@@ -614,13 +561,7 @@ impl Rules {
             let raw: RawFile = match toml::from_str(text) {
                 Ok(raw) => raw,
                 Err(e) => {
-                    let line = e.span().map(|s| line_of(text, s.start)).unwrap_or(0);
-                    errors.push(RuleError {
-                        file: file.clone(),
-                        line,
-                        rule: None,
-                        message: e.message().trim().to_string(),
-                    });
+                    errors.push(problem::from_toml(file, text, &e));
                     continue;
                 }
             };
@@ -695,7 +636,7 @@ impl Ctx<'_> {
         self.errors.push(RuleError {
             file: self.file.to_string(),
             line: self.line,
-            rule: self.rule.clone(),
+            item: self.rule.as_ref().map(|r| format!("rule {r:?}")),
             message,
         });
     }
@@ -1292,11 +1233,6 @@ fn eval(condition: &Condition, facts: &Facts, tally: &Tally) -> bool {
         Condition::FromMpOffice(want) => tally.from_mp_office.winner().unwrap_or(false) == *want,
         Condition::Urgent(want) => tally.urgent.winner().unwrap_or(false) == *want,
     }
-}
-
-/// The span of a TOML error as a line, for callers outside this module.
-pub fn span_line(text: &str, span: Option<Range<usize>>) -> usize {
-    span.map(|s| line_of(text, s.start)).unwrap_or(0)
 }
 
 #[cfg(test)]

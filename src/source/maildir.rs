@@ -10,8 +10,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
-use super::{Checkpoint, Incoming, modified};
-use crate::message::{Origin, RawMessage};
+use super::{Checkpoint, Incoming, read_files};
 use crate::store::{Store, sources};
 
 #[derive(Debug)]
@@ -62,27 +61,9 @@ impl Maildir {
                 found.push((unique, entry.path()));
             }
         }
-        // Maildir names start with the delivery time: sorting them is
+        // Maildir names start with the delivery time: sorted, they are
         // oldest first.
-        found.sort();
-        let mut out = Vec::new();
-        for (name, path) in found.into_iter().take(max) {
-            let bytes = tokio::fs::read(&path)
-                .await
-                .with_context(|| format!("Cannot read {}", path.display()))?;
-            let arrived = tokio::fs::metadata(&path)
-                .await
-                .ok()
-                .as_ref()
-                .and_then(modified);
-            out.push(Incoming {
-                source: self.name.clone(),
-                raw: RawMessage::new(bytes, Origin::Email),
-                arrived,
-                checkpoint: Checkpoint::File { name, path },
-            });
-        }
-        Ok(out)
+        read_files(&self.name, found, max).await
     }
 
     pub async fn settle(&mut self, checkpoint: &Checkpoint) -> Result<()> {

@@ -15,11 +15,11 @@ pub mod maildir;
 
 use std::path::PathBuf;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};
 
 use crate::config::{SourceConfig, SourceKind};
-use crate::message::RawMessage;
+use crate::message::{Origin, RawMessage};
 use crate::store::Store;
 
 /// A message from a source, not yet stored.
@@ -86,7 +86,30 @@ impl Source {
     }
 }
 
-/// The modification time of a file, when it has one.
-pub(crate) fn modified(meta: &std::fs::Metadata) -> Option<DateTime<Utc>> {
-    meta.modified().ok().map(DateTime::<Utc>::from)
+/// Reads files found by a folder source, (stable name, path) sorted oldest
+/// first, into messages: at most `max` of them.
+pub(crate) async fn read_files(
+    source: &str,
+    mut found: Vec<(String, PathBuf)>,
+    max: usize,
+) -> Result<Vec<Incoming>> {
+    found.sort();
+    let mut out = Vec::new();
+    for (name, path) in found.into_iter().take(max) {
+        let bytes = tokio::fs::read(&path)
+            .await
+            .with_context(|| format!("Cannot read {}", path.display()))?;
+        let arrived = tokio::fs::metadata(&path)
+            .await
+            .ok()
+            .and_then(|m| m.modified().ok())
+            .map(DateTime::<Utc>::from);
+        out.push(Incoming {
+            source: source.to_string(),
+            raw: RawMessage::new(bytes, Origin::Email),
+            arrived,
+            checkpoint: Checkpoint::File { name, path },
+        });
+    }
+    Ok(out)
 }

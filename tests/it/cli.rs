@@ -96,31 +96,40 @@ fn check_accepts_the_example_config() {
     );
 }
 
-#[test]
-fn check_refuses_a_bad_config_with_file_line_and_reason() {
+/// A config folder with `config` as postroom.toml and a rules folder whose
+/// only rule has a broken regex.
+fn folder_with_bad_rules(config: &str) -> (tempfile::TempDir, std::path::PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("postroom.toml");
-    std::fs::write(
-        &path,
-        "[council]\nname = \"X\"\nmailbox = \"not-an-address\"\n\n[paths]\nrules = \"rules\"\n",
-    )
-    .unwrap();
+    std::fs::write(&path, config).unwrap();
     std::fs::create_dir(dir.path().join("rules")).unwrap();
     std::fs::write(
         dir.path().join("rules/10-bad.toml"),
         "[[rule]]\nname = \"r\"\nwhen.subject.regex = \"(\"\nthen.kind = \"junk\"\n",
     )
     .unwrap();
+    (dir, path)
+}
 
+fn check_fails(path: &std::path::Path) -> String {
     let out = postroom()
         .arg("check")
         .arg("--config")
-        .arg(&path)
+        .arg(path)
         .output()
         .unwrap();
-
     assert_eq!(out.status.code(), Some(1));
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn check_refuses_a_bad_config_with_file_line_and_reason() {
+    let (_dir, path) = folder_with_bad_rules(
+        "[council]\nname = \"X\"\nmailbox = \"not-an-address\"\n\n[paths]\nrules = \"rules\"\n",
+    );
+
+    let stderr = check_fails(&path);
+
     assert!(
         stderr.contains(&format!("{}:3: council.mailbox", path.display())),
         "{stderr}"
@@ -129,19 +138,9 @@ fn check_refuses_a_bad_config_with_file_line_and_reason() {
 
 #[test]
 fn check_refuses_bad_rules_and_templates_with_file_and_line() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("postroom.toml");
-    std::fs::write(
-        &path,
+    let (dir, path) = folder_with_bad_rules(
         "[council]\nname = \"X\"\nmailbox = \"mp@x.example\"\n\n[paths]\nrules = \"rules\"\ntemplates = \"templates\"\n\n[delivery]\ntransport = \"file\"\npath = \"out\"\n",
-    )
-    .unwrap();
-    std::fs::create_dir(dir.path().join("rules")).unwrap();
-    std::fs::write(
-        dir.path().join("rules/10-bad.toml"),
-        "[[rule]]\nname = \"r\"\nwhen.subject.regex = \"(\"\nthen.kind = \"junk\"\n",
-    )
-    .unwrap();
+    );
     std::fs::create_dir(dir.path().join("templates")).unwrap();
     for (name, text) in postroom::compose::EMBEDDED {
         std::fs::write(dir.path().join("templates").join(name), text).unwrap();
@@ -152,15 +151,8 @@ fn check_refuses_bad_rules_and_templates_with_file_and_line() {
     )
     .unwrap();
 
-    let out = postroom()
-        .arg("check")
-        .arg("--config")
-        .arg(&path)
-        .output()
-        .unwrap();
+    let stderr = check_fails(&path);
 
-    assert_eq!(out.status.code(), Some(1));
-    let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         stderr.contains("rules/10-bad.toml:1: rule \"r\": when.subject.regex"),
         "{stderr}"

@@ -81,7 +81,7 @@ impl TestApp {
         std::fs::write(dir.path().join("postroom.toml"), &text).unwrap();
         let config =
             Config::load(&dir.path().join("postroom.toml")).unwrap_or_else(|e| panic!("{e}"));
-        let prepared = Prepared::new(config).unwrap_or_else(|p| panic!("{}", p.join("\n")));
+        let prepared = Prepared::new(config).unwrap_or_else(|p| panic!("{p}"));
         let clock = FixedClock::new(at("2026-11-27T10:00:00Z"));
         let store = Store::connect(&db.secret_url(), 5)
             .await
