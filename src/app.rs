@@ -16,6 +16,7 @@ use crate::classify::{Classifier, Directory, Rules, Settings};
 use crate::clock::SharedClock;
 use crate::compose::Templates;
 use crate::config::Config;
+use crate::extract::Extractor;
 use crate::problem::{Problem, Problems};
 use crate::store::Store;
 
@@ -51,6 +52,7 @@ pub const EMBEDDED_RULES: &[(&str, &str)] = &[
 /// Everything that can be checked before start.
 pub struct Prepared {
     pub config: Config,
+    pub extractor: Extractor,
     pub classifier: Classifier,
     pub templates: Templates,
     pub calendar: Calendar,
@@ -98,6 +100,7 @@ impl Prepared {
             {
                 let calendar = council_calendar(&config);
                 Ok(Prepared {
+                    extractor: Extractor::default(),
                     classifier: Classifier::new(rules, directory, settings),
                     templates,
                     calendar,
@@ -156,6 +159,7 @@ fn council_calendar(config: &Config) -> Calendar {
 /// A running postroom.
 pub struct App {
     pub config: Config,
+    pub extractor: Extractor,
     classifier: RwLock<Arc<Classifier>>,
     pub templates: Templates,
     pub calendar: Calendar,
@@ -168,6 +172,7 @@ impl App {
     pub fn new(prepared: Prepared, store: Store, clock: SharedClock) -> App {
         App {
             config: prepared.config,
+            extractor: prepared.extractor,
             classifier: RwLock::new(Arc::new(prepared.classifier)),
             templates: prepared.templates,
             calendar: prepared.calendar,

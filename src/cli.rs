@@ -13,6 +13,7 @@ use tracing::info;
 use crate::app::{self, App, Prepared};
 use crate::classify::{Classifier, Directory, Settings};
 use crate::config::Config;
+use crate::extract::Extractor;
 use crate::message::Origin;
 use crate::telemetry::{self, LogFormat};
 use crate::{clock, daemon, demo, ingest};
@@ -80,6 +81,21 @@ pub enum Command {
     },
     /// Classify files (.eml emails, .pdf letters); one JSON object per line.
     Classify(ClassifyWith),
+    /// Score the rules against a labelled corpus (labels.jsonl, mps.csv).
+    Eval {
+        #[command(flatten)]
+        config: MaybeConfig,
+        /// The corpus folder.
+        #[arg(long)]
+        corpus: PathBuf,
+        /// The MP directory; the corpus's mps.csv when not given.
+        #[arg(long)]
+        directory: Option<PathBuf>,
+    },
+    /// Print the text of a DOCX or ODT file. Run by postroom itself, in a
+    /// child process with limits, to read attachments.
+    #[command(hide = true)]
+    ExtractDocument { file: PathBuf },
     /// Check or try the classification rules.
     Rules {
         #[command(subcommand)]
@@ -123,6 +139,24 @@ async fn dispatch(command: Command) -> Result<ExitCode> {
         Command::Demo { dir } => demo::run(&dir).await.map(|()| ExitCode::SUCCESS),
         Command::Check { config } => Ok(check(&config.config)),
         Command::Classify(with) => classify(&with).await,
+        Command::ExtractDocument { file } => {
+            let text = crate::extract::document::extract_document(&file)?;
+            std::io::stdout().write_all(text.as_bytes())?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Eval {
+            config,
+            corpus,
+            directory,
+        } => {
+            let directory = directory.unwrap_or_else(|| corpus.join("mps.csv"));
+            let classifier = Arc::new(classifier(config.config.as_deref(), Some(&directory))?);
+            let labels = crate::eval::read_labels(&corpus)?;
+            let scored =
+                crate::eval::score(classifier, &Extractor::default(), &corpus, labels).await?;
+            print!("{}", crate::eval::report(&scored));
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Rules {
             command: RulesCommand::Check { config, rules },
         } => rules_check(config.config.as_deref(), rules.as_deref()),
@@ -229,6 +263,7 @@ fn origin_of(path: &Path) -> Origin {
 }
 
 async fn classify(with: &ClassifyWith) -> Result<ExitCode> {
+    let extractor = Extractor::default();
     let classifier = Arc::new(classifier(
         with.config.config.as_deref(),
         with.directory.as_deref(),
@@ -246,8 +281,14 @@ async fn classify(with: &ClassifyWith) -> Result<ExitCode> {
             }
         };
         let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
-        let (_, decision) =
-            ingest::read(classifier.clone(), Arc::new(bytes), origin_of(path), name).await;
+        let (_, decision) = ingest::read(
+            classifier.clone(),
+            &extractor,
+            Arc::new(bytes),
+            origin_of(path),
+            name,
+        )
+        .await;
         let file = path.display().to_string();
         let mut out = stdout.lock();
         serde_json::to_writer(&mut out, &decision.labels(&file))?;
@@ -290,6 +331,7 @@ fn rules_check(config: Option<&Path>, rules: Option<&Path>) -> Result<ExitCode> 
 }
 
 async fn rules_test(with: &ClassifyWith) -> Result<ExitCode> {
+    let extractor = Extractor::default();
     let classifier = Arc::new(classifier(
         with.config.config.as_deref(),
         with.directory.as_deref(),
@@ -299,8 +341,14 @@ async fn rules_test(with: &ClassifyWith) -> Result<ExitCode> {
         let bytes =
             std::fs::read(path).with_context(|| format!("Cannot read {}", path.display()))?;
         let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
-        let (message, decision) =
-            ingest::read(classifier.clone(), Arc::new(bytes), origin_of(path), name).await;
+        let (message, decision) = ingest::read(
+            classifier.clone(),
+            &extractor,
+            Arc::new(bytes),
+            origin_of(path),
+            name,
+        )
+        .await;
         println!("{}", path.display());
         println!("  kind            {}", decision.kind);
         println!("  from MP office  {}", decision.from_mp_office);

@@ -312,6 +312,8 @@ impl fmt::Debug for Database {
 pub enum SourceKind {
     Maildir,
     EmlDir,
+    /// The post room's folder of scanned letters.
+    Letters,
 }
 
 #[derive(Debug, Clone)]
@@ -717,15 +719,28 @@ fn check_sources(c: &mut Checker<'_>, raw: Vec<Spanned<RawSource>>) -> Vec<Sourc
         let kind = match s.kind.as_str() {
             "maildir" => SourceKind::Maildir,
             "eml_dir" => SourceKind::EmlDir,
+            "letters" => SourceKind::Letters,
             other => {
                 c.error_at(
                     span.clone(),
-                    format!("source kind {other:?} is not one of maildir, eml_dir"),
+                    format!("source kind {other:?} is not one of maildir, eml_dir, letters"),
                 );
                 continue;
             }
         };
         let done = match (s.after.as_deref(), &s.done) {
+            // Letters always move on, to `done` or to PATH/done.
+            _ if kind == SourceKind::Letters => {
+                if s.after.is_some() {
+                    c.error_at(span.clone(), "a letters source always moves stored files to `done`; `after` does not apply");
+                }
+                Some(
+                    s.done
+                        .as_deref()
+                        .map(|d| c.path(d))
+                        .unwrap_or_else(|| c.path(&s.path).join("done")),
+                )
+            }
             (None | Some("keep"), None) => None,
             (Some("move"), Some(done)) => Some(c.path(done)),
             (Some("move"), None) => {

@@ -31,6 +31,7 @@ use crate::app::App;
 use crate::case::{CaseRef, Kind, Status};
 use crate::classify::{Classifier, Decision};
 use crate::compose::{self, AckContext, CaseContext, CouncilContext};
+use crate::extract::Extractor;
 use crate::message::Origin;
 use crate::parse::{self, Message, ParseStatus};
 use crate::source::{Checkpoint, Incoming};
@@ -57,57 +58,77 @@ pub enum Outcome {
     AlreadyStored,
 }
 
-/// Reads a message: parse and classify, on a blocking thread (both are CPU
-/// work) and with panics contained: a message that makes a parser panic is
-/// stored as unparsed and flagged, and the next message goes on.
+/// Reads a message: parse, read the text of its attachments (or of the
+/// letter), classify. Parsing and classifying are CPU work and run on a
+/// blocking thread with panics contained; extraction runs its tools in child
+/// processes with limits. A message that makes any of it fail is still read:
+/// as unparsed, flagged for a person, and the next message goes on.
 pub async fn read(
     classifier: Arc<Classifier>,
+    extractor: &Extractor,
     bytes: Arc<Vec<u8>>,
     origin: Origin,
     file_name: Option<String>,
 ) -> (Message, Decision) {
-    let task = tokio::task::spawn_blocking(move || {
-        std::panic::catch_unwind(AssertUnwindSafe(|| {
-            let message = match origin {
-                Origin::Email => parse::parse_email(&bytes),
-                Origin::Letter => {
-                    let name = file_name.as_deref().unwrap_or("letter");
-                    Message::letter(name, letter_content_type(name), bytes.to_vec())
-                }
-            };
-            let decision = classifier.classify(&message);
-            (message, decision)
+    let parsed = tokio::task::spawn_blocking(move || {
+        std::panic::catch_unwind(AssertUnwindSafe(|| match origin {
+            Origin::Email => parse::parse_email(&bytes),
+            Origin::Letter => {
+                let name = file_name.as_deref().unwrap_or("letter");
+                Message::letter(name, letter_content_type(name), &bytes)
+            }
         }))
         .ok()
+    })
+    .await
+    .ok()
+    .flatten();
+    let mut message = parsed.unwrap_or_else(|| failed_message(origin));
+    match message.origin {
+        Origin::Email => extractor.run(&mut message).await,
+        Origin::Letter => extractor.letter(&mut message).await,
+    }
+    let task = tokio::task::spawn_blocking(move || {
+        let decision =
+            std::panic::catch_unwind(AssertUnwindSafe(|| classifier.classify(&message))).ok();
+        (message, decision)
     });
-    match task.await.ok().flatten() {
-        Some(read) => read,
-        None => {
-            let mut message = parse::parse_email(b"");
-            message.origin = origin;
-            message.status = ParseStatus::Unparsed;
-            message.warnings = vec!["postroom failed while reading this message".into()];
-            let classifier_fallback = Decision {
-                kind: Kind::NotMp,
-                from_mp_office: false,
-                category: None,
-                send_topic: None,
-                urgent: false,
-                mp_name: None,
-                constituency: None,
-                mp_reference: None,
-                council_reference: None,
-                should_acknowledge: false,
-                team: None,
-                assignee: None,
-                policy: None,
-                tags: Vec::new(),
-                triage: vec!["postroom failed while reading this message".into()],
-                matched_rules: Vec::new(),
-                explanation: Vec::new(),
-            };
-            (message, classifier_fallback)
-        }
+    match task.await {
+        Ok((message, Some(decision))) => (message, decision),
+        Ok((message, None)) => (message, failed_decision()),
+        Err(_) => (failed_message(origin), failed_decision()),
+    }
+}
+
+const READ_FAILED: &str = "postroom failed while reading this message";
+
+fn failed_message(origin: Origin) -> Message {
+    let mut message = parse::parse_email(b"");
+    message.origin = origin;
+    message.status = ParseStatus::Unparsed;
+    message.warnings = vec![READ_FAILED.into()];
+    message
+}
+
+fn failed_decision() -> Decision {
+    Decision {
+        kind: Kind::NotMp,
+        from_mp_office: false,
+        category: None,
+        send_topic: None,
+        urgent: false,
+        mp_name: None,
+        constituency: None,
+        mp_reference: None,
+        council_reference: None,
+        should_acknowledge: false,
+        team: None,
+        assignee: None,
+        policy: None,
+        tags: Vec::new(),
+        triage: vec![READ_FAILED.into()],
+        matched_rules: Vec::new(),
+        explanation: Vec::new(),
     }
 }
 
@@ -127,10 +148,10 @@ pub fn letter_content_type(name: &str) -> &'static str {
 /// this returns.
 #[tracing::instrument(name = "ingest", skip_all, fields(source = %incoming.source, sha256 = %&incoming.raw.sha256[..12], message = tracing::field::Empty, case = tracing::field::Empty))]
 pub async fn ingest(app: &App, incoming: &Incoming) -> Result<Outcome> {
-    let bytes = Arc::new(incoming.raw.bytes.clone());
     let (message, decision) = read(
         app.classifier(),
-        bytes,
+        &app.extractor,
+        incoming.raw.bytes.clone(),
         incoming.raw.origin,
         incoming.raw.file_name.clone(),
     )

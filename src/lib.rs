@@ -25,6 +25,8 @@ pub mod compose;
 pub mod config;
 pub mod daemon;
 pub mod demo;
+pub mod eval;
+pub mod extract;
 pub mod ingest;
 pub mod message;
 pub mod outbox;

@@ -4,6 +4,8 @@
 //! Nothing in postroom ever rewrites these bytes: they are what the store
 //! keeps, what `cases raw` prints and what the de-duplication key is made of.
 
+use std::sync::Arc;
+
 use sha2::{Digest, Sha256};
 
 /// Where a message came from, in the terms of the classification contract.
@@ -35,7 +37,8 @@ impl Origin {
 /// The bytes of one message exactly as delivered.
 #[derive(Debug, Clone)]
 pub struct RawMessage {
-    pub bytes: Vec<u8>,
+    /// Shared, not copied, between the stages that read it.
+    pub bytes: Arc<Vec<u8>>,
     /// Lower-case hex SHA-256 of `bytes`: the identity of the delivery.
     pub sha256: String,
     pub origin: Origin,
@@ -47,7 +50,7 @@ impl RawMessage {
     pub fn new(bytes: Vec<u8>, origin: Origin) -> RawMessage {
         let sha256 = sha256_hex(&bytes);
         RawMessage {
-            bytes,
+            bytes: Arc::new(bytes),
             sha256,
             origin,
             file_name: None,

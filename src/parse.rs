@@ -4,6 +4,10 @@
 //! few things the rest of postroom reads: who sent it, to whom, the subject,
 //! the thread headers, the text of the body, and the attachments.
 //!
+//! Parsing never fails. Its one piece of IO is deliberate: attachment bytes
+//! go to temporary files as soon as they are decoded (see [`Part::spool`]),
+//! so that a 40 MB attachment is not held in memory twice.
+//!
 //! Parsing never fails. A message mail-parser cannot make sense of comes back
 //! with [`ParseStatus::Unparsed`] and whatever could be salvaged; the caller
 //! still stores its bytes and flags it for a person. Two real-world habits
@@ -87,7 +91,7 @@ impl TextSource {
 }
 
 /// An attachment (or a letter's file) and what could be read of it.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Part {
     /// File name, or a description such as "forwarded message".
     pub name: String,
@@ -97,12 +101,14 @@ pub struct Part {
     pub text_source: Option<TextSource>,
     /// Why no text could be read, when that is the case ("not read: ...").
     pub note: Option<String>,
-    /// The decoded bytes, kept only until text extraction has run.
-    pub data: Option<Vec<u8>>,
+    /// The decoded bytes in a temporary file (removed when dropped), kept
+    /// until text extraction has run. Writing them out at once keeps a large
+    /// attachment out of memory.
+    pub spool: Option<tempfile::TempPath>,
 }
 
 /// One message, normalised.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Message {
     pub origin: Origin,
     pub status: ParseStatus,
@@ -178,16 +184,17 @@ impl Message {
 
     /// A message made from a letter's file (a PDF or an image); its text is
     /// filled in by the extraction stage.
-    pub fn letter(file_name: &str, content_type: &str, bytes: Vec<u8>) -> Message {
+    pub fn letter(file_name: &str, content_type: &str, bytes: &[u8]) -> Message {
         let mut message = Message::empty(Origin::Letter);
+        let (spool, note) = spool(bytes);
         message.parts.push(Part {
             name: file_name.to_string(),
             content_type: content_type.to_string(),
             size: bytes.len(),
             text: None,
             text_source: None,
-            note: None,
-            data: Some(bytes),
+            note,
+            spool,
         });
         message
     }
@@ -347,7 +354,7 @@ fn fill_body(message: &mut Message, parsed: &mail_parser::Message<'_>, depth: us
             text: Some(body),
             text_source: Some(TextSource::Forwarded),
             note: None,
-            data: None,
+            spool: None,
         });
     }
     for attachment in parsed.attachments() {
@@ -380,7 +387,7 @@ fn add_attachment(message: &mut Message, part: &mail_parser::MessagePart<'_>, de
                     note: Some(format!(
                         "not read: forwarded more than {MAX_DEPTH} levels deep"
                     )),
-                    data: None,
+                    spool: None,
                 });
                 return;
             }
@@ -400,7 +407,7 @@ fn add_attachment(message: &mut Message, part: &mail_parser::MessagePart<'_>, de
                 text: Some(capped(text)),
                 text_source: Some(TextSource::Attachment),
                 note: None,
-                data: None,
+                spool: None,
             })
         }
         PartType::Html(html) => message.parts.push(Part {
@@ -410,22 +417,50 @@ fn add_attachment(message: &mut Message, part: &mail_parser::MessagePart<'_>, de
             text: Some(capped(&html_to_text(html))),
             text_source: Some(TextSource::Attachment),
             note: None,
-            data: None,
+            spool: None,
         }),
         PartType::Binary(bytes) | PartType::InlineBinary(bytes) => {
-            let keep = bytes.len() <= MAX_ATTACHMENT_BYTES;
+            let (spool, note) = if bytes.len() > MAX_ATTACHMENT_BYTES {
+                (
+                    None,
+                    Some(format!(
+                        "not read: larger than {} MB",
+                        MAX_ATTACHMENT_BYTES >> 20
+                    )),
+                )
+            } else {
+                spool(bytes)
+            };
             message.parts.push(Part {
                 name,
                 content_type,
                 size: bytes.len(),
                 text: None,
                 text_source: None,
-                note: (!keep)
-                    .then(|| format!("not read: larger than {} MB", MAX_ATTACHMENT_BYTES >> 20)),
-                data: keep.then(|| bytes.to_vec()),
+                note,
+                spool,
             })
         }
         PartType::Multipart(_) => {}
+    }
+}
+
+/// Writes an attachment's bytes to a temporary file (mode 0600, removed
+/// when the returned path drops) for the extraction stage.
+fn spool(bytes: &[u8]) -> (Option<tempfile::TempPath>, Option<String>) {
+    let written = tempfile::Builder::new()
+        .prefix("postroom-part-")
+        .tempfile()
+        .and_then(|mut f| {
+            std::io::Write::write_all(&mut f, bytes)?;
+            Ok(f.into_temp_path())
+        });
+    match written {
+        Ok(path) => (Some(path), None),
+        Err(e) => (
+            None,
+            Some(format!("not read: cannot write a temporary file: {e}")),
+        ),
     }
 }
 

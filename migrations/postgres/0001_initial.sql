@@ -60,10 +60,13 @@ CREATE INDEX messages_message_id ON messages (message_id);
 CREATE INDEX messages_case ON messages (case_id);
 
 -- The exact bytes of every message, apart from the row so that scans of
--- messages stay small.
+-- messages stay small, in chunks of at most 1 MiB so that storing a large
+-- message never needs more than one chunk's worth of extra memory.
 CREATE TABLE message_raw (
-    message_id BIGINT PRIMARY KEY REFERENCES messages (id),
-    raw BYTEA NOT NULL
+    message_id BIGINT NOT NULL REFERENCES messages (id),
+    chunk BIGINT NOT NULL,
+    bytes BYTEA NOT NULL,
+    PRIMARY KEY (message_id, chunk)
 );
 
 -- The text read from each part of a message: the body (position 0) and every

@@ -60,10 +60,13 @@ CREATE INDEX messages_message_id ON messages (message_id);
 CREATE INDEX messages_case ON messages (case_id);
 
 -- The exact bytes of every message, apart from the row so that scans of
--- messages stay small.
+-- messages stay small, in chunks of at most 1 MiB so that storing a large
+-- message never needs more than one chunk's worth of extra memory.
 CREATE TABLE message_raw (
-    message_id INTEGER PRIMARY KEY REFERENCES messages (id),
-    raw BLOB NOT NULL
+    message_id INTEGER NOT NULL REFERENCES messages (id),
+    chunk INTEGER NOT NULL,
+    bytes BLOB NOT NULL,
+    PRIMARY KEY (message_id, chunk)
 ) STRICT;
 
 -- The text read from each part of a message: the body (position 0) and every

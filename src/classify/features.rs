@@ -20,13 +20,14 @@ pub fn facts(
 ) -> Facts {
     let from = message.from.clone().unwrap_or_default();
     let sender_role = sender_role(&from.address, directory, settings);
-    let attachments = message.attachment_text();
-    let latest = latest_text(&message.body).to_string();
-    let mut text =
-        String::with_capacity(message.subject.len() + message.body.len() + attachments.len() + 2);
-    text.push_str(&message.subject);
+    let subject = fold(&message.subject);
+    let body = fold(&message.body);
+    let attachments = fold(&message.attachment_text());
+    let latest = latest_text(&body).to_string();
+    let mut text = String::with_capacity(subject.len() + body.len() + attachments.len() + 2);
+    text.push_str(&subject);
     text.push('\n');
-    text.push_str(&message.body);
+    text.push_str(&body);
     text.push('\n');
     text.push_str(&attachments);
     let join = |list: &[crate::parse::Mailbox]| {
@@ -41,8 +42,7 @@ pub fn facts(
             .collect::<Vec<_>>()
             .join("\n")
     };
-    let council_reference =
-        council_reference(&[&message.subject, &message.body, &attachments], settings);
+    let council_reference = council_reference(&[&subject, &body, &attachments], settings);
     let replies_to_postroom = message
         .in_reply_to
         .iter()
@@ -52,15 +52,23 @@ pub fn facts(
     let mentions_mp = mentioned_mp(&text, mp_mentions).is_some();
     Facts {
         source: message.origin,
-        subject: message.subject.clone(),
-        body: message.body.clone(),
+        subject,
+        body,
         latest,
         attachments,
         text,
         from: from.address.clone(),
-        from_name: from.name.clone(),
+        from_name: fold(&from.name),
         to: join(&message.to),
         cc: join(&message.cc),
+        recipients: join(
+            &message
+                .to
+                .iter()
+                .chain(&message.cc)
+                .cloned()
+                .collect::<Vec<_>>(),
+        ),
         reply_to: message
             .reply_to
             .as_ref()
@@ -73,7 +81,11 @@ pub fn facts(
             .collect::<Vec<_>>()
             .join("\n"),
         content_types: message.content_types.join("\n"),
-        headers: message.headers.clone(),
+        headers: message
+            .headers
+            .iter()
+            .map(|(n, v)| (n.clone(), fold(v)))
+            .collect(),
         sender_role,
         auth: auth_results(message, settings),
         has_council_reference: council_reference.is_some(),
@@ -84,6 +96,30 @@ pub fn facts(
         mentions_mp,
         event_within_days: None,
     }
+}
+
+/// Text as rules see it: plain ASCII. Curly quotes become straight ones,
+/// dashes hyphens, accented letters their base letters ("Children’s" matches
+/// a rule written "Children's", "Siobhán" one written "Siobhan"), and every
+/// haystack is ASCII, which keeps the regex engine on its fast path.
+pub fn fold(s: &str) -> String {
+    if s.is_ascii() {
+        return s.to_string();
+    }
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if c.is_ascii() {
+            out.push(c);
+        } else if c.is_whitespace() {
+            out.push(' ');
+        } else {
+            match deunicode::deunicode_char(c) {
+                Some(ascii) if !ascii.is_empty() => out.push_str(ascii),
+                _ => out.push('?'),
+            }
+        }
+    }
+    out
 }
 
 fn sender_role(address: &str, directory: &Directory, settings: &Settings) -> SenderRole {

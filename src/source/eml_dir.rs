@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 
 use super::{Checkpoint, Incoming, read_files};
+use crate::message::Origin;
 use crate::store::{Store, sources};
 
 #[derive(Debug)]
@@ -49,7 +50,7 @@ impl EmlDir {
             }
             found.push((name, path));
         }
-        read_files(&self.name, found, max).await
+        read_files(&self.name, found, max, Origin::Email).await
     }
 
     pub async fn settle(&mut self, checkpoint: &Checkpoint) -> Result<()> {

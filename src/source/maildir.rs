@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 
 use super::{Checkpoint, Incoming, read_files};
+use crate::message::Origin;
 use crate::store::{Store, sources};
 
 #[derive(Debug)]
@@ -63,7 +64,7 @@ impl Maildir {
         }
         // Maildir names start with the delivery time: sorted, they are
         // oldest first.
-        read_files(&self.name, found, max).await
+        read_files(&self.name, found, max, Origin::Email).await
     }
 
     pub async fn settle(&mut self, checkpoint: &Checkpoint) -> Result<()> {

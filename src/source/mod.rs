@@ -7,10 +7,12 @@
 //! out of the way, set a flag), so a crash in between leaves a message the
 //! checkpoint already knows, and it is settled again, never stored twice.
 //!
-//! Folder sources (Maildir, a folder of `.eml` files) live here; IMAP slots
+//! Folder sources (Maildir, a folder of `.eml` files, the post room's folder
+//! of scanned letters) live here; IMAP slots
 //! in as another variant with its own checkpoint (folder, UIDVALIDITY, UID).
 
 pub mod eml_dir;
+pub mod letters;
 pub mod maildir;
 
 use std::path::PathBuf;
@@ -46,6 +48,7 @@ pub enum Checkpoint {
 pub enum Source {
     Maildir(maildir::Maildir),
     EmlDir(eml_dir::EmlDir),
+    Letters(letters::Letters),
 }
 
 impl Source {
@@ -59,6 +62,14 @@ impl Source {
                 &config.path,
                 config.done.clone(),
             )),
+            SourceKind::Letters => Source::Letters(letters::Letters::new(
+                &config.name,
+                &config.path,
+                &config
+                    .done
+                    .clone()
+                    .unwrap_or_else(|| config.path.join("done")),
+            )),
         }
     }
 
@@ -66,6 +77,7 @@ impl Source {
         match self {
             Source::Maildir(s) => &s.name,
             Source::EmlDir(s) => &s.name,
+            Source::Letters(s) => &s.name,
         }
     }
 
@@ -74,6 +86,7 @@ impl Source {
         match self {
             Source::Maildir(s) => s.fetch(store, max).await,
             Source::EmlDir(s) => s.fetch(store, max).await,
+            Source::Letters(s) => s.fetch(store, max).await,
         }
     }
 
@@ -82,6 +95,7 @@ impl Source {
         match self {
             Source::Maildir(s) => s.settle(checkpoint).await,
             Source::EmlDir(s) => s.settle(checkpoint).await,
+            Source::Letters(s) => s.settle(checkpoint).await,
         }
     }
 }
@@ -92,6 +106,7 @@ pub(crate) async fn read_files(
     source: &str,
     mut found: Vec<(String, PathBuf)>,
     max: usize,
+    origin: Origin,
 ) -> Result<Vec<Incoming>> {
     found.sort();
     let mut out = Vec::new();
@@ -106,7 +121,7 @@ pub(crate) async fn read_files(
             .map(DateTime::<Utc>::from);
         out.push(Incoming {
             source: source.to_string(),
-            raw: RawMessage::new(bytes, Origin::Email),
+            raw: RawMessage::new(bytes, origin).with_file_name(name.clone()),
             arrived,
             checkpoint: Checkpoint::File { name, path },
         });

@@ -36,6 +36,9 @@ pub struct NewPart<'a> {
     pub note: Option<&'a str>,
 }
 
+/// Bytes per row of `message_raw`.
+pub const RAW_CHUNK: usize = 1 << 20;
+
 /// Stores a message and its bytes unless the same bytes are already stored.
 /// Returns the new row's id, or `None` for a byte-identical re-delivery.
 pub async fn insert(conn: &mut Conn, m: &NewMessage<'_>) -> Result<Option<i64>> {
@@ -64,12 +67,22 @@ pub async fn insert(conn: &mut Conn, m: &NewMessage<'_>) -> Result<Option<i64>> 
         return Ok(None);
     };
     let id: i64 = row.try_get("id")?;
-    sqlx::query("INSERT INTO message_raw (message_id, raw) VALUES ($1, $2)")
-        .bind(id)
-        .bind(m.raw)
-        .execute(&mut *conn)
-        .await
-        .context("Cannot store the message bytes")?;
+    // An empty message still gets one (empty) chunk, so that every message
+    // has its bytes recorded.
+    let chunks: Vec<&[u8]> = if m.raw.is_empty() {
+        vec![&[]]
+    } else {
+        m.raw.chunks(RAW_CHUNK).collect()
+    };
+    for (i, chunk) in chunks.into_iter().enumerate() {
+        sqlx::query("INSERT INTO message_raw (message_id, chunk, bytes) VALUES ($1, $2, $3)")
+            .bind(id)
+            .bind(i as i64)
+            .bind(chunk)
+            .execute(&mut *conn)
+            .await
+            .context("Cannot store the message bytes")?;
+    }
     Ok(Some(id))
 }
 
@@ -156,12 +169,19 @@ pub async fn case_of_thread(conn: &mut Conn, ids: &[String]) -> Result<Option<i6
 
 /// The exact bytes of a stored message.
 pub async fn raw(conn: &mut Conn, message: i64) -> Result<Vec<u8>> {
-    let row = sqlx::query("SELECT raw FROM message_raw WHERE message_id = $1")
+    let rows = sqlx::query("SELECT bytes FROM message_raw WHERE message_id = $1 ORDER BY chunk")
         .bind(message)
-        .fetch_one(&mut *conn)
+        .fetch_all(&mut *conn)
         .await
         .context("Cannot read the message bytes")?;
-    Ok(row.try_get("raw")?)
+    if rows.is_empty() {
+        anyhow::bail!("No bytes stored for message {message}");
+    }
+    let mut raw = Vec::new();
+    for row in rows {
+        raw.extend_from_slice(&row.try_get::<Vec<u8>, _>("bytes")?);
+    }
+    Ok(raw)
 }
 
 /// A stored message, for listings.
@@ -221,13 +241,16 @@ pub async fn all(conn: &mut Conn) -> Result<Vec<StoredMessage>> {
 
 /// (sha256, bytes) of every stored message, for integrity checks.
 pub async fn all_raw(conn: &mut Conn) -> Result<Vec<(String, Vec<u8>)>> {
-    let rows = sqlx::query("SELECT m.sha256, r.raw FROM messages m JOIN message_raw r ON r.message_id = m.id ORDER BY m.id")
+    let ids = sqlx::query("SELECT id, sha256 FROM messages ORDER BY id")
         .fetch_all(&mut *conn)
         .await
-        .context("Cannot read message bytes")?;
-    rows.iter()
-        .map(|r| Ok((r.try_get("sha256")?, r.try_get("raw")?)))
-        .collect()
+        .context("Cannot list messages")?;
+    let mut out = Vec::with_capacity(ids.len());
+    for row in ids {
+        let id: i64 = row.try_get("id")?;
+        out.push((row.try_get("sha256")?, raw(conn, id).await?));
+    }
+    Ok(out)
 }
 
 /// A part's text, for `cases show`.

@@ -8,6 +8,9 @@
 mod harness;
 
 mod cli;
+mod hostile;
+mod letters;
 mod outbox;
 mod pipeline;
+mod realworld;
 mod store;

@@ -501,8 +501,10 @@ async fn reading_never_fails_whatever_the_bytes() {
         &[0xff; 4096][..],
         b"Content-Type: multipart/mixed; boundary=x\r\n\r\n--x\r\n--x",
     ] {
+        let extractor = postroom::extract::Extractor::default();
         let (message, decision) = ingest::read(
             classifier.clone(),
+            &extractor,
             Arc::new(bytes.to_vec()),
             Origin::Email,
             None,

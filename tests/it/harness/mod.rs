@@ -62,6 +62,16 @@ impl TestApp {
 
     /// `extra` is appended to the config (more TOML tables).
     pub async fn with_extra(backend: Backend, delivery: Delivery, extra: &str) -> TestApp {
+        TestApp::build(backend, delivery, extra, &repo().join("examples/mps.csv")).await
+    }
+
+    /// As [`with_extra`], with the MP directory at `directory`.
+    pub async fn build(
+        backend: Backend,
+        delivery: Delivery,
+        extra: &str,
+        directory: &Path,
+    ) -> TestApp {
         let db = TestDb::new(backend).await;
         let dir = tempfile::tempdir().expect("a temporary folder");
         std::fs::create_dir_all(dir.path().join("inbox")).unwrap();
@@ -76,12 +86,15 @@ impl TestApp {
              [database]\nurl_env = \"{}\"\n\n[paths]\ndirectory = \"{}\"\n\n\
              [[source]]\nname = \"inbox\"\nkind = \"eml_dir\"\npath = \"inbox\"\n\n{delivery}\n{extra}",
             db.url_env(),
-            repo().join("examples/mps.csv").display(),
+            directory.display(),
         );
         std::fs::write(dir.path().join("postroom.toml"), &text).unwrap();
         let config =
             Config::load(&dir.path().join("postroom.toml")).unwrap_or_else(|e| panic!("{e}"));
-        let prepared = Prepared::new(config).unwrap_or_else(|p| panic!("{p}"));
+        let mut prepared = Prepared::new(config).unwrap_or_else(|p| panic!("{p}"));
+        // The library's tests run inside the test binary: documents are read
+        // by the real postroom executable.
+        prepared.extractor.helper = env!("CARGO_BIN_EXE_postroom").into();
         let clock = FixedClock::new(at("2026-11-27T10:00:00Z"));
         let store = Store::connect(&db.secret_url(), 5)
             .await

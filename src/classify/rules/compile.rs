@@ -1,358 +1,21 @@
-//! The rule language: TOML files under `rules/`, checked and compiled once.
-//!
-//! A rule file holds `[[rule]]` tables (a name, conditions under `when`,
-//! actions under `then`) and `[[extract]]` tables (patterns that pull a value
-//! such as the MP office's reference out of the text). Files load in
-//! file-name order, so a council adds `rules/50-local.toml` without touching
-//! the defaults. The language is documented in `rules/README.md`.
-//!
-//! How conflicts resolve, for each decided field: among the matching rules
-//! that set the field, only those with the highest `priority` count; among
-//! them, each value's `weight`s are added up and the heaviest value wins; a tie
-//! goes to the value set by the rule loaded last.
-//!
-//! Checking collects every error in every file (file, line, rule, what is
-//! wrong) rather than stopping at the first, so `postroom rules check` can
-//! print them all.
+//! Loading and checking rule files: the raw serde mirror of the TOML, and
+//! its compilation into [`Rules`], with every error's file, line and rule.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use regex::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
+use regex::{Regex, RegexBuilder};
 use serde::Deserialize;
 use toml::Spanned;
 
+use super::patterns::{Matcher, PatternTable, Scope};
+use super::{
+    Actions, AuthMethod, Condition, ExtractField, Extractor, Flag, Rule, RuleError, RuleErrors,
+    Rules, SenderRole, TextField,
+};
 use crate::case::{Category, Kind, SendTopic};
 use crate::message::Origin;
 use crate::problem::{self, line_of};
-
-pub use crate::problem::{Problem as RuleError, Problems as RuleErrors};
-
-// ---------------------------------------------------------------------------
-// What the rules look at.
-
-/// The text fields a condition can match.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TextField {
-    Subject,
-    Body,
-    Latest,
-    Attachments,
-    Text,
-    From,
-    FromName,
-    To,
-    Cc,
-    Recipients,
-    ReplyTo,
-    AttachmentNames,
-    ContentTypes,
-}
-
-impl TextField {
-    const NAMES: &'static [(&'static str, TextField)] = &[
-        ("subject", TextField::Subject),
-        ("body", TextField::Body),
-        ("latest", TextField::Latest),
-        ("attachments", TextField::Attachments),
-        ("text", TextField::Text),
-        ("from", TextField::From),
-        ("from_name", TextField::FromName),
-        ("to", TextField::To),
-        ("cc", TextField::Cc),
-        ("recipients", TextField::Recipients),
-        ("reply_to", TextField::ReplyTo),
-        ("attachment_names", TextField::AttachmentNames),
-        ("content_types", TextField::ContentTypes),
-    ];
-
-    pub fn parse(name: &str) -> Option<TextField> {
-        Self::NAMES
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, f)| *f)
-    }
-
-    pub fn names() -> String {
-        Self::NAMES
-            .iter()
-            .map(|(n, _)| *n)
-            .collect::<Vec<_>>()
-            .join(", ")
-    }
-}
-
-/// What the directory and config say of the sender.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SenderRole {
-    /// The MP's own address.
-    Mp,
-    /// An address of the MP's office.
-    Staff,
-    /// One of the council's own domains.
-    Council,
-    Unknown,
-}
-
-impl SenderRole {
-    fn parse(s: &str) -> Option<SenderRole> {
-        match s {
-            "mp" => Some(SenderRole::Mp),
-            "staff" => Some(SenderRole::Staff),
-            "council" => Some(SenderRole::Council),
-            "unknown" => Some(SenderRole::Unknown),
-            _ => None,
-        }
-    }
-}
-
-/// Results of sender authentication, from the trusted `Authentication-Results`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct AuthResults {
-    pub spf: Option<String>,
-    pub dkim: Option<String>,
-    pub dmarc: Option<String>,
-}
-
-/// Everything the rules can test, computed once per message by
-/// [`super::features`].
-#[derive(Debug, Clone)]
-pub struct Facts {
-    pub source: Origin,
-    pub subject: String,
-    pub body: String,
-    pub latest: String,
-    pub attachments: String,
-    pub text: String,
-    pub from: String,
-    pub from_name: String,
-    pub to: String,
-    pub cc: String,
-    pub reply_to: String,
-    pub attachment_names: String,
-    pub content_types: String,
-    /// (lower-case name, value) in message order.
-    pub headers: Vec<(String, String)>,
-    pub sender_role: SenderRole,
-    pub auth: AuthResults,
-    pub has_council_reference: bool,
-    pub has_mp_reference: bool,
-    pub is_reply: bool,
-    pub replies_to_postroom: bool,
-    pub has_attachments: bool,
-    pub mentions_mp: bool,
-    /// Days from the message's date to the nearest dated event it mentions
-    /// (hearing, deadline, ...), when there is one.
-    pub event_within_days: Option<i64>,
-}
-
-impl Facts {
-    fn text(&self, field: TextField) -> TextRef<'_> {
-        match field {
-            TextField::Subject => TextRef::One(&self.subject),
-            TextField::Body => TextRef::One(&self.body),
-            TextField::Latest => TextRef::One(&self.latest),
-            TextField::Attachments => TextRef::One(&self.attachments),
-            TextField::Text => TextRef::One(&self.text),
-            TextField::From => TextRef::One(&self.from),
-            TextField::FromName => TextRef::One(&self.from_name),
-            TextField::To => TextRef::One(&self.to),
-            TextField::Cc => TextRef::One(&self.cc),
-            TextField::Recipients => TextRef::Two(&self.to, &self.cc),
-            TextField::ReplyTo => TextRef::One(&self.reply_to),
-            TextField::AttachmentNames => TextRef::One(&self.attachment_names),
-            TextField::ContentTypes => TextRef::One(&self.content_types),
-        }
-    }
-}
-
-enum TextRef<'a> {
-    One(&'a str),
-    Two(&'a str, &'a str),
-}
-
-// ---------------------------------------------------------------------------
-// The compiled form.
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Flag {
-    HasCouncilReference,
-    HasMpReference,
-    IsReply,
-    RepliesToPostroom,
-    HasAttachments,
-    MentionsMp,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum AuthMethod {
-    Spf,
-    Dkim,
-    Dmarc,
-}
-
-#[derive(Debug)]
-enum Condition {
-    All(Vec<Condition>),
-    Any(Vec<Condition>),
-    Not(Box<Condition>),
-    Text(TextField, Matcher),
-    Header(String, Matcher),
-    Source(Origin),
-    SenderRole(Vec<SenderRole>),
-    Auth(AuthMethod, Vec<String>),
-    Flag(Flag, bool),
-    EventWithinDays(i64),
-    Kind(Vec<Kind>),
-    Category(Vec<Category>),
-    SendTopic(Vec<SendTopic>),
-    FromMpOffice(bool),
-    Urgent(bool),
-}
-
-#[derive(Debug, Default)]
-struct Matcher {
-    any: Option<Regex>,
-    any_set: Option<(RegexSet, usize)>,
-    all: Vec<Regex>,
-    none: Option<Regex>,
-    regex: Option<Regex>,
-    exists: Option<bool>,
-    shorter_than: Option<usize>,
-}
-
-impl Matcher {
-    fn matches(&self, text: TextRef<'_>) -> bool {
-        match text {
-            TextRef::One(t) => self.matches_str(t),
-            TextRef::Two(a, b) => {
-                // Cheap join only when a matcher needs both at once.
-                let joined = format!("{a}\n{b}");
-                self.matches_str(&joined)
-            }
-        }
-    }
-
-    fn matches_str(&self, text: &str) -> bool {
-        if let Some(max) = self.shorter_than
-            && text.trim().chars().count() >= max
-        {
-            return false;
-        }
-        if let Some(exists) = self.exists
-            && exists == text.trim().is_empty()
-        {
-            return false;
-        }
-        if let Some(re) = &self.any
-            && !re.is_match(text)
-        {
-            return false;
-        }
-        if let Some((set, min)) = &self.any_set
-            && set.matches(text).iter().count() < *min
-        {
-            return false;
-        }
-        if !self.all.iter().all(|re| re.is_match(text)) {
-            return false;
-        }
-        if let Some(re) = &self.none
-            && re.is_match(text)
-        {
-            return false;
-        }
-        if let Some(re) = &self.regex
-            && !re.is_match(text)
-        {
-            return false;
-        }
-        true
-    }
-}
-
-/// What a rule does when it matches.
-#[derive(Debug, Default, Clone)]
-pub struct Actions {
-    pub kind: Option<Kind>,
-    pub category: Option<Category>,
-    pub send_topic: Option<SendTopic>,
-    pub urgent: Option<bool>,
-    pub from_mp_office: Option<bool>,
-    pub acknowledge: Option<bool>,
-    pub team: Option<String>,
-    pub assignee: Option<String>,
-    pub policy: Option<String>,
-    pub tags: Vec<String>,
-    pub triage: Option<String>,
-}
-
-#[derive(Debug)]
-pub struct Rule {
-    pub name: String,
-    pub description: Option<String>,
-    pub file: String,
-    pub line: usize,
-    pub priority: i64,
-    pub weight: i64,
-    when: Condition,
-    pub then: Actions,
-}
-
-/// The fields an extractor can fill.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ExtractField {
-    MpReference,
-    CouncilReference,
-}
-
-#[derive(Debug)]
-pub struct Extractor {
-    pub name: String,
-    pub field: ExtractField,
-    pub file: String,
-    pub line: usize,
-    input: TextField,
-    pattern: Regex,
-    /// Values that look like a reference but are not one (`0`, `n/a`, ...).
-    reject: Option<Regex>,
-}
-
-impl Extractor {
-    /// The first value this extractor finds in `facts`, as written, that
-    /// `accept` agrees to.
-    pub fn find(&self, facts: &Facts, accept: &dyn Fn(&str) -> bool) -> Option<String> {
-        let texts: Vec<&str> = match facts.text(self.input) {
-            TextRef::One(t) => vec![t],
-            TextRef::Two(a, b) => vec![a, b],
-        };
-        for text in texts {
-            for caps in self.pattern.captures_iter(text) {
-                let Some(value) = caps.name("value") else {
-                    continue;
-                };
-                let value = value.as_str().trim();
-                if value.is_empty() {
-                    continue;
-                }
-                if self.reject.as_ref().is_some_and(|re| re.is_match(value)) || !accept(value) {
-                    continue;
-                }
-                return Some(value.to_string());
-            }
-        }
-        None
-    }
-}
-
-/// A compiled rule set.
-#[derive(Debug, Default)]
-pub struct Rules {
-    pub rules: Vec<Rule>,
-    pub extractors: Vec<Extractor>,
-    /// The files it was loaded from, in order.
-    pub files: Vec<String>,
-}
 
 // ---------------------------------------------------------------------------
 // The raw (serde) form, a mirror of the TOML.
@@ -555,6 +218,7 @@ impl Rules {
     pub fn from_sources(sources: &[(String, String)]) -> Result<Rules, RuleErrors> {
         let mut rules = Rules::default();
         let mut errors = Vec::new();
+        let mut table = PatternTable::default();
         let mut seen: BTreeMap<String, (String, usize)> = BTreeMap::new();
         for (file, text) in sources {
             rules.files.push(file.clone());
@@ -573,6 +237,7 @@ impl Rules {
                     line,
                     rule: Some(raw_rule.name.clone()),
                     errors: &mut errors,
+                    table: &mut table,
                 };
                 if raw_rule.name.trim().is_empty() {
                     ctx.error("the rule has no name".into());
@@ -610,17 +275,24 @@ impl Rules {
                     line,
                     rule: Some(raw.name.clone()),
                     errors: &mut errors,
+                    table: &mut table,
                 };
                 if let Some(extractor) = compile_extractor(raw, &mut ctx) {
                     rules.extractors.push(extractor);
                 }
             }
         }
-        if errors.is_empty() {
-            Ok(rules)
-        } else {
-            Err(RuleErrors(errors))
+        if !errors.is_empty() {
+            return Err(RuleErrors(errors));
         }
+        match table.build() {
+            Ok(patterns) => rules.patterns = patterns,
+            Err(e) => {
+                let file = sources.first().map(|(f, _)| f.clone()).unwrap_or_default();
+                return Err(RuleErrors(vec![RuleError::new(file, 0, e)]));
+            }
+        }
+        Ok(rules)
     }
 }
 
@@ -629,6 +301,8 @@ struct Ctx<'a> {
     line: usize,
     rule: Option<String>,
     errors: &'a mut Vec<RuleError>,
+    /// Where the text patterns of all rules are gathered.
+    table: &'a mut PatternTable,
 }
 
 impl Ctx<'_> {
@@ -675,7 +349,8 @@ fn phrase_pattern(phrase: &str) -> String {
     pattern
 }
 
-fn phrases_regex(phrases: &[String], ctx: &mut Ctx<'_>, at: &str) -> Option<Regex> {
+/// The pattern for a list of phrases (any of them), checked to compile.
+fn phrases_pattern(phrases: &[String], ctx: &mut Ctx<'_>, at: &str) -> Option<String> {
     if phrases.is_empty() || phrases.iter().any(|p| p.trim().is_empty()) {
         ctx.error(format!(
             "{at}: the phrase list is empty or has an empty phrase"
@@ -687,8 +362,14 @@ fn phrases_regex(phrases: &[String], ctx: &mut Ctx<'_>, at: &str) -> Option<Rege
         .map(|p| phrase_pattern(p))
         .collect::<Vec<_>>()
         .join("|");
-    match compile_regex(&format!("(?:{pattern})")) {
-        Ok(re) => Some(re),
+    let pattern = format!("(?:{pattern})");
+    checked(pattern, ctx, at)
+}
+
+/// `pattern` if it compiles on its own, else an error naming where it is.
+fn checked(pattern: String, ctx: &mut Ctx<'_>, at: &str) -> Option<String> {
+    match compile_regex(&pattern) {
+        Ok(_) => Some(pattern),
         Err(e) => {
             ctx.error(format!("{at}: {e}"));
             None
@@ -696,12 +377,10 @@ fn phrases_regex(phrases: &[String], ctx: &mut Ctx<'_>, at: &str) -> Option<Rege
     }
 }
 
-fn compile_matcher(raw: RawMatcher, ctx: &mut Ctx<'_>, at: &str) -> Matcher {
-    let mut m = Matcher {
-        exists: raw.exists,
-        shorter_than: raw.shorter_than,
-        ..Matcher::default()
-    };
+fn compile_matcher(raw: RawMatcher, scope: Scope, ctx: &mut Ctx<'_>, at: &str) -> Matcher {
+    let mut m = Matcher::new(scope.clone());
+    m.exists = raw.exists;
+    m.shorter_than = raw.shorter_than;
     let mut empty = raw.exists.is_none() && raw.shorter_than.is_none();
     if let Some(any) = &raw.any {
         empty = false;
@@ -713,17 +392,19 @@ fn compile_matcher(raw: RawMatcher, ctx: &mut Ctx<'_>, at: &str) -> Matcher {
                         any.len()
                     ));
                 }
-                let set = RegexSetBuilder::new(any.iter().map(|p| phrase_pattern(p)))
-                    .case_insensitive(true)
-                    .multi_line(true)
-                    .size_limit(8 << 20)
-                    .build();
-                match set {
-                    Ok(set) => m.any_set = Some((set, min)),
-                    Err(e) => ctx.error(format!("{at}.any: {e}")),
+                for phrase in any {
+                    if let Some(p) =
+                        phrases_pattern(std::slice::from_ref(phrase), ctx, &format!("{at}.any"))
+                    {
+                        m.each.push(ctx.table.add(&scope, p));
+                    }
                 }
+                m.min = min;
             }
-            _ => m.any = phrases_regex(any, ctx, &format!("{at}.any")),
+            _ => {
+                m.any = phrases_pattern(any, ctx, &format!("{at}.any"))
+                    .map(|p| ctx.table.add(&scope, p))
+            }
         }
     } else if raw.min.is_some() {
         ctx.error(format!("{at}.min needs an `any` list"));
@@ -731,22 +412,22 @@ fn compile_matcher(raw: RawMatcher, ctx: &mut Ctx<'_>, at: &str) -> Matcher {
     if let Some(all) = &raw.all {
         empty = false;
         for phrase in all {
-            if let Some(re) = phrases_regex(std::slice::from_ref(phrase), ctx, &format!("{at}.all"))
+            if let Some(p) =
+                phrases_pattern(std::slice::from_ref(phrase), ctx, &format!("{at}.all"))
             {
-                m.all.push(re);
+                m.all.push(ctx.table.add(&scope, p));
             }
         }
     }
     if let Some(none) = &raw.none {
         empty = false;
-        m.none = phrases_regex(none, ctx, &format!("{at}.none"));
+        m.none =
+            phrases_pattern(none, ctx, &format!("{at}.none")).map(|p| ctx.table.add(&scope, p));
     }
     if let Some(pattern) = &raw.regex {
         empty = false;
-        match compile_regex(pattern) {
-            Ok(re) => m.regex = Some(re),
-            Err(e) => ctx.error(format!("{at}.regex: {e}")),
-        }
+        m.regex =
+            checked(pattern.clone(), ctx, &format!("{at}.regex")).map(|p| ctx.table.add(&scope, p));
     }
     if empty {
         ctx.error(format!(
@@ -796,15 +477,19 @@ fn compile_condition(raw: RawCondition, ctx: &mut Ctx<'_>, at: &str) -> Conditio
     ];
     for (matcher, field, name) in text_fields {
         if let Some(matcher) = matcher {
-            all.push(Condition::Text(
-                field,
-                compile_matcher(matcher, ctx, &format!("{at}.{name}")),
-            ));
+            let at = format!("{at}.{name}");
+            all.push(Condition::Match(compile_matcher(
+                matcher,
+                Scope::Field(field),
+                ctx,
+                &at,
+            )));
         }
     }
     for (name, matcher) in raw.header.unwrap_or_default() {
-        let compiled = compile_matcher(matcher, ctx, &format!("{at}.header.{name}"));
-        all.push(Condition::Header(name.to_ascii_lowercase(), compiled));
+        let at = format!("{at}.header.{name}");
+        let scope = Scope::Header(name.to_ascii_lowercase());
+        all.push(Condition::Match(compile_matcher(matcher, scope, ctx, &at)));
     }
     if let Some(source) = raw.source {
         match Origin::parse(&source) {
@@ -1030,211 +715,3 @@ fn compile_extractor(raw: RawExtract, ctx: &mut Ctx<'_>) -> Option<Extractor> {
         reject,
     })
 }
-
-// ---------------------------------------------------------------------------
-// Evaluation.
-
-/// One vote for a field's value.
-#[derive(Debug, Clone)]
-struct Vote<T> {
-    priority: i64,
-    weight: i64,
-    order: usize,
-    value: T,
-}
-
-/// The votes cast for one field, and the rule that says which value wins.
-#[derive(Debug, Clone)]
-pub struct Votes<T> {
-    votes: Vec<Vote<T>>,
-}
-
-impl<T> Default for Votes<T> {
-    fn default() -> Self {
-        Votes { votes: Vec::new() }
-    }
-}
-
-impl<T: Clone + PartialEq> Votes<T> {
-    fn cast(&mut self, priority: i64, weight: i64, order: usize, value: T) {
-        self.votes.push(Vote {
-            priority,
-            weight,
-            order,
-            value,
-        });
-    }
-
-    /// The winning value (see the module documentation).
-    pub fn winner(&self) -> Option<T> {
-        let top = self.votes.iter().map(|v| v.priority).max()?;
-        let mut tally: Vec<(T, i64, usize)> = Vec::new();
-        for vote in self.votes.iter().filter(|v| v.priority == top) {
-            match tally.iter_mut().find(|(value, _, _)| *value == vote.value) {
-                Some(entry) => {
-                    entry.1 += vote.weight;
-                    entry.2 = entry.2.max(vote.order);
-                }
-                None => tally.push((vote.value.clone(), vote.weight, vote.order)),
-            }
-        }
-        tally
-            .into_iter()
-            .max_by(|a, b| a.1.cmp(&b.1).then(a.2.cmp(&b.2)))
-            .map(|(value, _, _)| value)
-    }
-
-    /// The rules (by index) that voted for the winning value.
-    pub fn winners_rules(&self) -> Vec<usize> {
-        let Some(winner) = self.winner() else {
-            return Vec::new();
-        };
-        let top = self.votes.iter().map(|v| v.priority).max().unwrap_or(0);
-        self.votes
-            .iter()
-            .filter(|v| v.priority == top && v.value == winner)
-            .map(|v| v.order)
-            .collect()
-    }
-}
-
-/// The votes of every matching rule.
-#[derive(Debug, Clone, Default)]
-pub struct Tally {
-    pub kind: Votes<Kind>,
-    pub category: Votes<Category>,
-    pub send_topic: Votes<SendTopic>,
-    pub urgent: Votes<bool>,
-    pub from_mp_office: Votes<bool>,
-    pub acknowledge: Votes<bool>,
-    pub team: Votes<String>,
-    pub assignee: Votes<String>,
-    pub policy: Votes<String>,
-    pub tags: Vec<String>,
-    pub triage: Vec<String>,
-    /// Indexes of the rules that matched, in order.
-    pub matched: Vec<usize>,
-}
-
-impl Rules {
-    /// Runs every rule over `facts`, in order.
-    pub fn evaluate(&self, facts: &Facts) -> Tally {
-        let mut tally = Tally::default();
-        for (i, rule) in self.rules.iter().enumerate() {
-            if !eval(&rule.when, facts, &tally) {
-                continue;
-            }
-            tally.matched.push(i);
-            let (p, w) = (rule.priority, rule.weight);
-            let a = &rule.then;
-            if let Some(v) = a.kind {
-                tally.kind.cast(p, w, i, v);
-            }
-            if let Some(v) = a.category {
-                tally.category.cast(p, w, i, v);
-            }
-            if let Some(v) = a.send_topic {
-                tally.send_topic.cast(p, w, i, v);
-            }
-            if let Some(v) = a.urgent {
-                tally.urgent.cast(p, w, i, v);
-            }
-            if let Some(v) = a.from_mp_office {
-                tally.from_mp_office.cast(p, w, i, v);
-            }
-            if let Some(v) = a.acknowledge {
-                tally.acknowledge.cast(p, w, i, v);
-            }
-            if let Some(v) = &a.team {
-                tally.team.cast(p, w, i, v.clone());
-            }
-            if let Some(v) = &a.assignee {
-                tally.assignee.cast(p, w, i, v.clone());
-            }
-            if let Some(v) = &a.policy {
-                tally.policy.cast(p, w, i, v.clone());
-            }
-            for tag in &a.tags {
-                if !tally.tags.contains(tag) {
-                    tally.tags.push(tag.clone());
-                }
-            }
-            if let Some(reason) = &a.triage {
-                tally.triage.push(reason.clone());
-            }
-        }
-        tally
-    }
-
-    /// The value of the first extractor for `field` that finds one that
-    /// `accept` agrees to.
-    pub fn extract(
-        &self,
-        field: ExtractField,
-        facts: &Facts,
-        accept: &dyn Fn(&str) -> bool,
-    ) -> Option<(String, &Extractor)> {
-        self.extractors
-            .iter()
-            .filter(|e| e.field == field)
-            .find_map(|e| e.find(facts, accept).map(|v| (v, e)))
-    }
-}
-
-fn eval(condition: &Condition, facts: &Facts, tally: &Tally) -> bool {
-    match condition {
-        Condition::All(list) => list.iter().all(|c| eval(c, facts, tally)),
-        Condition::Any(list) => list.iter().any(|c| eval(c, facts, tally)),
-        Condition::Not(inner) => !eval(inner, facts, tally),
-        Condition::Text(field, matcher) => matcher.matches(facts.text(*field)),
-        Condition::Header(name, matcher) => {
-            let values: Vec<&str> = facts
-                .headers
-                .iter()
-                .filter(|(n, _)| n == name)
-                .map(|(_, v)| v.as_str())
-                .collect();
-            if values.is_empty() {
-                // An absent header reads as empty: `exists = false` and `none`
-                // match it, `any`, `all` and `exists = true` do not.
-                return matcher.matches_str("");
-            }
-            values.iter().any(|v| matcher.matches_str(v))
-        }
-        Condition::Source(origin) => facts.source == *origin,
-        Condition::SenderRole(roles) => roles.contains(&facts.sender_role),
-        Condition::Auth(method, values) => {
-            let result = match method {
-                AuthMethod::Spf => &facts.auth.spf,
-                AuthMethod::Dkim => &facts.auth.dkim,
-                AuthMethod::Dmarc => &facts.auth.dmarc,
-            };
-            let result = result.as_deref().unwrap_or("none");
-            values.iter().any(|v| v == result)
-        }
-        Condition::Flag(flag, want) => {
-            let have = match flag {
-                Flag::HasCouncilReference => facts.has_council_reference,
-                Flag::HasMpReference => facts.has_mp_reference,
-                Flag::IsReply => facts.is_reply,
-                Flag::RepliesToPostroom => facts.replies_to_postroom,
-                Flag::HasAttachments => facts.has_attachments,
-                Flag::MentionsMp => facts.mentions_mp,
-            };
-            have == *want
-        }
-        Condition::EventWithinDays(days) => facts.event_within_days.is_some_and(|d| d <= *days),
-        Condition::Kind(kinds) => tally.kind.winner().is_some_and(|k| kinds.contains(&k)),
-        Condition::Category(cats) => tally.category.winner().is_some_and(|c| cats.contains(&c)),
-        Condition::SendTopic(topics) => tally
-            .send_topic
-            .winner()
-            .is_some_and(|t| topics.contains(&t)),
-        Condition::FromMpOffice(want) => tally.from_mp_office.winner().unwrap_or(false) == *want,
-        Condition::Urgent(want) => tally.urgent.winner().unwrap_or(false) == *want,
-    }
-}
-
-#[cfg(test)]
-#[path = "rules_tests.rs"]
-mod tests;

@@ -15,6 +15,7 @@ fn facts() -> Facts {
         from_name: "A Caseworker".into(),
         to: "mp@council.example".into(),
         cc: String::new(),
+        recipients: "mp@council.example".into(),
         reply_to: String::new(),
         attachment_names: String::new(),
         content_types: "text/plain".into(),

@@ -1,0 +1,81 @@
+//! Classification speed: the default rules over the text of every message
+//! of ../shared/corpus (parsed, and letters read, once beforehand), in one
+//! thread. Target: at least 5,000 messages per second per core.
+//!
+//!     cargo bench --bench classify
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Instant;
+
+use postroom::classify::{Classifier, Directory, Settings};
+use postroom::extract::Extractor;
+use postroom::message::Origin;
+use postroom::parse::{self, Message};
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() {
+    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus");
+    let labels = postroom::eval::read_labels(&corpus).unwrap();
+    let directory = Directory::load(&corpus.join("mps.csv")).unwrap();
+    let settings = Settings::new(
+        "MPE",
+        vec!["harrowden.gov.uk".into()],
+        None,
+        None,
+        "harrowden.gov.uk",
+    )
+    .unwrap();
+    let classifier = Arc::new(Classifier::new(
+        postroom::app::embedded_rules().unwrap(),
+        directory,
+        settings,
+    ));
+    let extractor = Extractor {
+        helper: env!("CARGO_BIN_EXE_postroom").into(),
+        ..Extractor::default()
+    };
+
+    let mut messages: Vec<Message> = Vec::new();
+    for label in &labels {
+        let bytes = std::fs::read(corpus.join(&label.file)).unwrap();
+        let mut m = if label.file.ends_with(".pdf") {
+            Message::letter(&label.file, "application/pdf", &bytes)
+        } else {
+            parse::parse_email(&bytes)
+        };
+        match m.origin {
+            Origin::Email => extractor.run(&mut m).await,
+            Origin::Letter => extractor.letter(&mut m).await,
+        }
+        messages.push(m);
+    }
+
+    // Warm up, then time.
+    for m in &messages {
+        std::hint::black_box(classifier.classify(m));
+    }
+    let rounds = 50;
+    let start = Instant::now();
+    for _ in 0..rounds {
+        for m in &messages {
+            std::hint::black_box(classifier.classify(m));
+        }
+    }
+    let secs = start.elapsed().as_secs_f64();
+    let n = rounds * messages.len();
+    println!(
+        "rules                     {:>8}",
+        classifier.rules.rules.len()
+    );
+    println!("messages classified       {n:>8}");
+    println!("time                      {secs:>8.2} s");
+    println!(
+        "messages per second, 1 core {:>6.0}   (target >= 5000)",
+        n as f64 / secs
+    );
+    println!(
+        "mean per message          {:>8.1} µs",
+        secs * 1e6 / n as f64
+    );
+}

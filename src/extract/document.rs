@@ -1,0 +1,103 @@
+//! Word-processor documents: the text of DOCX (`word/document.xml`) and ODT
+//! (`content.xml`) files.
+//!
+//! This runs in a child process (`postroom extract-document FILE`, started
+//! by the extraction stage with resource limits), never in the daemon
+//! itself. It reads at most [`MAX_XML`] bytes of decompressed XML, so a zip
+//! bomb stops here with an error instead of filling the memory.
+
+use std::io::Read;
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
+use quick_xml::events::Event;
+
+/// The most decompressed XML read from one document.
+pub const MAX_XML: u64 = 64 << 20;
+
+/// The text of a DOCX or ODT file, paragraphs on lines of their own.
+pub fn extract_document(path: &Path) -> Result<String> {
+    let file =
+        std::fs::File::open(path).with_context(|| format!("Cannot open {}", path.display()))?;
+    let mut archive =
+        zip::ZipArchive::new(file).context("not a zip file (DOCX and ODT are zip files)")?;
+    let entry = ["word/document.xml", "content.xml"]
+        .into_iter()
+        .find(|name| archive.index_for_name(name).is_some())
+        .context("neither a DOCX (word/document.xml) nor an ODT (content.xml)")?;
+    let mut xml = Vec::new();
+    archive
+        .by_name(entry)
+        .with_context(|| format!("cannot read {entry}"))?
+        .take(MAX_XML + 1)
+        .read_to_end(&mut xml)
+        .with_context(|| format!("cannot decompress {entry}"))?;
+    if xml.len() as u64 > MAX_XML {
+        bail!(
+            "the document's text is larger than {} MB once decompressed",
+            MAX_XML >> 20
+        );
+    }
+    xml_text(&xml)
+}
+
+/// Text of the elements of a document XML: paragraphs, headings, line
+/// breaks and table rows become new lines, tabs become tabs.
+pub fn xml_text(xml: &[u8]) -> Result<String> {
+    let mut reader = quick_xml::Reader::from_reader(xml);
+    let mut out = String::new();
+    let mut buf = Vec::new();
+    loop {
+        match reader.read_event_into(&mut buf) {
+            Ok(Event::Text(t)) => {
+                let text = t
+                    .unescape()
+                    .map(|c| c.into_owned())
+                    .unwrap_or_else(|_| String::from_utf8_lossy(&t).into_owned());
+                // White space with a line break between tags is the XML's
+                // own layout, not the document's text.
+                if !(text.contains('\n') && text.trim().is_empty()) {
+                    out.push_str(&text);
+                }
+            }
+            Ok(Event::Empty(e)) => match e.local_name().as_ref() {
+                b"br" | b"line-break" | b"cr" => out.push('\n'),
+                b"tab" => out.push('\t'),
+                b"s" => out.push(' '),
+                _ => {}
+            },
+            Ok(Event::End(e)) => {
+                if matches!(e.local_name().as_ref(), b"p" | b"h" | b"tr") {
+                    out.push('\n');
+                }
+            }
+            Ok(Event::Eof) => break,
+            Ok(_) => {}
+            Err(e) => bail!("damaged XML at byte {}: {e}", reader.buffer_position()),
+        }
+        buf.clear();
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn docx_paragraphs_become_lines() {
+        let xml = br#"<?xml version="1.0"?><w:document xmlns:w="x"><w:body>
+<w:p><w:r><w:t>Dear Sir,</w:t></w:r></w:p>
+<w:p><w:r><w:t xml:space="preserve">My son&apos;s </w:t></w:r><w:r><w:t>EHCP</w:t></w:r><w:r><w:tab/><w:t>is late.</w:t></w:r></w:p>
+</w:body></w:document>"#;
+        assert_eq!(
+            xml_text(xml).unwrap().trim(),
+            "Dear Sir,\nMy son's EHCP\tis late."
+        );
+    }
+
+    #[test]
+    fn damaged_xml_is_an_error_not_a_panic() {
+        assert!(xml_text(b"<w:p><w:t>unclosed &bogus; </w:p></w:x>").is_err());
+    }
+}

@@ -1,0 +1,261 @@
+//! Stage 2b: the text of attachments and letters: PDF text layers, OCR of
+//! scans and images, word-processor documents.
+//!
+//! Every parser of an untrusted file runs in a child process with limits
+//! (wall time, CPU time, address space, file size, output size), so a crash,
+//! a hang or a memory bomb in it is contained: the attachment is marked "not
+//! read: why" on the case, and the message is stored and classified on what
+//! could be read. The tools are the ones the field trusts: poppler-utils
+//! (`pdftotext`, `pdftoppm`) and Tesseract for OCR; DOCX and ODT are read by
+//! postroom itself (`postroom extract-document`, see [`document`]) in a child
+//! process of its own.
+//!
+//! Attachment bytes never stay in memory longer than parsing: the parse stage
+//! hands each one over as a temporary file ([`crate::parse::Part::spool`]).
+
+pub mod document;
+mod runner;
+
+use std::path::{Path, PathBuf};
+
+use crate::parse::{Message, Part, TextSource};
+pub use runner::{Limits, NotRead, run_limited};
+
+/// How extraction runs: where the tools are and how far they may go.
+#[derive(Debug, Clone)]
+pub struct Extractor {
+    /// The `postroom` executable, whose `extract-document` subcommand reads
+    /// DOCX and ODT files in a child process.
+    pub helper: PathBuf,
+    pub limits: Limits,
+    /// At most this many pages of a scanned PDF are read by OCR.
+    pub ocr_pages: u32,
+    /// A PDF whose text layer has fewer characters than this is treated as a
+    /// scan and read by OCR.
+    pub min_text_layer: usize,
+    /// Images smaller than this (bytes) are logos and signatures, not scans.
+    pub min_image_bytes: usize,
+}
+
+impl Default for Extractor {
+    fn default() -> Extractor {
+        Extractor {
+            helper: std::env::current_exe().unwrap_or_else(|_| PathBuf::from("postroom")),
+            limits: Limits::default(),
+            ocr_pages: 5,
+            min_text_layer: 80,
+            min_image_bytes: 20 * 1024,
+        }
+    }
+}
+
+/// The files of a folder of at least `min_bytes`, sorted by name.
+fn files_in(dir: &Path, min_bytes: usize) -> Result<Vec<PathBuf>, NotRead> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| NotRead::Failed(e.to_string()))?
+        .filter_map(|e| e.ok())
+        .filter(|e| {
+            e.metadata()
+                .is_ok_and(|m| m.is_file() && m.len() as usize >= min_bytes)
+        })
+        .map(|e| e.path())
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+/// What kind of file a part is, by its first bytes (the declared type is
+/// often wrong: `application/octet-stream` PDFs are common).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileKind {
+    Pdf,
+    Png,
+    Jpeg,
+    Tiff,
+    /// A zip container: DOCX, ODT and their kin.
+    Zip,
+    Other,
+}
+
+pub fn sniff(head: &[u8], name: &str) -> FileKind {
+    if head.starts_with(b"%PDF-")
+        || (head.len() > 1024 && head[..1024].windows(5).any(|w| w == b"%PDF-"))
+    {
+        return FileKind::Pdf;
+    }
+    if head.starts_with(b"\x89PNG\r\n\x1a\n") {
+        return FileKind::Png;
+    }
+    if head.starts_with(b"\xff\xd8\xff") {
+        return FileKind::Jpeg;
+    }
+    if head.starts_with(b"II*\0") || head.starts_with(b"MM\0*") {
+        return FileKind::Tiff;
+    }
+    if head.starts_with(b"PK\x03\x04") {
+        return FileKind::Zip;
+    }
+    let lower = name.to_ascii_lowercase();
+    if lower.ends_with(".pdf") {
+        // Named as a PDF but not one: pdftotext will say what is wrong.
+        return FileKind::Pdf;
+    }
+    FileKind::Other
+}
+
+impl Extractor {
+    /// Reads the text of every part that has a spooled file, in place.
+    pub async fn run(&self, message: &mut Message) {
+        for part in &mut message.parts {
+            let Some(spool) = part.spool.take() else {
+                continue;
+            };
+            self.read_part(part, &spool).await;
+            // The temporary file is removed here, when `spool` drops.
+        }
+    }
+
+    async fn read_part(&self, part: &mut Part, path: &Path) {
+        let mut head = vec![0u8; 2048];
+        let n = match std::fs::File::open(path)
+            .and_then(|mut f| std::io::Read::read(&mut f, &mut head))
+        {
+            Ok(n) => n,
+            Err(e) => {
+                part.note = Some(format!("not read: {e}"));
+                return;
+            }
+        };
+        head.truncate(n);
+        let result = match sniff(&head, &part.name) {
+            FileKind::Pdf => self.pdf(path).await,
+            FileKind::Png | FileKind::Jpeg | FileKind::Tiff => {
+                if part.size < self.min_image_bytes {
+                    Err(NotRead::Skipped(
+                        "a small image (a logo or signature), not a scan".into(),
+                    ))
+                } else {
+                    self.ocr_image(path).await.map(|t| (t, TextSource::Ocr))
+                }
+            }
+            FileKind::Zip => self.document(path).await.map(|t| (t, TextSource::Document)),
+            FileKind::Other => Err(NotRead::Skipped(format!(
+                "no text reader for {}",
+                part.content_type
+            ))),
+        };
+        match result {
+            Ok((text, source)) => {
+                part.text = Some(text);
+                part.text_source = Some(source);
+            }
+            Err(NotRead::Skipped(why)) => part.note = Some(format!("not read: {why}")),
+            Err(e) => part.note = Some(format!("not read: {e}")),
+        }
+    }
+
+    /// A PDF's text layer, or OCR of its pages when it has none.
+    async fn pdf(&self, path: &Path) -> Result<(String, TextSource), NotRead> {
+        let bytes = run_limited(
+            "pdftotext",
+            &["-enc", "UTF-8", "-nopgbrk", "-l", "30"],
+            &[path.as_os_str(), "-".as_ref()],
+            &self.limits,
+        )
+        .await?;
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        if text.chars().filter(|c| !c.is_whitespace()).count() >= self.min_text_layer {
+            return Ok((text, TextSource::PdfText));
+        }
+        self.ocr_pdf(path).await.map(|t| (t, TextSource::Ocr))
+    }
+
+    /// OCR of a scanned PDF. A scanner's PDF holds one image per page, so
+    /// the images are taken out as they are (`pdfimages -j`: no decoding, no
+    /// scaling) and read; only a PDF with no usable image is rasterised
+    /// (`pdftoppm`), which is several times slower.
+    async fn ocr_pdf(&self, path: &Path) -> Result<String, NotRead> {
+        let dir = tempfile::tempdir()
+            .map_err(|e| NotRead::Failed(format!("no temporary folder: {e}")))?;
+        let pages = self.ocr_pages.to_string();
+        let prefix = dir.path().join("img");
+        run_limited(
+            "pdfimages",
+            &["-j", "-l", &pages],
+            &[path.as_os_str(), prefix.as_os_str()],
+            &self.limits,
+        )
+        .await?;
+        let images = files_in(dir.path(), self.min_image_bytes)?;
+        let mut text = String::new();
+        for image in &images {
+            text.push_str(&self.ocr_image(image).await?);
+            text.push('\n');
+        }
+        if text.chars().filter(|c| !c.is_whitespace()).count() >= self.min_text_layer {
+            return Ok(text);
+        }
+        let prefix = dir.path().join("page");
+        run_limited(
+            "pdftoppm",
+            &["-r", "200", "-gray", "-png", "-l", &pages],
+            &[path.as_os_str(), prefix.as_os_str()],
+            &self.limits,
+        )
+        .await?;
+        let pages: Vec<PathBuf> = files_in(dir.path(), 0)?
+            .into_iter()
+            .filter(|p| {
+                p.file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with("page"))
+            })
+            .collect();
+        if pages.is_empty() {
+            return Err(NotRead::Failed("the PDF has no pages".into()));
+        }
+        let mut text = String::new();
+        for page in &pages {
+            text.push_str(&self.ocr_image(page).await?);
+            text.push('\n');
+        }
+        Ok(text)
+    }
+
+    async fn ocr_image(&self, path: &Path) -> Result<String, NotRead> {
+        let bytes = run_limited(
+            "tesseract",
+            &[],
+            &[
+                path.as_os_str(),
+                "stdout".as_ref(),
+                "-l".as_ref(),
+                "eng".as_ref(),
+            ],
+            &self.limits,
+        )
+        .await?;
+        Ok(String::from_utf8_lossy(&bytes).into_owned())
+    }
+
+    async fn document(&self, path: &Path) -> Result<String, NotRead> {
+        let helper = self.helper.as_os_str();
+        let bytes = runner::run_program(
+            helper,
+            &["extract-document".as_ref(), path.as_os_str()],
+            &self.limits,
+        )
+        .await?;
+        Ok(String::from_utf8_lossy(&bytes).into_owned())
+    }
+
+    /// The text of a letter's file (a PDF or an image): the whole of a
+    /// letter's message.
+    pub async fn letter(&self, message: &mut Message) {
+        self.run(message).await;
+        if let Some(part) = message.parts.first()
+            && let Some(text) = &part.text
+        {
+            message.body = text.clone();
+        }
+    }
+}
