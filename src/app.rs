@@ -99,8 +99,19 @@ impl Prepared {
                 if problems.is_empty() =>
             {
                 let calendar = council_calendar(&config);
+                let defaults = Extractor::default();
+                let extractor = Extractor {
+                    limits: crate::extract::Limits {
+                        wall: config.extract.timeout,
+                        cpu_seconds: config.extract.timeout.as_secs().max(1),
+                        memory: config.extract.memory_mb << 20,
+                        ..defaults.limits.clone()
+                    },
+                    ocr_pages: config.extract.ocr_pages,
+                    ..defaults
+                };
                 Ok(Prepared {
-                    extractor: Extractor::default(),
+                    extractor,
                     classifier: Classifier::new(rules, directory, settings),
                     templates,
                     calendar,

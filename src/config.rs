@@ -47,6 +47,39 @@ struct RawConfig {
     limits: RawLimits,
     #[serde(default)]
     daemon: RawDaemon,
+    #[serde(default)]
+    extract: RawExtract,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawExtract {
+    #[serde(default = "default_extract_timeout")]
+    timeout: Spanned<String>,
+    #[serde(default = "default_extract_memory")]
+    memory_mb: u64,
+    #[serde(default = "default_ocr_pages")]
+    ocr_pages: u32,
+}
+
+impl Default for RawExtract {
+    fn default() -> Self {
+        RawExtract {
+            timeout: default_extract_timeout(),
+            memory_mb: default_extract_memory(),
+            ocr_pages: default_ocr_pages(),
+        }
+    }
+}
+
+fn default_extract_timeout() -> Spanned<String> {
+    Spanned::new(0..0, "60s".into())
+}
+fn default_extract_memory() -> u64 {
+    1024
+}
+fn default_ocr_pages() -> u32 {
+    5
 }
 
 #[derive(Deserialize)]
@@ -274,6 +307,18 @@ pub struct Config {
     pub acknowledgements_per_sender_per_hour: u32,
     pub poll_interval: Duration,
     pub shutdown_timeout: Duration,
+    pub extract: Extract,
+}
+
+/// How far attachment readers may go (see `extract`).
+#[derive(Debug, Clone, Copy)]
+pub struct Extract {
+    /// Wall time of one tool run.
+    pub timeout: Duration,
+    /// Address space of one tool run.
+    pub memory_mb: u64,
+    /// Pages of a scanned PDF read by OCR.
+    pub ocr_pages: u32,
 }
 
 #[derive(Debug, Clone)]
@@ -499,6 +544,11 @@ impl Config {
         let delivery = check_delivery(&mut c, raw.delivery, raw.smtp);
         let poll_interval = c.duration(&raw.daemon.poll_interval, "daemon.poll_interval");
         let shutdown_timeout = c.duration(&raw.daemon.shutdown_timeout, "daemon.shutdown_timeout");
+        let extract = Extract {
+            timeout: c.duration(&raw.extract.timeout, "extract.timeout"),
+            memory_mb: raw.extract.memory_mb.max(64),
+            ocr_pages: raw.extract.ocr_pages,
+        };
         if !c.errors.is_empty() {
             return Err(ConfigErrors(c.errors));
         }
@@ -519,6 +569,7 @@ impl Config {
             acknowledgements_per_sender_per_hour: raw.limits.acknowledgements_per_sender_per_hour,
             poll_interval,
             shutdown_timeout,
+            extract,
         })
     }
 }

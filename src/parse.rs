@@ -325,18 +325,22 @@ fn fill_body(message: &mut Message, parsed: &mail_parser::Message<'_>, depth: us
             message.content_types.push(full.to_ascii_lowercase());
         }
     }
+    // The text body: each part of it as text, HTML parts (an HTML-only
+    // message, or an HTML part without its text alternative) laid out as a
+    // reader sees them.
     let mut body = String::new();
-    for i in 0..parsed.text_body_count() {
-        if let Some(text) = parsed.body_text(i) {
-            push_capped(&mut body, &text);
-            body.push('\n');
+    for part in parsed.text_bodies() {
+        match &part.body {
+            PartType::Text(text) => push_capped(&mut body, text),
+            PartType::Html(html) => push_capped(&mut body, &html_to_text(html)),
+            _ => continue,
         }
+        body.push('\n');
     }
     if body.trim().is_empty() {
-        // HTML-only mail whose text alternative is missing or empty.
-        for i in 0..parsed.html_body_count() {
-            if let Some(html) = parsed.body_html(i) {
-                push_capped(&mut body, &html_to_text(&html));
+        for part in parsed.html_bodies() {
+            if let PartType::Html(html) = &part.body {
+                push_capped(&mut body, &html_to_text(html));
                 body.push('\n');
             }
         }
@@ -467,7 +471,15 @@ fn spool(bytes: &[u8]) -> (Option<tempfile::TempPath>, Option<String>) {
 /// Readable text from HTML: block elements become line breaks, entities are
 /// decoded, scripts and styles dropped.
 pub fn html_to_text(html: &str) -> String {
-    mail_parser::decoders::html::html_to_text(html)
+    // html2text lays out paragraphs and lists as a reader sees them; raw
+    // mode puts table cells (layout tables, mostly) on lines of their own
+    // instead of drawing the table, and a wide line keeps sentences whole. Should it ever fail,
+    // mail-parser's plainer conversion still gives the words.
+    html2text::config::plain_no_decorate()
+        .raw_mode(true)
+        .no_table_borders()
+        .string_from_read(html.as_bytes(), 400)
+        .unwrap_or_else(|_| mail_parser::decoders::html::html_to_text(html))
 }
 
 /// Message-IDs named by `Message-ID:` lines of a header block given as text.
