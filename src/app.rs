@@ -147,13 +147,15 @@ fn load_directory(config: &Config) -> Result<Directory, Vec<Problem>> {
 }
 
 pub fn settings(config: &Config) -> Result<Settings, String> {
-    Settings::new(
+    let mut settings = Settings::new(
         &config.council.reference_prefix,
         config.council.domains.clone(),
         config.council.legacy_reference.as_deref(),
         config.council.authserv_id.clone(),
         &config.council.message_id_domain,
-    )
+    )?;
+    settings.timezone = config.council.timezone;
+    Ok(settings)
 }
 
 fn council_calendar(config: &Config) -> Calendar {

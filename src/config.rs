@@ -49,6 +49,25 @@ struct RawConfig {
     daemon: RawDaemon,
     #[serde(default)]
     extract: RawExtract,
+    #[serde(default)]
+    team: Vec<Spanned<RawTeam>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTeam {
+    name: String,
+    #[serde(default)]
+    categories: Vec<String>,
+    /// The team that takes cases no other team's categories cover.
+    #[serde(default)]
+    default: bool,
+    #[serde(default)]
+    manager: Option<String>,
+    #[serde(default)]
+    members: Vec<String>,
+    #[serde(default)]
+    assign: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -308,6 +327,44 @@ pub struct Config {
     pub poll_interval: Duration,
     pub shutdown_timeout: Duration,
     pub extract: Extract,
+    /// Who cases go to, by category.
+    pub teams: Vec<Team>,
+}
+
+/// A team of caseworkers and the categories of case it takes.
+#[derive(Debug, Clone)]
+pub struct Team {
+    pub name: String,
+    pub categories: Vec<crate::case::Category>,
+    pub default: bool,
+    /// Gets the notices of urgent cases and the digests.
+    pub manager: Option<String>,
+    /// Caseworkers' addresses, in the order round-robin takes them.
+    pub members: Vec<String>,
+    pub assign: Assign,
+}
+
+/// How a team's new cases are shared among its members.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Assign {
+    /// Each member in turn.
+    RoundRobin,
+    /// The member with the fewest open cases.
+    Caseload,
+}
+
+impl Config {
+    /// The team a case of `category` goes to: the one whose categories name
+    /// it, else the default team.
+    pub fn team_for(&self, category: Option<crate::case::Category>) -> Option<&Team> {
+        category
+            .and_then(|c| self.teams.iter().find(|t| t.categories.contains(&c)))
+            .or_else(|| self.teams.iter().find(|t| t.default))
+    }
+
+    pub fn team(&self, name: &str) -> Option<&Team> {
+        self.teams.iter().find(|t| t.name == name)
+    }
 }
 
 /// How far attachment readers may go (see `extract`).
@@ -544,6 +601,7 @@ impl Config {
         let delivery = check_delivery(&mut c, raw.delivery, raw.smtp);
         let poll_interval = c.duration(&raw.daemon.poll_interval, "daemon.poll_interval");
         let shutdown_timeout = c.duration(&raw.daemon.shutdown_timeout, "daemon.shutdown_timeout");
+        let teams = check_teams(&mut c, raw.team);
         let extract = Extract {
             timeout: c.duration(&raw.extract.timeout, "extract.timeout"),
             memory_mb: raw.extract.memory_mb.max(64),
@@ -570,6 +628,7 @@ impl Config {
             poll_interval,
             shutdown_timeout,
             extract,
+            teams,
         })
     }
 }
@@ -918,6 +977,69 @@ fn check_smtp(c: &mut Checker<'_>, spanned: Spanned<RawSmtp>) -> Smtp {
         password,
         timeout,
     }
+}
+
+fn check_teams(c: &mut Checker<'_>, raw: Vec<Spanned<RawTeam>>) -> Vec<Team> {
+    let mut teams: Vec<Team> = Vec::new();
+    for spanned in raw {
+        let span = spanned.span();
+        let t = spanned.into_inner();
+        if t.name.trim().is_empty() {
+            c.error_at(span.clone(), "a team needs a name");
+        }
+        if teams.iter().any(|o| o.name == t.name) {
+            c.error_at(span.clone(), format!("two teams are named {:?}", t.name));
+        }
+        let mut categories = Vec::new();
+        for cat in &t.categories {
+            match crate::case::Category::parse(cat) {
+                Some(category) => {
+                    if let Some(other) = teams.iter().find(|o| o.categories.contains(&category)) {
+                        c.error_at(
+                            span.clone(),
+                            format!("category {cat:?} is already the team {:?}'s", other.name),
+                        );
+                    }
+                    categories.push(category);
+                }
+                None => c.error_at(
+                    span.clone(),
+                    format!(
+                        "category {cat:?} is not one of {}",
+                        crate::case::Category::names()
+                    ),
+                ),
+            }
+        }
+        if t.default && teams.iter().any(|o| o.default) {
+            c.error_at(span.clone(), "only one team can be the default");
+        }
+        for address in t.members.iter().chain(&t.manager) {
+            if address.parse::<lettre::Address>().is_err() {
+                c.error_at(span.clone(), format!("{address:?} is not an email address"));
+            }
+        }
+        let assign = match t.assign.as_deref() {
+            None | Some("round_robin") => Assign::RoundRobin,
+            Some("caseload") => Assign::Caseload,
+            Some(other) => {
+                c.error_at(
+                    span.clone(),
+                    format!("assign = {other:?} is not one of round_robin, caseload"),
+                );
+                Assign::RoundRobin
+            }
+        };
+        teams.push(Team {
+            name: t.name,
+            categories,
+            default: t.default,
+            manager: t.manager.map(|m| m.to_lowercase()),
+            members: t.members.into_iter().map(|m| m.to_lowercase()).collect(),
+            assign,
+        });
+    }
+    teams
 }
 
 pub fn is_loopback(host: &str) -> bool {

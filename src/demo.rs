@@ -100,6 +100,16 @@ path = "mailbox"
 [delivery]
 transport = "file"
 path = "outbox"
+
+[[team]]
+name = "SEND"
+categories = ["send"]
+members = ["a.shah@wexcombe.gov.uk", "b.okoro@wexcombe.gov.uk"]
+
+[[team]]
+name = "Corporate"
+default = true
+members = ["c.lewis@wexcombe.gov.uk"]
 "#;
 
 /// A file that marks a folder as the demo's, so it may be replaced.
@@ -147,6 +157,7 @@ pub async fn run(dir: &Path) -> Result<()> {
         "Service",
         "Urgent",
         "Reply due",
+        "Assigned to",
         "Status",
     ]);
     for c in &rows {
@@ -166,6 +177,7 @@ pub async fn run(dir: &Path) -> Result<()> {
                 String::new()
             },
             c.response_due.clone().unwrap_or_default(),
+            c.assignee.clone().unwrap_or_default(),
             match &c.triage_reason {
                 Some(reason) => format!("triage: {reason}"),
                 None => c.status.clone(),

@@ -477,6 +477,7 @@ async fn open_case(
     };
     let triage_reason = (!triage.is_empty()).then(|| triage.join("; "));
     let subject = compose::base_subject(&message.subject);
+    let assignment = assign(app, tx, decision).await?;
     let case_id = cases::insert(
         tx,
         &cases::NewCase {
@@ -493,8 +494,8 @@ async fn open_case(
             mp_reference: decision.mp_reference.as_deref(),
             correspondent: correspondent.as_deref().unwrap_or(""),
             subject: &subject,
-            team: decision.team.as_deref(),
-            assignee: decision.assignee.as_deref(),
+            team: assignment.team.as_deref(),
+            assignee: assignment.assignee.as_deref(),
             policy: decision.policy.as_deref(),
             tags: &decision.tags,
             received_at,
@@ -524,6 +525,10 @@ async fn open_case(
         &detail,
     )
     .await?;
+    if assignment.team.is_some() || assignment.assignee.is_some() {
+        let detail = json!({ "team": assignment.team, "assignee": assignment.assignee, "by": assignment.by });
+        cases::add_event(tx, case_id, now, "postroom", "assigned", None, &detail).await?;
+    }
 
     let mut acknowledged = false;
     if decision.should_acknowledge {
@@ -575,6 +580,68 @@ async fn open_case(
         reference: reference.to_string(),
         acknowledged,
         triage: status == Status::Triage,
+    })
+}
+
+/// Who a new case goes to, and why.
+struct Assignment {
+    team: Option<String>,
+    assignee: Option<String>,
+    /// "rule", "round_robin", "caseload" or "none".
+    by: &'static str,
+}
+
+/// A rule's team and caseworker win; else the team that takes the case's
+/// category (or the default team) shares its cases among its members, in
+/// turn or by the fewest open cases.
+async fn assign(app: &App, tx: &mut Tx, decision: &Decision) -> Result<Assignment> {
+    let config = &app.config;
+    let team = match &decision.team {
+        Some(name) => config.team(name),
+        None => config.team_for(decision.category),
+    };
+    let team_name = decision
+        .team
+        .clone()
+        .or_else(|| team.map(|t| t.name.clone()));
+    if let Some(assignee) = &decision.assignee {
+        return Ok(Assignment {
+            team: team_name,
+            assignee: Some(assignee.clone()),
+            by: "rule",
+        });
+    }
+    let Some(team) = team.filter(|t| !t.members.is_empty()) else {
+        return Ok(Assignment {
+            team: team_name,
+            assignee: None,
+            by: "none",
+        });
+    };
+    let (assignee, by) = match team.assign {
+        crate::config::Assign::RoundRobin => {
+            let last = cases::last_assignee(tx, &team.name).await?;
+            let next = match last.and_then(|l| team.members.iter().position(|m| *m == l)) {
+                Some(i) => (i + 1) % team.members.len(),
+                None => 0,
+            };
+            (team.members[next].clone(), "round_robin")
+        }
+        crate::config::Assign::Caseload => {
+            let mut best: Option<(i64, &String)> = None;
+            for member in &team.members {
+                let load = cases::open_caseload(tx, member).await?;
+                if best.is_none_or(|(b, _)| load < b) {
+                    best = Some((load, member));
+                }
+            }
+            (best.map(|(_, m)| m.clone()).unwrap_or_default(), "caseload")
+        }
+    };
+    Ok(Assignment {
+        team: Some(team.name.clone()),
+        assignee: Some(assignee),
+        by,
     })
 }
 

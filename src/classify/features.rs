@@ -6,9 +6,9 @@
 
 use regex::Regex;
 
-use super::Settings;
 use super::directory::{Directory, Role};
 use super::rules::{AuthResults, Facts, SenderRole};
+use super::{Settings, dates};
 use crate::parse::Message;
 
 /// Computes the facts rules see.
@@ -50,10 +50,26 @@ pub fn facts(
         .any(|id| is_postroom_id(id, settings));
     let is_reply = !message.in_reply_to.is_empty() || reply_prefix(&message.subject);
     let mentions_mp = mentioned_mp(&text, mp_mentions).is_some();
+    // Events the sender dates in their own words (a reply's subject is the
+    // old one, so only a new message's subject counts).
+    let own = format!("{latest}\n{attachments}");
+    let event_within_days = written_date(message, &body, settings).and_then(|written| {
+        let own = dates::event_within_days(&own, written);
+        let subject = if is_reply {
+            None
+        } else {
+            dates::event_within_days(&subject, written)
+        };
+        match (own, subject) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    });
     Facts {
         source: message.origin,
         subject,
         body,
+        own,
         latest,
         attachments,
         text,
@@ -94,8 +110,24 @@ pub fn facts(
         replies_to_postroom,
         has_attachments: !message.parts.is_empty(),
         mentions_mp,
-        event_within_days: None,
+        event_within_days,
     }
+}
+
+/// The date the message was written, in the council's time zone: its Date
+/// header, else the date of receipt, else, for a letter, the first full date
+/// in its opening lines ("2 April 2026").
+fn written_date(message: &Message, body: &str, settings: &Settings) -> Option<chrono::NaiveDate> {
+    if message.origin == crate::message::Origin::Letter {
+        let head: String = body.chars().take(800).collect();
+        if let Some(d) = dates::first_full_date(&head) {
+            return Some(d);
+        }
+    }
+    message
+        .date
+        .or(message.received)
+        .map(|t| t.with_timezone(&settings.timezone).date_naive())
 }
 
 /// Text as rules see it: plain ASCII. Curly quotes become straight ones,

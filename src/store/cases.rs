@@ -270,3 +270,28 @@ pub async fn events(conn: &mut Conn, case: i64) -> Result<Vec<Event>> {
         })
         .collect()
 }
+
+/// The caseworker the team's most recent assigned case went to.
+pub async fn last_assignee(conn: &mut Conn, team: &str) -> Result<Option<String>> {
+    let row = sqlx::query("SELECT assignee FROM cases WHERE team = $1 AND assignee IS NOT NULL ORDER BY id DESC LIMIT 1")
+        .bind(team)
+        .fetch_optional(&mut *conn)
+        .await
+        .context("Cannot read the team's last assignment")?;
+    Ok(match row {
+        Some(r) => r.try_get("assignee")?,
+        None => None,
+    })
+}
+
+/// How many open cases a caseworker holds.
+pub async fn open_caseload(conn: &mut Conn, assignee: &str) -> Result<i64> {
+    let row = sqlx::query(
+        "SELECT COUNT(*) AS n FROM cases WHERE assignee = $1 AND status IN ('open', 'triage')",
+    )
+    .bind(assignee)
+    .fetch_one(&mut *conn)
+    .await
+    .context("Cannot count a caseload")?;
+    Ok(row.try_get("n")?)
+}

@@ -13,4 +13,5 @@ mod letters;
 mod outbox;
 mod pipeline;
 mod realworld;
+mod rules;
 mod store;

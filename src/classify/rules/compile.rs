@@ -106,6 +106,7 @@ struct RawCondition {
     subject: Option<RawMatcher>,
     body: Option<RawMatcher>,
     latest: Option<RawMatcher>,
+    own: Option<RawMatcher>,
     attachments: Option<RawMatcher>,
     text: Option<RawMatcher>,
     from: Option<RawMatcher>,
@@ -158,6 +159,10 @@ struct RawActions {
 #[serde(deny_unknown_fields)]
 struct RawExtract {
     name: String,
+    /// For people; not used.
+    #[serde(default)]
+    #[allow(dead_code)]
+    description: Option<String>,
     field: String,
     #[serde(rename = "in")]
     input: String,
@@ -460,6 +465,7 @@ fn compile_condition(raw: RawCondition, ctx: &mut Ctx<'_>, at: &str) -> Conditio
         (raw.subject, TextField::Subject, "subject"),
         (raw.body, TextField::Body, "body"),
         (raw.latest, TextField::Latest, "latest"),
+        (raw.own, TextField::Own, "own"),
         (raw.attachments, TextField::Attachments, "attachments"),
         (raw.text, TextField::Text, "text"),
         (raw.from, TextField::From, "from"),

@@ -40,6 +40,8 @@ pub enum TextField {
     Subject,
     Body,
     Latest,
+    /// `latest` and `attachments`: what the sender wrote now.
+    Own,
     Attachments,
     Text,
     From,
@@ -57,6 +59,7 @@ impl TextField {
         ("subject", TextField::Subject),
         ("body", TextField::Body),
         ("latest", TextField::Latest),
+        ("own", TextField::Own),
         ("attachments", TextField::Attachments),
         ("text", TextField::Text),
         ("from", TextField::From),
@@ -125,6 +128,8 @@ pub struct Facts {
     pub subject: String,
     pub body: String,
     pub latest: String,
+    /// `latest` then `attachments`.
+    pub own: String,
     pub attachments: String,
     pub text: String,
     pub from: String,
@@ -158,6 +163,7 @@ impl Facts {
             TextField::Subject => &self.subject,
             TextField::Body => &self.body,
             TextField::Latest => &self.latest,
+            TextField::Own => &self.own,
             TextField::Attachments => &self.attachments,
             TextField::Text => &self.text,
             TextField::From => &self.from,

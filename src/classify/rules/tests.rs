@@ -9,6 +9,7 @@ fn facts() -> Facts {
         subject: "Our ref: AB/26/0042 - EHCP annual review".into(),
         body: "Dear colleague,\nThe annual review of the EHC plan is overdue.\n".into(),
         latest: "Dear colleague,\n".into(),
+        own: "Dear colleague,\n".into(),
         attachments: String::new(),
         text: "Our ref: AB/26/0042 - EHCP annual review\nDear colleague,\nThe annual review of the EHC plan is overdue.\n".into(),
         from: "caseworker@office.example".into(),

@@ -52,6 +52,23 @@ impl<T: Clone + PartialEq> Votes<T> {
             .map(|(value, _, _)| value)
     }
 
+    /// Each value's total weight at the highest priority, heaviest first:
+    /// what a person reads to see how close a decision was.
+    pub fn standings(&self) -> Vec<(T, i64)> {
+        let Some(top) = self.votes.iter().map(|v| v.priority).max() else {
+            return Vec::new();
+        };
+        let mut tally: Vec<(T, i64)> = Vec::new();
+        for vote in self.votes.iter().filter(|v| v.priority == top) {
+            match tally.iter_mut().find(|(value, _)| *value == vote.value) {
+                Some(entry) => entry.1 += vote.weight,
+                None => tally.push((vote.value.clone(), vote.weight)),
+            }
+        }
+        tally.sort_by_key(|t| std::cmp::Reverse(t.1));
+        tally
+    }
+
     /// The rules (by index) that voted for the winning value.
     pub fn winners_rules(&self) -> Vec<usize> {
         let Some(winner) = self.winner() else {

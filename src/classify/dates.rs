@@ -1,0 +1,272 @@
+//! Dated events a message mentions ("the hearing is next Tuesday", "they
+//! will be evicted on 14 March", "transport stops from Monday"), and how
+//! many days after the message was written the nearest one falls.
+//!
+//! A date counts only when an event word stands shortly before it (hearing,
+//! deadline, eviction, visit, ...), and only when it lies ahead of the
+//! message's date: "the deadline passed on Tuesday" and "I held a meeting on
+//! Friday" are in the past and say nothing about urgency. UK day-first
+//! dates; a date without a year is taken in the year that puts it nearest
+//! the message. Pure: the message's own date is the only clock.
+
+use std::sync::LazyLock;
+
+use chrono::{Datelike, Duration, NaiveDate, Weekday};
+use regex::Regex;
+
+/// Words that make the date after them an event's date.
+const EVENTS: &str = r"hearing|tribunal|deadline|evict(?:ion|ed)?|possession|court|panel|meeting|exclusion|appeal|decision|start(?:s|ing)?|begins?|due|expires?|closes?|appointment|visit|enforcement|bailiffs?|summons|liability order|operation|discharge|review|interview|removal|deadlines?|cut[- ]off|stops?|ends?|withdrawn|will be|is on|is listed|listed for|scheduled|booked|set for|takes place";
+
+/// Words between an event word and its date that put the event in the past.
+const PAST: &str = r"\b(?:was|were|passed|held|took place|happened|had|last|ago|did|went|missed|expired|closed|ended)\b";
+
+static EVENT_DATE: LazyLock<Regex> = LazyLock::new(|| {
+    let weekday = r"monday|tuesday|wednesday|thursday|friday|saturday|sunday";
+    let month = r"jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?";
+    let pattern = format!(
+        r"(?i)\b(?P<event>{EVENTS})\b(?P<between>[^.!?\n]{{0,80}}?)\b(?:(?P<today>today|tonight|this (?:morning|afternoon|evening))|(?P<tomorrow>tomorrow)|(?P<nextweek>next week)|(?P<thisweek>this week)|in (?P<ndays>\d{{1,2}}|two|three|four|five|six|seven|ten) days|(?P<rel>next|this|on|from|by|this coming|coming) (?P<wd>{weekday})|(?:(?:{weekday}),? )?(?P<d1>\d{{1,2}})(?:st|nd|rd|th)?(?: of)? (?P<m1>{month})\b(?:,? (?P<y1>\d{{4}}))?|(?P<m2>{month}) (?P<d2>\d{{1,2}})(?:st|nd|rd|th)?\b(?:,? (?P<y2>\d{{4}}))?|(?P<d3>\d{{1,2}})[/.](?P<m3>\d{{1,2}})[/.](?P<y3>\d{{2,4}}))"
+    );
+    // Invariant: the pattern is a constant, checked by the tests below.
+    Regex::new(&pattern).expect("the event-date pattern compiles")
+});
+
+static PAST_WORDS: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(&format!("(?i){PAST}")).expect("the past-words pattern compiles"));
+
+/// Days from `written` to the nearest event ahead that `text` dates.
+pub fn event_within_days(text: &str, written: NaiveDate) -> Option<i64> {
+    let mut best: Option<i64> = None;
+    for caps in EVENT_DATE.captures_iter(text) {
+        if caps
+            .name("between")
+            .is_some_and(|b| PAST_WORDS.is_match(b.as_str()))
+        {
+            continue;
+        }
+        // "I held a meeting on Friday": the past tense may come first.
+        let start = caps.get(0).map_or(0, |m| m.start());
+        let mut from = start.saturating_sub(50);
+        while !text.is_char_boundary(from) {
+            from += 1;
+        }
+        let before = &text[from..start];
+        let sentence = before
+            .rsplit(['.', '!', '?', '\n'])
+            .next()
+            .unwrap_or(before);
+        if PAST_WORDS.is_match(sentence) {
+            continue;
+        }
+        let Some(date) = resolve(&caps, written) else {
+            continue;
+        };
+        let days = (date - written).num_days();
+        if days >= 0 {
+            best = Some(best.map_or(days, |b| b.min(days)));
+        }
+    }
+    best
+}
+
+fn resolve(caps: &regex::Captures<'_>, written: NaiveDate) -> Option<NaiveDate> {
+    if caps.name("today").is_some() {
+        return Some(written);
+    }
+    if caps.name("tomorrow").is_some() {
+        return Some(written + Duration::days(1));
+    }
+    if caps.name("nextweek").is_some() {
+        return Some(written + Duration::days(7));
+    }
+    if caps.name("thisweek").is_some() {
+        return Some(written + Duration::days(2));
+    }
+    if let Some(n) = caps.name("ndays") {
+        let n = match n.as_str().to_ascii_lowercase().as_str() {
+            "two" => 2,
+            "three" => 3,
+            "four" => 4,
+            "five" => 5,
+            "six" => 6,
+            "seven" => 7,
+            "ten" => 10,
+            digits => digits.parse().ok()?,
+        };
+        return Some(written + Duration::days(n));
+    }
+    if let (Some(rel), Some(wd)) = (caps.name("rel"), caps.name("wd")) {
+        let target: Weekday = wd.as_str().parse().ok()?;
+        let mut ahead = (7 + target.num_days_from_monday() as i64
+            - written.weekday().num_days_from_monday() as i64)
+            % 7;
+        if ahead == 0 {
+            ahead = 7;
+        }
+        // "next Tuesday" said early in a week means the week after.
+        if rel.as_str().eq_ignore_ascii_case("next")
+            && ahead + (written.weekday().num_days_from_monday() as i64) < 7
+        {
+            ahead += 7;
+        }
+        return Some(written + Duration::days(ahead));
+    }
+    let (day, month, year) = if let (Some(d), Some(m)) = (caps.name("d1"), caps.name("m1")) {
+        (
+            d.as_str().parse().ok()?,
+            month_number(m.as_str())?,
+            caps.name("y1").and_then(|y| y.as_str().parse().ok()),
+        )
+    } else if let (Some(d), Some(m)) = (caps.name("d2"), caps.name("m2")) {
+        (
+            d.as_str().parse().ok()?,
+            month_number(m.as_str())?,
+            caps.name("y2").and_then(|y| y.as_str().parse().ok()),
+        )
+    } else if let (Some(d), Some(m), Some(y)) = (caps.name("d3"), caps.name("m3"), caps.name("y3"))
+    {
+        let mut year: i32 = y.as_str().parse().ok()?;
+        if year < 100 {
+            year += 2000;
+        }
+        (
+            d.as_str().parse().ok()?,
+            m.as_str().parse().ok()?,
+            Some(year),
+        )
+    } else {
+        return None;
+    };
+    match year {
+        Some(y) => NaiveDate::from_ymd_opt(y, month, day),
+        None => {
+            // The year that puts the date nearest the message.
+            [written.year() - 1, written.year(), written.year() + 1]
+                .into_iter()
+                .filter_map(|y| NaiveDate::from_ymd_opt(y, month, day))
+                .min_by_key(|d| (*d - written).num_days().abs())
+        }
+    }
+}
+
+/// The first date written out in full ("2 April 2026", "April 2, 2026").
+pub fn first_full_date(text: &str) -> Option<NaiveDate> {
+    static FULL: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"(?i)\b(\d{1,2})(?:st|nd|rd|th)? (jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?),? (\d{4})\b")
+            .expect("the full-date pattern compiles")
+    });
+    FULL.captures_iter(text).find_map(|c| {
+        NaiveDate::from_ymd_opt(c[3].parse().ok()?, month_number(&c[2])?, c[1].parse().ok()?)
+    })
+}
+
+fn month_number(name: &str) -> Option<u32> {
+    let lower = name.to_ascii_lowercase();
+    let months = [
+        "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+    ];
+    months
+        .iter()
+        .position(|m| lower.starts_with(m))
+        .map(|i| i as u32 + 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    // Friday 6 March 2026.
+    const FRIDAY: &str = "2026-03-06";
+
+    #[test]
+    fn relative_days_ahead_count() {
+        let f = d(FRIDAY);
+        assert_eq!(
+            event_within_days("The tribunal hearing is next Tuesday.", f),
+            Some(4)
+        );
+        assert_eq!(
+            event_within_days("They will be evicted at 10am today.", f),
+            Some(0)
+        );
+        assert_eq!(
+            event_within_days("The eviction is this Thursday", f),
+            Some(6)
+        );
+        assert_eq!(event_within_days("Transport stops from Monday", f), Some(3));
+        assert_eq!(
+            event_within_days("an enforcement agent visit on Monday", f),
+            Some(3)
+        );
+        assert_eq!(
+            event_within_days("the panel meets in three days", f),
+            Some(3)
+        );
+    }
+
+    #[test]
+    fn dates_ahead_count_and_the_nearest_wins() {
+        let f = d(FRIDAY);
+        assert_eq!(
+            event_within_days(
+                "The hearing is on 12 March and the deadline on 30 April.",
+                f
+            ),
+            Some(6)
+        );
+        assert_eq!(
+            event_within_days(
+                "a liability order hearing at court on 2nd September 2026",
+                f
+            ),
+            Some(180)
+        );
+        assert_eq!(
+            event_within_days("the appeal deadline is 16/03/2026", f),
+            Some(10)
+        );
+        assert_eq!(
+            event_within_days("the committee decision is expected on April 1", f),
+            Some(26)
+        );
+    }
+
+    #[test]
+    fn past_events_and_undated_text_do_not() {
+        let f = d(FRIDAY);
+        assert_eq!(
+            event_within_days("the 20-week deadline passed on Tuesday", f),
+            None
+        );
+        assert_eq!(
+            event_within_days("I held a residents' meeting on Friday evening", f),
+            None
+        );
+        assert_eq!(
+            event_within_days("The hearing on 14 February was adjourned", f),
+            None
+        );
+        assert_eq!(
+            event_within_days("bins missed since the beginning of December", f),
+            None
+        );
+        assert_eq!(event_within_days("nothing dated here", f), None);
+    }
+
+    #[test]
+    fn next_weekday_early_in_the_week_means_the_week_after() {
+        // Monday 2 March 2026: "next Friday" is 13 March, "this Friday" 6 March.
+        let monday = d("2026-03-02");
+        assert_eq!(
+            event_within_days("the hearing is next Friday", monday),
+            Some(11)
+        );
+        assert_eq!(
+            event_within_days("the hearing is this Friday", monday),
+            Some(4)
+        );
+    }
+}

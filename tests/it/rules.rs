@@ -1,0 +1,163 @@
+//! Rules in a running app: reloaded without a restart (a broken set is
+//! refused and the old one stays), and cases shared out among teams.
+
+use std::path::Path;
+
+use postroom::ingest::Outcome;
+use postroom::store::cases;
+
+use crate::harness::{Backend, Delivery, TestApp};
+
+const ENQUIRY: &[u8] = include_bytes!("../../examples/mailbox/03-housing-damp.eml");
+
+fn copy_default_rules(to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for (name, text) in postroom::app::EMBEDDED_RULES {
+        std::fs::write(to.join(Path::new(name).file_name().unwrap()), text).unwrap();
+    }
+}
+
+#[tokio::test]
+async fn new_rules_are_picked_up_and_broken_ones_refused() {
+    let t = TestApp::with_extra(Backend::Sqlite, Delivery::Folder, "").await;
+    let dir = t.dir.path().join("rules");
+    copy_default_rules(&dir);
+    // The app reads the rules folder of its config; point a second app at
+    // this one by reloading through a config that names it.
+    let text = std::fs::read_to_string(t.dir.path().join("postroom.toml")).unwrap();
+    std::fs::write(
+        t.dir.path().join("postroom.toml"),
+        text.replace("[paths]\n", "[paths]\nrules = \"rules\"\n"),
+    )
+    .unwrap();
+    let config = postroom::config::Config::load(&t.dir.path().join("postroom.toml")).unwrap();
+    let app = postroom::app::App::new(
+        postroom::app::Prepared::new(config).unwrap(),
+        t.app.store.clone(),
+        t.clock.clone(),
+    );
+    let message = postroom::parse::parse_email(ENQUIRY);
+    assert_eq!(
+        app.classifier().classify(&message).category,
+        Some(postroom::case::Category::Housing)
+    );
+
+    // A broken file: refused, the rules in force stay.
+    std::fs::write(
+        dir.join("50-local.toml"),
+        "[[rule]]\nname = \"broken\"\nwhen.subject.regex = \"(\"\nthen.category = \"planning\"\n",
+    )
+    .unwrap();
+    let problems = app.reload().unwrap_err();
+    assert!(
+        problems
+            .to_string()
+            .contains("50-local.toml:1: rule \"broken\""),
+        "{problems}"
+    );
+    assert_eq!(
+        app.classifier().classify(&message).category,
+        Some(postroom::case::Category::Housing)
+    );
+
+    // A good one: in force at once.
+    std::fs::write(
+        dir.join("50-local.toml"),
+        "[[rule]]\nname = \"mould-is-environmental-health\"\npriority = 10\nwhen.text.any = [\"black mould\"]\nthen.category = \"other\"\n",
+    )
+    .unwrap();
+    app.reload().unwrap();
+    let decision = app.classifier().classify(&message);
+    assert_eq!(decision.category, Some(postroom::case::Category::Other));
+    assert!(
+        decision
+            .matched_rules
+            .contains(&"mould-is-environmental-health".to_string())
+    );
+}
+
+const TEAMS: &str = r#"
+[[team]]
+name = "send"
+categories = ["send"]
+manager = "send.manager@wexcombe.gov.uk"
+members = ["ann@wexcombe.gov.uk", "ben@wexcombe.gov.uk"]
+assign = "round_robin"
+
+[[team]]
+name = "general"
+default = true
+members = ["cal@wexcombe.gov.uk", "dee@wexcombe.gov.uk"]
+assign = "caseload"
+"#;
+
+#[tokio::test]
+async fn new_cases_are_shared_out_by_team() {
+    let t = TestApp::with_extra(Backend::Sqlite, Delivery::Folder, TEAMS).await;
+    t.deliver_sample_mailbox();
+
+    let (outcomes, _) = t.run_once().await;
+
+    assert_eq!(
+        outcomes
+            .iter()
+            .filter(|o| matches!(o, Outcome::Opened { .. }))
+            .count(),
+        8
+    );
+    let all = t.cases().await;
+    let send: Vec<&str> = all
+        .iter()
+        .filter(|c| c.category.as_deref() == Some("send"))
+        .map(|c| c.assignee.as_deref().unwrap())
+        .collect();
+    let (ann, ben) = ("ann@wexcombe.gov.uk", "ben@wexcombe.gov.uk");
+    assert_eq!(send, [ann, ben, ann, ben, ann], "in turn");
+    let general: Vec<&cases::CaseRow> = all
+        .iter()
+        .filter(|c| c.team.as_deref() == Some("general"))
+        .collect();
+    assert!(general.len() >= 3);
+    let cal = general
+        .iter()
+        .filter(|c| c.assignee.as_deref() == Some("cal@wexcombe.gov.uk"))
+        .count();
+    let dee = general
+        .iter()
+        .filter(|c| c.assignee.as_deref() == Some("dee@wexcombe.gov.uk"))
+        .count();
+    assert!(
+        cal.abs_diff(dee) <= 1,
+        "the fewest open cases first: {cal} and {dee}"
+    );
+    let mut conn = t.app.store.conn().await.unwrap();
+    let events = cases::events(&mut conn, all[0].id).await.unwrap();
+    let assigned = events
+        .iter()
+        .find(|e| e.kind == "assigned")
+        .expect("an assigned event");
+    assert!(
+        assigned.detail.contains("round_robin"),
+        "{}",
+        assigned.detail
+    );
+}
+
+#[tokio::test]
+async fn a_team_config_with_mistakes_is_refused_with_lines() {
+    let errors = postroom::config::Config::parse(
+        "postroom.toml",
+        "[council]\nname = \"X\"\nmailbox = \"mp@x.example\"\n\n[[team]]\nname = \"a\"\ncategories = [\"send\", \"potholes\"]\nassign = \"lottery\"\nmembers = [\"not an address\"]\n\n[[team]]\nname = \"b\"\ncategories = [\"send\"]\n",
+        Path::new("/etc/postroom"),
+    )
+    .unwrap_err()
+    .to_string();
+    for expected in [
+        "\"potholes\" is not one of",
+        "\"lottery\" is not one of",
+        "\"not an address\" is not an email address",
+        "\"send\" is already the team \"a\"'s",
+    ] {
+        assert!(errors.contains(expected), "{expected}: {errors}");
+    }
+}
