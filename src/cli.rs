@@ -96,11 +96,35 @@ pub enum Command {
     /// child process with limits, to read attachments.
     #[command(hide = true)]
     ExtractDocument { file: PathBuf },
+    /// The outgoing mail: what is queued, sent, or dead.
+    Outbox {
+        #[command(flatten)]
+        config: ConfigFile,
+        #[command(subcommand)]
+        command: OutboxCommand,
+    },
     /// Check or try the classification rules.
     Rules {
         #[command(subcommand)]
         command: RulesCommand,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OutboxCommand {
+    /// List outgoing mail.
+    List {
+        /// Only the dead letters: failed permanently or retried too long.
+        #[arg(long, conflicts_with = "status")]
+        failed: bool,
+        /// Only mail in this state: queued, sent, failed, bounced.
+        #[arg(long)]
+        status: Option<String>,
+    },
+    /// Queue a dead letter (or a bounced mail) again, due now.
+    Retry { id: i64 },
+    /// Print a mail exactly as queued.
+    Show { id: i64 },
 }
 
 #[derive(Debug, Subcommand)]
@@ -157,6 +181,7 @@ async fn dispatch(command: Command) -> Result<ExitCode> {
             print!("{}", crate::eval::report(&scored));
             Ok(ExitCode::SUCCESS)
         }
+        Command::Outbox { config, command } => outbox(&config.config, command).await,
         Command::Rules {
             command: RulesCommand::Check { config, rules },
         } => rules_check(config.config.as_deref(), rules.as_deref()),
@@ -192,6 +217,75 @@ async fn run(config: &Path, once: bool) -> Result<ExitCode> {
     info!(sources = app.config.sources.len(), "postroom started.");
     daemon::run(app, stop).await?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The store of a config, for commands that only read and change data.
+async fn open_store(config: &Path) -> Result<crate::store::Store> {
+    let config = Config::load(config).map_err(|e| anyhow::anyhow!("{e}"))?;
+    crate::store::Store::connect(&config.database.url, 2).await
+}
+
+async fn outbox(config: &Path, command: OutboxCommand) -> Result<ExitCode> {
+    use crate::store::outbox as ob;
+    let store = open_store(config).await?;
+    let mut conn = store.conn().await?;
+    match command {
+        OutboxCommand::List { failed, status } => {
+            let status = if failed {
+                Some("failed".to_string())
+            } else {
+                status
+            };
+            let rows = ob::list(&mut conn, status.as_deref()).await?;
+            let mut table = comfy_table::Table::new();
+            table.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED);
+            table.set_header([
+                "Id",
+                "Case",
+                "Purpose",
+                "To",
+                "Status",
+                "Attempts",
+                "Queued",
+                "Last error",
+            ]);
+            for r in &rows {
+                table.add_row([
+                    r.id.to_string(),
+                    r.case_reference.clone().unwrap_or_default(),
+                    r.purpose.clone(),
+                    r.recipients.join(", "),
+                    r.status.clone(),
+                    r.attempts.to_string(),
+                    r.created_at.get(..16).unwrap_or("").replace('T', " "),
+                    r.last_error
+                        .clone()
+                        .unwrap_or_default()
+                        .chars()
+                        .take(60)
+                        .collect(),
+                ]);
+            }
+            println!("{table}");
+            println!("{} mail(s)", rows.len());
+            Ok(ExitCode::SUCCESS)
+        }
+        OutboxCommand::Retry { id } => {
+            if ob::retry(&mut conn, id, clock::system().now()).await? {
+                println!("Mail {id} is queued again; the daemon sends it on its next round.");
+                Ok(ExitCode::SUCCESS)
+            } else {
+                eprintln!(
+                    "postroom: mail {id} is not a dead letter or a bounced mail (see postroom outbox list)"
+                );
+                Ok(ExitCode::FAILURE)
+            }
+        }
+        OutboxCommand::Show { id } => {
+            std::io::stdout().write_all(&ob::raw(&mut conn, id).await?)?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
 }
 
 fn check(config: &Path) -> ExitCode {

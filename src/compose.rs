@@ -24,7 +24,7 @@ use rand::Rng;
 use serde::Serialize;
 
 /// The mails postroom writes; each has a subject, text and HTML template.
-pub const MAILS: &[&str] = &["acknowledgement"];
+pub const MAILS: &[&str] = &["acknowledgement", "assigned", "chaser", "urgent"];
 
 /// The templates built into the binary, as (file name, text).
 pub const EMBEDDED: &[(&str, &str)] = &[
@@ -39,6 +39,36 @@ pub const EMBEDDED: &[(&str, &str)] = &[
     (
         "acknowledgement.html.j2",
         include_str!("../templates/acknowledgement.html.j2"),
+    ),
+    (
+        "assigned.subject.j2",
+        include_str!("../templates/assigned.subject.j2"),
+    ),
+    (
+        "assigned.txt.j2",
+        include_str!("../templates/assigned.txt.j2"),
+    ),
+    (
+        "assigned.html.j2",
+        include_str!("../templates/assigned.html.j2"),
+    ),
+    (
+        "chaser.subject.j2",
+        include_str!("../templates/chaser.subject.j2"),
+    ),
+    ("chaser.txt.j2", include_str!("../templates/chaser.txt.j2")),
+    (
+        "chaser.html.j2",
+        include_str!("../templates/chaser.html.j2"),
+    ),
+    (
+        "urgent.subject.j2",
+        include_str!("../templates/urgent.subject.j2"),
+    ),
+    ("urgent.txt.j2", include_str!("../templates/urgent.txt.j2")),
+    (
+        "urgent.html.j2",
+        include_str!("../templates/urgent.html.j2"),
     ),
 ];
 
@@ -134,7 +164,7 @@ impl Templates {
     fn check(&self) -> Vec<TemplateError> {
         let mut errors = Vec::new();
         for mail in MAILS {
-            let ctx = sample_context(mail);
+            let ctx = sample_context();
             for ext in ["subject.j2", "txt.j2", "html.j2"] {
                 let name = format!("{mail}.{ext}");
                 let result = self.env.get_template(&name).and_then(|t| t.render(&ctx));
@@ -171,9 +201,9 @@ fn template_error(origin: &str, name: &str, e: &minijinja::Error) -> TemplateErr
     TemplateError::new(format!("{origin}/{name}"), e.line().unwrap_or(0), message)
 }
 
-/// The variables templates can use, with sample values.
+/// The variables every template can use.
 #[derive(Debug, Clone, Serialize)]
-pub struct AckContext {
+pub struct MailContext {
     pub council: CouncilContext,
     pub case: CaseContext,
 }
@@ -193,14 +223,22 @@ pub struct CaseContext {
     pub response_due: String,
     pub response_days: u32,
     pub urgent: bool,
+    /// The service, for people ("Housing").
     pub category: String,
+    pub send_topic: Option<String>,
     pub mp_name: Option<String>,
+    pub constituency: Option<String>,
     pub mp_reference: Option<String>,
+    pub team: Option<String>,
+    pub assignee: Option<String>,
+    pub status: String,
+    pub triage_reason: Option<String>,
+    /// A link to the case (council.case_url) or the command that shows it.
+    pub open: String,
 }
 
-fn sample_context(mail: &str) -> AckContext {
-    let _ = mail;
-    AckContext {
+fn sample_context() -> MailContext {
+    MailContext {
         council: CouncilContext {
             name: "Exampleshire Council".into(),
             mailbox: "mpenquiries@exampleshire.gov.uk".into(),
@@ -213,8 +251,15 @@ fn sample_context(mail: &str) -> AckContext {
             response_days: 10,
             urgent: false,
             category: "Housing".into(),
+            send_topic: None,
             mp_name: Some("Ann Example".into()),
+            constituency: Some("Northtown".into()),
             mp_reference: Some("AE/26/0001".into()),
+            team: Some("Housing".into()),
+            assignee: Some("a.caseworker@exampleshire.gov.uk".into()),
+            status: "open".into(),
+            triage_reason: None,
+            open: "postroom cases show MPE-2026-00001".into(),
         },
     }
 }
@@ -337,9 +382,7 @@ mod tests {
     #[test]
     fn the_built_in_templates_render() {
         let t = Templates::embedded().unwrap_or_else(|e| panic!("{e}"));
-        let r = t
-            .render("acknowledgement", &sample_context("acknowledgement"))
-            .unwrap();
+        let r = t.render("acknowledgement", &sample_context()).unwrap();
         assert!(r.subject.contains("MPE-2026-00001"), "{}", r.subject);
         assert!(r.text.contains("Tuesday 17 March 2026"));
         assert!(r.html.contains("MPE-2026-00001"));
@@ -385,7 +428,7 @@ mod tests {
     #[test]
     fn html_is_escaped_and_headers_are_clean() {
         let t = Templates::embedded().unwrap();
-        let mut ctx = sample_context("acknowledgement");
+        let mut ctx = sample_context();
         ctx.case.subject = "<script>x</script>\r\nBcc: victim@example.org".into();
         let r = t.render("acknowledgement", &ctx).unwrap();
         assert!(!r.html.contains("<script>"));

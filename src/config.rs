@@ -118,6 +118,8 @@ struct RawCouncil {
     authserv_id: Option<String>,
     #[serde(default)]
     message_id_domain: Option<String>,
+    #[serde(default)]
+    case_url: Option<String>,
     #[serde(default = "default_tz")]
     timezone: Spanned<String>,
     #[serde(default = "default_division")]
@@ -224,6 +226,10 @@ struct RawSmtp {
     password_file: Option<String>,
     #[serde(default = "default_smtp_timeout")]
     timeout: String,
+    /// A PEM file of CA certificates to trust besides the public ones (a
+    /// council's internal CA).
+    #[serde(default)]
+    ca_file: Option<String>,
 }
 
 fn default_tls() -> String {
@@ -390,6 +396,8 @@ pub struct Council {
     pub legacy_reference: Option<String>,
     pub authserv_id: Option<String>,
     pub message_id_domain: String,
+    /// A link to a case in the council's own system, with `{reference}`.
+    pub case_url: Option<String>,
     pub timezone: Tz,
     pub division: Division,
     pub cutoff: NaiveTime,
@@ -455,6 +463,8 @@ pub struct Smtp {
     pub host: String,
     pub port: u16,
     pub tls: Tls,
+    /// Extra CA certificates (PEM), read at start.
+    pub ca_pem: Option<Vec<u8>>,
     pub username: Option<String>,
     pub password: Option<SecretString>,
     pub timeout: Duration,
@@ -725,6 +735,7 @@ fn check_council(c: &mut Checker<'_>, raw: RawCouncil) -> Council {
             .display_name
             .unwrap_or_else(|| format!("{} MP enquiries", raw.name)),
         name: raw.name,
+        case_url: raw.case_url,
         message_id_domain: raw
             .message_id_domain
             .unwrap_or_else(|| mailbox_domain.clone()),
@@ -969,10 +980,22 @@ fn check_smtp(c: &mut Checker<'_>, spanned: Spanned<RawSmtp>) -> Smtp {
         Tls::StartTls => 587,
         Tls::None => 25,
     });
+    let ca_pem = raw.ca_file.as_deref().and_then(|f| {
+        let path = c.path(f);
+        std::fs::read(&path)
+            .map_err(|e| {
+                c.error_at(
+                    span.clone(),
+                    format!("smtp.ca_file: cannot read {}: {e}", path.display()),
+                )
+            })
+            .ok()
+    });
     Smtp {
         host: raw.host,
         port,
         tls,
+        ca_pem,
         username: raw.username,
         password,
         timeout,

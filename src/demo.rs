@@ -204,10 +204,16 @@ pub async fn run(dir: &Path) -> Result<()> {
          (chasers, automatic replies, bounces), {filed} stored without a case (junk).",
         outcomes.len()
     );
+    let sent = crate::store::outbox::list(&mut *app.store.conn().await?, Some("sent")).await?;
+    let acks = sent
+        .iter()
+        .filter(|m| m.purpose == "acknowledgement")
+        .count();
     println!(
-        "{} acknowledgements written to {}",
+        "{} mails written to {}: {acks} acknowledgements to MP offices, {} notices to caseworkers and managers.",
         totals.sent,
-        dir.join("outbox").display()
+        dir.join("outbox").display(),
+        totals.sent - acks
     );
     println!(
         "Database: {}    Config: {}",

@@ -25,17 +25,18 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{Value, json};
-use tracing::{info, warn};
+use tracing::info;
 
 use crate::app::App;
-use crate::case::{CaseRef, Kind, Status};
+use crate::case::{Kind, Status};
 use crate::classify::{Classifier, Decision};
-use crate::compose::{self, AckContext, CaseContext, CouncilContext};
+use crate::compose;
 use crate::extract::Extractor;
 use crate::message::Origin;
 use crate::parse::{self, Message, ParseStatus};
 use crate::source::{Checkpoint, Incoming};
 use crate::store::{Tx, cases, messages, outbox, sources};
+use crate::{assign, notify};
 
 /// What became of one message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -292,6 +293,9 @@ async fn store_message(
             &detail,
         )
         .await?;
+        if event == "chaser" {
+            notify::chaser(app, tx, case, now).await?;
+        }
         tracing::Span::current().record("case", case.reference.as_str());
         return Ok(Outcome::Joined {
             reference: case.reference.clone(),
@@ -477,7 +481,7 @@ async fn open_case(
     };
     let triage_reason = (!triage.is_empty()).then(|| triage.join("; "));
     let subject = compose::base_subject(&message.subject);
-    let assignment = assign(app, tx, decision).await?;
+    let assignment = assign::assign(app, tx, decision).await?;
     let case_id = cases::insert(
         tx,
         &cases::NewCase {
@@ -530,118 +534,16 @@ async fn open_case(
         cases::add_event(tx, case_id, now, "postroom", "assigned", None, &detail).await?;
     }
 
-    let mut acknowledged = false;
-    if decision.should_acknowledge {
-        match acknowledgement_block(app, tx, message, decision, correspondent.as_deref(), now)
-            .await?
-        {
-            None => {
-                let to = correspondent.as_deref().unwrap_or_default();
-                let ack = Ack {
-                    reference: &reference,
-                    subject: &subject,
-                    received_at,
-                    response_due,
-                    respond_days,
-                };
-                let outbox_id =
-                    queue_acknowledgement(app, tx, message, decision, &ack, case_id, to, now)
-                        .await?;
-                let detail = json!({ "outbox": outbox_id });
-                cases::add_event(
-                    tx,
-                    case_id,
-                    now,
-                    "postroom",
-                    "acknowledgement_queued",
-                    None,
-                    &detail,
-                )
-                .await?;
-                acknowledged = true;
-            }
-            Some(reason) => {
-                warn!(case = %reference, reason, "Acknowledgement withheld.");
-                let detail = json!({ "reason": reason });
-                cases::add_event(
-                    tx,
-                    case_id,
-                    now,
-                    "postroom",
-                    "acknowledgement_withheld",
-                    None,
-                    &detail,
-                )
-                .await?;
-            }
-        }
-    }
+    let case = cases::by_id(tx, case_id)
+        .await?
+        .context("The case just written is missing")?;
+    let acknowledged = decision.should_acknowledge
+        && notify::acknowledge(app, tx, message, decision, &case, now).await?;
+    notify::new_case(app, tx, &case, now).await?;
     Ok(Outcome::Opened {
         reference: reference.to_string(),
         acknowledged,
         triage: status == Status::Triage,
-    })
-}
-
-/// Who a new case goes to, and why.
-struct Assignment {
-    team: Option<String>,
-    assignee: Option<String>,
-    /// "rule", "round_robin", "caseload" or "none".
-    by: &'static str,
-}
-
-/// A rule's team and caseworker win; else the team that takes the case's
-/// category (or the default team) shares its cases among its members, in
-/// turn or by the fewest open cases.
-async fn assign(app: &App, tx: &mut Tx, decision: &Decision) -> Result<Assignment> {
-    let config = &app.config;
-    let team = match &decision.team {
-        Some(name) => config.team(name),
-        None => config.team_for(decision.category),
-    };
-    let team_name = decision
-        .team
-        .clone()
-        .or_else(|| team.map(|t| t.name.clone()));
-    if let Some(assignee) = &decision.assignee {
-        return Ok(Assignment {
-            team: team_name,
-            assignee: Some(assignee.clone()),
-            by: "rule",
-        });
-    }
-    let Some(team) = team.filter(|t| !t.members.is_empty()) else {
-        return Ok(Assignment {
-            team: team_name,
-            assignee: None,
-            by: "none",
-        });
-    };
-    let (assignee, by) = match team.assign {
-        crate::config::Assign::RoundRobin => {
-            let last = cases::last_assignee(tx, &team.name).await?;
-            let next = match last.and_then(|l| team.members.iter().position(|m| *m == l)) {
-                Some(i) => (i + 1) % team.members.len(),
-                None => 0,
-            };
-            (team.members[next].clone(), "round_robin")
-        }
-        crate::config::Assign::Caseload => {
-            let mut best: Option<(i64, &String)> = None;
-            for member in &team.members {
-                let load = cases::open_caseload(tx, member).await?;
-                if best.is_none_or(|(b, _)| load < b) {
-                    best = Some((load, member));
-                }
-            }
-            (best.map(|(_, m)| m.clone()).unwrap_or_default(), "caseload")
-        }
-    };
-    Ok(Assignment {
-        team: Some(team.name.clone()),
-        assignee: Some(assignee),
-        by,
     })
 }
 
@@ -664,197 +566,6 @@ fn correspondent(
             .and_then(|name| classifier.directory.office_address(name))
             .map(str::to_string),
     }
-}
-
-/// Why an acknowledgement the rules asked for must not be sent, if it must
-/// not: the last line of defence against mail loops and floods.
-async fn acknowledgement_block(
-    app: &App,
-    tx: &mut Tx,
-    message: &Message,
-    decision: &Decision,
-    to: Option<&str>,
-    now: DateTime<Utc>,
-) -> Result<Option<String>> {
-    let Some(to) = to else {
-        return Ok(Some("no address to send it to".into()));
-    };
-    if to.parse::<lettre::Address>().is_err() {
-        return Ok(Some("the sender's address is not valid".into()));
-    }
-    let domain = to.rsplit_once('@').map(|(_, d)| d).unwrap_or("");
-    if app
-        .config
-        .council
-        .domains
-        .iter()
-        .any(|d| domain == d || domain.ends_with(&format!(".{d}")))
-    {
-        return Ok(Some(
-            "the sender is one of the council's own addresses".into(),
-        ));
-    }
-    if let Some(reason) = automatic_mail(message) {
-        return Ok(Some(reason));
-    }
-    if decision.kind.is_automatic() {
-        return Ok(Some(format!("the message is {}", decision.kind)));
-    }
-    let limit = app.config.acknowledgements_per_sender_per_hour;
-    let recent = outbox::count_recent(tx, "acknowledgement", to, now - Duration::hours(1)).await?;
-    if recent >= i64::from(limit) {
-        return Ok(Some(format!(
-            "{limit} acknowledgements to this address in the last hour"
-        )));
-    }
-    Ok(None)
-}
-
-/// Signs of automatic or bulk mail that no rule may override (RFC 3834,
-/// RFC 2369, RFC 3464, and the habits of Exchange and Gmail).
-pub fn automatic_mail(message: &Message) -> Option<String> {
-    if message.origin == Origin::Letter {
-        return None;
-    }
-    let header = |name: &str| message.header(name).map(|v| v.trim().to_ascii_lowercase());
-    if let Some(v) = header("auto-submitted")
-        && !v.starts_with("no")
-    {
-        return Some(format!("Auto-Submitted: {v}"));
-    }
-    if let Some(v) = header("precedence")
-        && ["bulk", "junk", "list", "auto_reply"]
-            .iter()
-            .any(|p| v.starts_with(p))
-    {
-        return Some(format!("Precedence: {v}"));
-    }
-    for name in [
-        "list-id",
-        "list-unsubscribe",
-        "x-autoreply",
-        "x-autorespond",
-        "x-postroom-case",
-    ] {
-        if header(name).is_some() {
-            return Some(format!("{name} header"));
-        }
-    }
-    if header("x-auto-response-suppress")
-        .is_some_and(|v| v.contains("all") || v.contains("oof") || v.contains("autoreply"))
-    {
-        return Some("X-Auto-Response-Suppress".into());
-    }
-    if header("return-path").is_some_and(|v| v == "<>") {
-        return Some("null return path".into());
-    }
-    if message
-        .content_types
-        .iter()
-        .any(|t| t == "multipart/report" || t == "message/delivery-status")
-    {
-        return Some("a delivery report".into());
-    }
-    let from = message
-        .from
-        .as_ref()
-        .map(|m| m.address.as_str())
-        .unwrap_or("");
-    let local = from.split('@').next().unwrap_or("");
-    if [
-        "mailer-daemon",
-        "postmaster",
-        "noreply",
-        "no-reply",
-        "donotreply",
-        "do-not-reply",
-    ]
-    .contains(&local)
-    {
-        return Some(format!("sender {local}@"));
-    }
-    None
-}
-
-struct Ack<'a> {
-    reference: &'a CaseRef,
-    subject: &'a str,
-    received_at: DateTime<Utc>,
-    response_due: chrono::NaiveDate,
-    respond_days: u32,
-}
-
-#[allow(clippy::too_many_arguments)]
-async fn queue_acknowledgement(
-    app: &App,
-    tx: &mut Tx,
-    message: &Message,
-    decision: &Decision,
-    ack: &Ack<'_>,
-    case_id: i64,
-    to: &str,
-    now: DateTime<Utc>,
-) -> Result<i64> {
-    let council = &app.config.council;
-    let ctx = AckContext {
-        council: CouncilContext {
-            name: council.name.clone(),
-            mailbox: council.mailbox.clone(),
-        },
-        case: CaseContext {
-            reference: ack.reference.to_string(),
-            subject: if ack.subject.is_empty() {
-                "Your enquiry".into()
-            } else {
-                ack.subject.to_string()
-            },
-            received: long_date(app.calendar.local_date(ack.received_at)),
-            response_due: long_date(ack.response_due),
-            response_days: ack.respond_days,
-            urgent: decision.urgent,
-            category: decision
-                .category
-                .map(|c| c.label().to_string())
-                .unwrap_or_default(),
-            mp_name: decision.mp_name.clone(),
-            mp_reference: decision.mp_reference.clone(),
-        },
-    };
-    let rendered = app.templates.render("acknowledgement", &ctx)?;
-    let message_id = compose::message_id("ack", ack.reference.as_str(), &council.message_id_domain);
-    let mut references = message.references.clone();
-    if let Some(id) = &message.message_id {
-        references.push(id.clone());
-    }
-    let raw = compose::build(&compose::Outgoing {
-        from: &app.from,
-        to,
-        rendered: &rendered,
-        message_id: &message_id,
-        in_reply_to: message.message_id.as_deref(),
-        references: &references,
-        auto_submitted: "auto-replied",
-        case_reference: Some(ack.reference.as_str()),
-        date: now,
-    })?;
-    outbox::enqueue(
-        tx,
-        &outbox::NewOutbox {
-            case_id: Some(case_id),
-            purpose: "acknowledgement",
-            message_id: &message_id,
-            envelope_from: &council.mailbox,
-            recipients: &[to.to_string()],
-            raw: &raw,
-            now,
-        },
-    )
-    .await
-}
-
-/// "Tuesday 3 March 2026".
-pub fn long_date(d: chrono::NaiveDate) -> String {
-    d.format("%A %-d %B %Y").to_string()
 }
 
 /// The decision as stored with the message: the classification contract's

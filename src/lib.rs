@@ -16,6 +16,7 @@
 //! See ARCHITECTURE.md for the code map and the invariants.
 
 pub mod app;
+pub mod assign;
 pub mod calendar;
 pub mod case;
 pub mod classify;
@@ -29,6 +30,7 @@ pub mod eval;
 pub mod extract;
 pub mod ingest;
 pub mod message;
+pub mod notify;
 pub mod outbox;
 pub mod parse;
 pub mod problem;

@@ -107,7 +107,7 @@ impl Worker {
                 Outcome::Sent
             }
             Err(SendError::Transient(error)) => {
-                let age = (now - mail.created_at).to_std().unwrap_or_default();
+                let age = (now - mail.queued_at).to_std().unwrap_or_default();
                 let next = now + chrono::Duration::from_std(backoff(mail.attempts))?;
                 if age >= self.retry_for || mail.attempts >= i64::from(self.max_attempts) {
                     warn!(error = %error, "Temporary failures for too long; mail moved to the dead letters.");

@@ -28,7 +28,7 @@ pub struct NewOutbox<'a> {
 pub async fn enqueue(conn: &mut Conn, m: &NewOutbox<'_>) -> Result<i64> {
     let row = sqlx::query(
         "INSERT INTO outbox (case_id, purpose, message_id, envelope_from, recipients, raw, status, attempts, \
-         next_attempt_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, 'queued', 0, $7, $7) RETURNING id",
+         next_attempt_at, created_at, queued_at) VALUES ($1, $2, $3, $4, $5, $6, 'queued', 0, $7, $7, $7) RETURNING id",
     )
     .bind(m.case_id)
     .bind(m.purpose)
@@ -55,7 +55,8 @@ pub struct Claimed {
     pub raw: Vec<u8>,
     /// Attempts including this one.
     pub attempts: i64,
-    pub created_at: DateTime<Utc>,
+    /// The start of the current retry window.
+    pub queued_at: DateTime<Utc>,
 }
 
 /// Claims the oldest mail that is due, for `lease`, counting the attempt
@@ -75,7 +76,7 @@ pub async fn claim_next(
         "UPDATE outbox SET claimed_until = $1, attempts = attempts + 1 WHERE id = (\
            SELECT id FROM outbox WHERE status = 'queued' AND next_attempt_at <= $2 \
            AND (claimed_until IS NULL OR claimed_until < $2) ORDER BY id LIMIT 1{lock}) \
-         RETURNING id, case_id, purpose, message_id, envelope_from, recipients, raw, attempts, created_at"
+         RETURNING id, case_id, purpose, message_id, envelope_from, recipients, raw, attempts, queued_at"
     );
     let row = sqlx::query(&sql)
         .bind(ts(lease_until))
@@ -87,7 +88,7 @@ pub async fn claim_next(
         return Ok(None);
     };
     let recipients: String = r.try_get("recipients")?;
-    let created: String = r.try_get("created_at")?;
+    let queued: String = r.try_get("queued_at")?;
     Ok(Some(Claimed {
         id: r.try_get("id")?,
         case_id: r.try_get("case_id")?,
@@ -97,7 +98,7 @@ pub async fn claim_next(
         recipients: serde_json::from_str(&recipients).context("Bad recipients in the outbox")?,
         raw: r.try_get("raw")?,
         attempts: r.try_get("attempts")?,
-        created_at: parse_ts(&created)?,
+        queued_at: parse_ts(&queued)?,
     }))
 }
 
@@ -125,6 +126,22 @@ pub async fn schedule_retry(
         .await
         .context("Cannot schedule a retry")?;
     Ok(())
+}
+
+/// Puts a dead letter (or a bounced mail) back in the queue, due now, with a
+/// fresh retry window. Returns false when there is no such mail, or it is
+/// queued already or was sent.
+pub async fn retry(conn: &mut Conn, id: i64, now: DateTime<Utc>) -> Result<bool> {
+    let done = sqlx::query(
+        "UPDATE outbox SET status = 'queued', next_attempt_at = $1, queued_at = $1, claimed_until = NULL \
+         WHERE id = $2 AND status IN ('failed', 'bounced')",
+    )
+    .bind(ts(now))
+    .bind(id)
+    .execute(&mut *conn)
+    .await
+    .context("Cannot retry the mail")?;
+    Ok(done.rows_affected() == 1)
 }
 
 pub async fn mark_failed(conn: &mut Conn, id: i64, error: &str) -> Result<()> {
@@ -164,6 +181,7 @@ pub async fn count_recent(
 pub struct OutboxRow {
     pub id: i64,
     pub case_id: Option<i64>,
+    pub case_reference: Option<String>,
     pub purpose: String,
     pub message_id: String,
     pub recipients: Vec<String>,
@@ -177,8 +195,9 @@ pub struct OutboxRow {
 
 pub async fn list(conn: &mut Conn, status: Option<&str>) -> Result<Vec<OutboxRow>> {
     let rows = sqlx::query(
-        "SELECT id, case_id, purpose, message_id, recipients, status, attempts, next_attempt_at, last_error, \
-         created_at, sent_at FROM outbox WHERE ($1 IS NULL OR status = $1) ORDER BY id",
+        "SELECT o.id, o.case_id, c.reference, o.purpose, o.message_id, o.recipients, o.status, o.attempts, \
+         o.next_attempt_at, o.last_error, o.created_at, o.sent_at \
+         FROM outbox o LEFT JOIN cases c ON c.id = o.case_id WHERE ($1 IS NULL OR o.status = $1) ORDER BY o.id",
     )
     .bind(status)
     .fetch_all(&mut *conn)
@@ -190,6 +209,7 @@ pub async fn list(conn: &mut Conn, status: Option<&str>) -> Result<Vec<OutboxRow
             Ok(OutboxRow {
                 id: r.try_get("id")?,
                 case_id: r.try_get("case_id")?,
+                case_reference: r.try_get("reference")?,
                 purpose: r.try_get("purpose")?,
                 message_id: r.try_get("message_id")?,
                 recipients: serde_json::from_str(&recipients)?,

@@ -135,3 +135,252 @@ async fn retries_stop_after_the_configured_period() {
             .starts_with("gave up after")
     );
 }
+
+const TEAMS: &str = r#"
+[[team]]
+name = "SEND"
+categories = ["send"]
+manager = "send.manager@wexcombe.gov.uk"
+members = ["ann@wexcombe.gov.uk", "ben@wexcombe.gov.uk"]
+
+[[team]]
+name = "general"
+default = true
+members = ["cal@wexcombe.gov.uk"]
+"#;
+
+#[tokio::test]
+async fn caseworkers_and_managers_are_told_and_every_mail_parses_strictly() {
+    let smtp = SmtpServer::start();
+    let t = TestApp::with_extra(Backend::Sqlite, Delivery::Smtp(smtp.port), TEAMS).await;
+    t.deliver_sample_mailbox();
+
+    let (_, totals) = t.run_once().await;
+
+    let got = smtp.wait_for(totals.sent, Duration::from_secs(10));
+    assert_eq!(got.len(), totals.sent);
+    let to = |r: &crate::harness::smtp::Received| r.rcpt_tos[0].clone();
+    let acks: Vec<_> = got
+        .iter()
+        .filter(|r| r.header("Auto-Submitted").as_deref() == Some("auto-replied"))
+        .collect();
+    let notices: Vec<_> = got
+        .iter()
+        .filter(|r| r.header("Auto-Submitted").as_deref() == Some("auto-generated"))
+        .collect();
+    assert_eq!(acks.len(), 6);
+    assert_eq!(acks.len() + notices.len(), got.len());
+    // Every new case is announced to its caseworker.
+    let assigned: Vec<_> = notices
+        .iter()
+        .filter(|r| r.header("Subject").unwrap().contains("for you"))
+        .collect();
+    assert_eq!(assigned.len(), 8);
+    // The urgent SEND cases (the transport withdrawn, the excluded child
+    // whose parent wrote) reach the SEND manager.
+    let mut urgent: Vec<String> = notices
+        .iter()
+        .filter(|r| to(r) == "send.manager@wexcombe.gov.uk")
+        .map(|r| r.header("Subject").unwrap())
+        .collect();
+    urgent.sort();
+    assert_eq!(urgent.len(), 2, "{urgent:?}");
+    assert!(
+        urgent[0].starts_with("URGENT case MPE-2026-00002"),
+        "{urgent:?}"
+    );
+    assert!(
+        urgent[1].starts_with("URGENT case MPE-2026-00005"),
+        "{urgent:?}"
+    );
+    // The chaser on case 1 reaches whoever holds it.
+    let chaser: Vec<_> = notices
+        .iter()
+        .filter(|r| {
+            r.header("Subject")
+                .unwrap()
+                .starts_with("Chaser on MPE-2026-00001")
+        })
+        .collect();
+    assert_eq!(chaser.len(), 1);
+    assert_eq!(to(chaser[0]), "ann@wexcombe.gov.uk");
+    crate::harness::smtp::assert_strictly_valid(&smtp.files());
+}
+
+#[tokio::test]
+async fn a_bounce_of_an_acknowledgement_marks_it_bounced_and_opens_nothing() {
+    let t = TestApp::new(Backend::Sqlite, Delivery::Folder).await;
+    t.deliver("03.eml", ENQUIRY);
+    t.run_once().await;
+    let mut conn = t.app.store.conn().await.unwrap();
+    let ack = outbox::list(&mut conn, None).await.unwrap().remove(0);
+    let bounce = format!(
+        "From: MAILER-DAEMON@mx1.wexcombe.gov.uk (Mail Delivery System)\r\nTo: mpenquiries@wexcombe.gov.uk\r\n\
+Subject: Undelivered Mail Returned to Sender\r\nMessage-ID: <b1@mx1.wexcombe.gov.uk>\r\nDate: Wed, 4 Nov 2026 17:00:00 +0000\r\n\
+Auto-Submitted: auto-replied\r\nMIME-Version: 1.0\r\n\
+Content-Type: multipart/report; report-type=delivery-status; boundary=\"R\"\r\n\r\n--R\r\nContent-Type: text/plain\r\n\r\n\
+Your message could not be delivered.\r\n--R\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx1\r\n\r\n\
+Final-Recipient: rfc822; idris.pugh.mp@parliament.uk\r\nAction: failed\r\nStatus: 5.1.1\r\n\r\n--R\r\n\
+Content-Type: text/rfc822-headers\r\n\r\nFrom: mpenquiries@wexcombe.gov.uk\r\nMessage-ID: <{}>\r\nSubject: Re: Damp\r\n\r\n--R--\r\n",
+        ack.message_id
+    );
+    t.deliver("bounce.eml", bounce.as_bytes());
+
+    let (outcomes, _) = t.run_once().await;
+
+    assert!(
+        matches!(
+            &outcomes[0],
+            postroom::ingest::Outcome::Joined {
+                kind: postroom::case::Kind::Bounce,
+                ..
+            }
+        ),
+        "{outcomes:?}"
+    );
+    assert_eq!(t.cases().await.len(), 1, "a bounce opens no case");
+    let rows = outbox::list(&mut conn, None).await.unwrap();
+    assert_eq!(rows[0].status, "bounced");
+}
+
+#[tokio::test]
+async fn dead_letters_are_listed_and_retried_by_hand() {
+    let smtp = SmtpServer::start();
+    smtp.script(&["554 5.7.1 Relay access denied"]);
+    let t = app_with_one_queued_ack(Backend::Sqlite, &smtp).await;
+    let worker = postroom::daemon::worker(&t.app).unwrap();
+    assert_eq!(
+        worker.deliver_one().await.unwrap().unwrap().1,
+        Outcome::Failed
+    );
+    let config = t.dir.path().join("postroom.toml");
+    let postroom = || {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_postroom"));
+        cmd.arg("outbox").arg("--config").arg(&config);
+        cmd
+    };
+
+    let listed = postroom().args(["list", "--failed"]).output().unwrap();
+    let text = String::from_utf8_lossy(&listed.stdout);
+    assert!(
+        listed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&listed.stderr)
+    );
+    assert!(
+        text.contains("Relay access denied") && text.contains("MPE-2026-00001"),
+        "{text}"
+    );
+    assert!(text.contains("1 mail(s)"));
+
+    let retried = postroom().args(["retry", "1"]).output().unwrap();
+    assert!(
+        retried.status.success(),
+        "{}",
+        String::from_utf8_lossy(&retried.stderr)
+    );
+    let again = postroom().args(["retry", "1"]).output().unwrap();
+    assert_eq!(
+        again.status.code(),
+        Some(1),
+        "a queued mail is not retried twice"
+    );
+
+    // The retry is due now by the wall clock; move the test clock there.
+    t.clock
+        .set(chrono::Utc::now() + chrono::Duration::seconds(1));
+    assert_eq!(
+        worker.deliver_one().await.unwrap().unwrap().1,
+        Outcome::Sent
+    );
+    assert_eq!(smtp.wait_for(1, Duration::from_secs(5)).len(), 1);
+}
+
+/// A config for SMTP over TLS with a password, trusting the test CA.
+fn tls_delivery(port: u16, mode: &str, ca: &std::path::Path, password_var: &str) -> Delivery {
+    Delivery::Toml(format!(
+        "[delivery]\ntransport = \"smtp\"\n\n[smtp]\nhost = \"localhost\"\nport = {port}\ntls = \"{mode}\"\n\
+username = \"postroom\"\npassword_env = \"{password_var}\"\nca_file = \"{}\"\ntimeout = \"10s\"\n",
+        ca.display()
+    ))
+}
+
+#[tokio::test]
+async fn mail_goes_over_starttls_and_implicit_tls_with_a_password() {
+    let certs = crate::harness::tls::make();
+    // SAFETY: a variable of this test's own.
+    unsafe { std::env::set_var("POSTROOM_TEST_SMTP_TLS_PW", "correct horse") };
+    for mode in ["starttls", "implicit"] {
+        let cert = certs.cert.to_str().unwrap();
+        let key = certs.key.to_str().unwrap();
+        let mut args = vec![
+            "--cert",
+            cert,
+            "--key",
+            key,
+            "--user",
+            "postroom",
+            "--password",
+            "correct horse",
+        ];
+        if mode == "implicit" {
+            args.push("--implicit-tls");
+        }
+        let smtp = SmtpServer::start_with(&args);
+        let t = TestApp::new(
+            Backend::Sqlite,
+            tls_delivery(smtp.port, mode, &certs.ca, "POSTROOM_TEST_SMTP_TLS_PW"),
+        )
+        .await;
+        t.deliver("03.eml", ENQUIRY);
+
+        let (_, totals) = t.run_once().await;
+
+        assert_eq!(totals.sent, 1, "{mode}");
+        let got = smtp.wait_for(1, Duration::from_secs(5));
+        assert!(got[0].tls, "{mode}: the session was encrypted");
+        assert_eq!(
+            got[0].auth.as_deref(),
+            Some("postroom"),
+            "{mode}: authenticated"
+        );
+        assert_eq!(
+            got[0].header("Auto-Submitted").as_deref(),
+            Some("auto-replied")
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_server_with_an_untrusted_certificate_gets_nothing() {
+    let certs = crate::harness::tls::make();
+    let other = crate::harness::tls::make();
+    unsafe { std::env::set_var("POSTROOM_TEST_SMTP_TLS_PW2", "correct horse") };
+    let smtp = SmtpServer::start_with(&[
+        "--cert",
+        certs.cert.to_str().unwrap(),
+        "--key",
+        certs.key.to_str().unwrap(),
+        "--user",
+        "postroom",
+        "--password",
+        "correct horse",
+    ]);
+    // postroom trusts another CA: the handshake must fail, and the mail wait.
+    let t = TestApp::new(
+        Backend::Sqlite,
+        tls_delivery(
+            smtp.port,
+            "starttls",
+            &other.ca,
+            "POSTROOM_TEST_SMTP_TLS_PW2",
+        ),
+    )
+    .await;
+    t.deliver("03.eml", ENQUIRY);
+
+    let (_, totals) = t.run_once().await;
+
+    assert_eq!((totals.sent, totals.retried), (0, 1));
+    assert!(smtp.received().is_empty());
+}

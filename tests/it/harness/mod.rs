@@ -3,6 +3,7 @@
 
 pub mod db;
 pub mod smtp;
+pub mod tls;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -43,6 +44,8 @@ pub enum Delivery {
     Folder,
     /// Plain SMTP to 127.0.0.1 on this port.
     Smtp(u16),
+    /// The `[delivery]` and `[smtp]` tables as written.
+    Toml(String),
 }
 
 /// A postroom app on a fresh database, with an `.eml` folder source at
@@ -77,6 +80,7 @@ impl TestApp {
         std::fs::create_dir_all(dir.path().join("inbox")).unwrap();
         let delivery = match delivery {
             Delivery::Folder => "[delivery]\ntransport = \"file\"\npath = \"outbox\"\n".to_string(),
+            Delivery::Toml(text) => text,
             Delivery::Smtp(port) => format!(
                 "[delivery]\ntransport = \"smtp\"\nretry_for = \"1h\"\n\n[smtp]\nhost = \"127.0.0.1\"\nport = {port}\ntls = \"none\"\ntimeout = \"10s\"\n"
             ),

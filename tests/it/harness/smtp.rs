@@ -18,6 +18,10 @@ pub struct Received {
     pub raw: Vec<u8>,
     pub mail_from: String,
     pub rcpt_tos: Vec<String>,
+    /// Whether the session was encrypted.
+    pub tls: bool,
+    /// The user that authenticated, if any.
+    pub auth: Option<String>,
 }
 
 impl Received {
@@ -133,9 +137,38 @@ fn read_received(dir: &Path) -> Vec<Received> {
                 .iter()
                 .map(|v| v.as_str().unwrap().to_string())
                 .collect(),
+            tls: meta["tls"].as_bool().unwrap_or(false),
+            auth: meta["auth"].as_str().map(str::to_string),
         });
     }
     out
+}
+
+/// Parses mails with Python's email package under `policy=strict` (an
+/// independent parser: every defect is an error) and panics on any problem.
+pub fn assert_strictly_valid(paths: &[PathBuf]) {
+    if paths.is_empty() {
+        return;
+    }
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/it/harness/strict_parse.py");
+    let out = Command::new("/usr/bin/python3")
+        .arg(script)
+        .args(paths)
+        .output()
+        .expect("python3 runs");
+    assert!(
+        out.status.success(),
+        "outgoing mail that a strict parser rejects:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+impl SmtpServer {
+    /// The files of every accepted message.
+    pub fn files(&self) -> Vec<PathBuf> {
+        super::files_with_ext(self.dir.path(), "eml")
+    }
 }
 
 impl Drop for SmtpServer {

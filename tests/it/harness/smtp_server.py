@@ -22,6 +22,16 @@ import sys
 from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
 
 
+IMPLICIT_TLS = False
+
+
+def auth_name(session):
+    data = getattr(session, "auth_data", None) if getattr(session, "authenticated", False) else None
+    if isinstance(data, bytes):
+        return data.decode()
+    return data
+
+
 class Handler:
     def __init__(self, directory):
         self.directory = directory
@@ -53,8 +63,8 @@ class Handler:
         meta = {
             "mail_from": envelope.mail_from,
             "rcpt_tos": envelope.rcpt_tos,
-            "auth": session.login_data.decode() if isinstance(session.login_data, bytes) else session.login_data,
-            "tls": session.ssl is not None,
+            "auth": auth_name(session),
+            "tls": session.ssl is not None or IMPLICIT_TLS,
         }
         with open(stem + ".json", "w") as f:
             json.dump(meta, f)
@@ -84,13 +94,17 @@ def main():
             return AuthResult(success=ok, handled=False, auth_data=auth_data.login if ok else None)
         return AuthResult(success=False, handled=False)
 
+    global IMPLICIT_TLS
+    IMPLICIT_TLS = args.implicit_tls
     handler = Handler(args.dir)
 
     def factory():
         kwargs = {}
         if args.user:
             kwargs["authenticator"] = authenticator
-            kwargs["auth_require_tls"] = tls_context is not None
+            # With implicit TLS the whole connection is encrypted before SMTP
+            # starts, which aiosmtpd's STARTTLS bookkeeping does not see.
+            kwargs["auth_require_tls"] = tls_context is not None and not args.implicit_tls
         if tls_context is not None and not args.implicit_tls:
             kwargs["tls_context"] = tls_context
             kwargs["require_starttls"] = True

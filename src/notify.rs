@@ -1,0 +1,374 @@
+//! What postroom sends about a case: the acknowledgement to the MP office,
+//! and notices to caseworkers (a case assigned to them, a chaser on their
+//! case) and to team managers (an urgent case). Each is rendered from
+//! `templates/` and queued in the outbox inside the caller's transaction,
+//! so a mail is queued if and only if the case change that caused it is
+//! committed.
+
+use anyhow::{Context, Result};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde_json::json;
+use tracing::warn;
+
+use crate::app::App;
+use crate::classify::Decision;
+use crate::compose::{self, CaseContext, CouncilContext, MailContext};
+use crate::message::Origin;
+use crate::parse::Message;
+use crate::store::cases::CaseRow;
+use crate::store::{Tx, cases, outbox, parse_date, parse_ts};
+use chrono::Duration;
+
+/// The mails postroom writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mail {
+    /// To the MP office: your enquiry is case MPE-..., reply due by ...
+    Acknowledgement,
+    /// To a caseworker: a case is yours.
+    Assigned,
+    /// To the caseworker (or the manager): the MP office chased the case.
+    Chaser,
+    /// To the team's manager: an urgent case arrived.
+    Urgent,
+}
+
+impl Mail {
+    pub const ALL: &'static [Mail] = &[
+        Mail::Acknowledgement,
+        Mail::Assigned,
+        Mail::Chaser,
+        Mail::Urgent,
+    ];
+
+    /// The templates' base name.
+    pub fn template(self) -> &'static str {
+        match self {
+            Mail::Acknowledgement => "acknowledgement",
+            Mail::Assigned => "assigned",
+            Mail::Chaser => "chaser",
+            Mail::Urgent => "urgent",
+        }
+    }
+
+    fn purpose(self) -> &'static str {
+        match self {
+            Mail::Acknowledgement => "acknowledgement",
+            _ => "notification",
+        }
+    }
+
+    /// RFC 3834: an acknowledgement answers a message; a notice is generated.
+    fn auto_submitted(self) -> &'static str {
+        match self {
+            Mail::Acknowledgement => "auto-replied",
+            _ => "auto-generated",
+        }
+    }
+}
+
+/// The facts templates show about a case.
+pub fn case_context(app: &App, case: &CaseRow) -> Result<CaseContext> {
+    let received = parse_ts(&case.received_at)?;
+    let policy = &app.config.policy;
+    let response_days = if case.urgent {
+        policy.urgent_respond_days
+    } else {
+        policy.respond_days
+    };
+    let response_due = match &case.response_due {
+        Some(d) => long_date(parse_date(d)?),
+        None => String::new(),
+    };
+    let label = |c: &Option<String>| {
+        c.as_deref()
+            .and_then(crate::case::Category::parse)
+            .map(|c| c.label().to_string())
+            .unwrap_or_default()
+    };
+    let open = match &app.config.council.case_url {
+        Some(url) => url.replace("{reference}", &case.reference),
+        None => format!("postroom cases show {}", case.reference),
+    };
+    Ok(CaseContext {
+        reference: case.reference.clone(),
+        subject: if case.subject.is_empty() {
+            "Your enquiry".into()
+        } else {
+            case.subject.clone()
+        },
+        received: long_date(app.calendar.local_date(received)),
+        response_due,
+        response_days,
+        urgent: case.urgent,
+        category: label(&case.category),
+        send_topic: case.send_topic.clone().map(|t| t.replace('_', " ")),
+        mp_name: case.mp_name.clone(),
+        constituency: case.constituency.clone(),
+        mp_reference: case.mp_reference.clone(),
+        team: case.team.clone(),
+        assignee: case.assignee.clone(),
+        status: case.status.clone(),
+        triage_reason: case.triage_reason.clone(),
+        open,
+    })
+}
+
+/// Renders `mail` about `case` and queues it to `to`; records the event.
+/// `reply_to` is the message it answers (threading headers).
+pub async fn queue(
+    app: &App,
+    tx: &mut Tx,
+    mail: Mail,
+    case: &CaseRow,
+    to: &str,
+    reply_to: Option<&Message>,
+    now: DateTime<Utc>,
+) -> Result<i64> {
+    let council = &app.config.council;
+    let ctx = MailContext {
+        council: CouncilContext {
+            name: council.name.clone(),
+            mailbox: council.mailbox.clone(),
+        },
+        case: case_context(app, case)?,
+    };
+    let rendered = app.templates.render(mail.template(), &ctx)?;
+    let tag = match mail {
+        Mail::Acknowledgement => "ack",
+        Mail::Assigned => "assigned",
+        Mail::Chaser => "chaser",
+        Mail::Urgent => "urgent",
+    };
+    let message_id = compose::message_id(tag, &case.reference, &council.message_id_domain);
+    let mut references = reply_to.map(|m| m.references.clone()).unwrap_or_default();
+    if let Some(id) = reply_to.and_then(|m| m.message_id.clone()) {
+        references.push(id);
+    }
+    let raw = compose::build(&compose::Outgoing {
+        from: &app.from,
+        to,
+        rendered: &rendered,
+        message_id: &message_id,
+        in_reply_to: reply_to.and_then(|m| m.message_id.as_deref()),
+        references: &references,
+        auto_submitted: mail.auto_submitted(),
+        case_reference: Some(&case.reference),
+        date: now,
+    })
+    .with_context(|| format!("Cannot build the {} mail", mail.template()))?;
+    let id = outbox::enqueue(
+        tx,
+        &outbox::NewOutbox {
+            case_id: Some(case.id),
+            purpose: mail.purpose(),
+            message_id: &message_id,
+            envelope_from: &council.mailbox,
+            recipients: &[to.to_string()],
+            raw: &raw,
+            now,
+        },
+    )
+    .await?;
+    let (event, detail) = match mail {
+        Mail::Acknowledgement => ("acknowledgement_queued", json!({ "outbox": id })),
+        _ => (
+            "notification_queued",
+            json!({ "outbox": id, "mail": mail.template(), "to": to }),
+        ),
+    };
+    cases::add_event(tx, case.id, now, "postroom", event, None, &detail).await?;
+    Ok(id)
+}
+
+/// Queues the acknowledgement of a new case, unless a loop guard says no;
+/// records either way. Returns whether it was queued.
+pub async fn acknowledge(
+    app: &App,
+    tx: &mut Tx,
+    message: &Message,
+    decision: &Decision,
+    case: &CaseRow,
+    now: DateTime<Utc>,
+) -> Result<bool> {
+    let to = (!case.correspondent.is_empty()).then_some(case.correspondent.as_str());
+    match acknowledgement_block(app, tx, message, decision, to, now).await? {
+        None => {
+            let reply_to = (message.origin == Origin::Email).then_some(message);
+            queue(
+                app,
+                tx,
+                Mail::Acknowledgement,
+                case,
+                &case.correspondent,
+                reply_to,
+                now,
+            )
+            .await?;
+            Ok(true)
+        }
+        Some(reason) => {
+            warn!(case = %case.reference, reason, "Acknowledgement withheld.");
+            let detail = json!({ "reason": reason });
+            cases::add_event(
+                tx,
+                case.id,
+                now,
+                "postroom",
+                "acknowledgement_withheld",
+                None,
+                &detail,
+            )
+            .await?;
+            Ok(false)
+        }
+    }
+}
+
+/// Notices about a new case: to its caseworker, and to the team's manager
+/// when it is urgent.
+pub async fn new_case(app: &App, tx: &mut Tx, case: &CaseRow, now: DateTime<Utc>) -> Result<()> {
+    if let Some(assignee) = &case.assignee {
+        queue(app, tx, Mail::Assigned, case, assignee, None, now).await?;
+    }
+    if case.urgent {
+        let manager = case
+            .team
+            .as_deref()
+            .and_then(|t| app.config.team(t))
+            .and_then(|t| t.manager.clone());
+        if let Some(manager) = manager.filter(|m| Some(m) != case.assignee.as_ref()) {
+            queue(app, tx, Mail::Urgent, case, &manager, None, now).await?;
+        }
+    }
+    Ok(())
+}
+
+/// A notice that the MP office chased a case: to its caseworker, or to the
+/// team's manager when nobody holds it.
+pub async fn chaser(app: &App, tx: &mut Tx, case: &CaseRow, now: DateTime<Utc>) -> Result<()> {
+    let manager = || {
+        case.team
+            .as_deref()
+            .and_then(|t| app.config.team(t))
+            .and_then(|t| t.manager.clone())
+    };
+    if let Some(to) = case.assignee.clone().or_else(manager) {
+        queue(app, tx, Mail::Chaser, case, &to, None, now).await?;
+    }
+    Ok(())
+}
+
+/// Why an acknowledgement the rules asked for must not be sent, if it must
+/// not: the last line of defence against mail loops and floods.
+async fn acknowledgement_block(
+    app: &App,
+    tx: &mut Tx,
+    message: &Message,
+    decision: &Decision,
+    to: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<Option<String>> {
+    let Some(to) = to else {
+        return Ok(Some("no address to send it to".into()));
+    };
+    if to.parse::<lettre::Address>().is_err() {
+        return Ok(Some("the sender's address is not valid".into()));
+    }
+    let domain = to.rsplit_once('@').map(|(_, d)| d).unwrap_or("");
+    if app
+        .config
+        .council
+        .domains
+        .iter()
+        .any(|d| domain == d || domain.ends_with(&format!(".{d}")))
+    {
+        return Ok(Some(
+            "the sender is one of the council's own addresses".into(),
+        ));
+    }
+    if let Some(reason) = automatic_mail(message) {
+        return Ok(Some(reason));
+    }
+    if decision.kind.is_automatic() {
+        return Ok(Some(format!("the message is {}", decision.kind)));
+    }
+    let limit = app.config.acknowledgements_per_sender_per_hour;
+    let recent = outbox::count_recent(tx, "acknowledgement", to, now - Duration::hours(1)).await?;
+    if recent >= i64::from(limit) {
+        return Ok(Some(format!(
+            "{limit} acknowledgements to this address in the last hour"
+        )));
+    }
+    Ok(None)
+}
+
+/// Signs of automatic or bulk mail that no rule may override (RFC 3834,
+/// RFC 2369, RFC 3464, and the habits of Exchange and Gmail).
+pub fn automatic_mail(message: &Message) -> Option<String> {
+    if message.origin == Origin::Letter {
+        return None;
+    }
+    let header = |name: &str| message.header(name).map(|v| v.trim().to_ascii_lowercase());
+    if let Some(v) = header("auto-submitted")
+        && !v.starts_with("no")
+    {
+        return Some(format!("Auto-Submitted: {v}"));
+    }
+    if let Some(v) = header("precedence")
+        && ["bulk", "junk", "list", "auto_reply"]
+            .iter()
+            .any(|p| v.starts_with(p))
+    {
+        return Some(format!("Precedence: {v}"));
+    }
+    for name in [
+        "list-id",
+        "list-unsubscribe",
+        "x-autoreply",
+        "x-autorespond",
+        "x-postroom-case",
+    ] {
+        if header(name).is_some() {
+            return Some(format!("{name} header"));
+        }
+    }
+    if header("x-auto-response-suppress")
+        .is_some_and(|v| v.contains("all") || v.contains("oof") || v.contains("autoreply"))
+    {
+        return Some("X-Auto-Response-Suppress".into());
+    }
+    if header("return-path").is_some_and(|v| v == "<>") {
+        return Some("null return path".into());
+    }
+    if message
+        .content_types
+        .iter()
+        .any(|t| t == "multipart/report" || t == "message/delivery-status")
+    {
+        return Some("a delivery report".into());
+    }
+    let from = message
+        .from
+        .as_ref()
+        .map(|m| m.address.as_str())
+        .unwrap_or("");
+    let local = from.split('@').next().unwrap_or("");
+    if [
+        "mailer-daemon",
+        "postmaster",
+        "noreply",
+        "no-reply",
+        "donotreply",
+        "do-not-reply",
+    ]
+    .contains(&local)
+    {
+        return Some(format!("sender {local}@"));
+    }
+    None
+}
+
+/// "Tuesday 3 March 2026".
+pub fn long_date(d: NaiveDate) -> String {
+    d.format("%A %-d %B %Y").to_string()
+}
