@@ -48,6 +48,7 @@ async fn main() {
             source: "realworld".into(),
             raw: RawMessage::new(std::fs::read(path).unwrap(), Origin::Email),
             arrived: None,
+            history: false,
             checkpoint: Checkpoint::File {
                 name: format!("{i:05}"),
                 path: path.clone(),

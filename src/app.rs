@@ -172,6 +172,8 @@ fn council_calendar(config: &Config) -> Calendar {
 /// A running postroom.
 pub struct App {
     pub config: Config,
+    /// OAuth2 tokens for IMAP and SMTP, when `[oauth]` is configured.
+    pub tokens: Option<Arc<crate::oauth::TokenSource>>,
     pub extractor: Extractor,
     classifier: RwLock<Arc<Classifier>>,
     pub templates: Templates,
@@ -183,7 +185,14 @@ pub struct App {
 
 impl App {
     pub fn new(prepared: Prepared, store: Store, clock: SharedClock) -> App {
+        let tokens = prepared
+            .config
+            .oauth
+            .clone()
+            .and_then(|o| crate::oauth::TokenSource::new(o, clock.clone()).ok())
+            .map(Arc::new);
         App {
+            tokens,
             config: prepared.config,
             extractor: prepared.extractor,
             classifier: RwLock::new(Arc::new(prepared.classifier)),

@@ -77,7 +77,7 @@ pub async fn run_once(app: &App) -> Result<(Vec<Outcome>, crate::outbox::Totals)
     let ready = Notify::new();
     let mut outcomes = Vec::new();
     for config in &app.config.sources {
-        let mut source = Source::from_config(config);
+        let mut source = Source::from_config(config, app);
         outcomes.extend(poll_source(app, &mut source, &stop, &ready).await?);
     }
     let totals = worker(app)?.deliver_all_due().await?;
@@ -91,7 +91,7 @@ pub async fn run(app: Arc<App>, stop: CancellationToken) -> Result<()> {
     for config in app.config.sources.clone() {
         let (app, stop, ready) = (app.clone(), stop.clone(), ready.clone());
         tracker.spawn(async move {
-            let mut source = Source::from_config(&config);
+            let mut source = Source::from_config(&config, &app);
             info!(source = %config.name, "Source started.");
             loop {
                 match poll_source(&app, &mut source, &stop, &ready).await {
@@ -99,11 +99,15 @@ pub async fn run(app: Arc<App>, stop: CancellationToken) -> Result<()> {
                     Ok(_) => {}
                     Err(e) => error!(source = %config.name, error = format!("{e:#}"), "Poll failed; will retry."),
                 }
-                tokio::select! {
-                    _ = stop.cancelled() => break,
-                    _ = tokio::time::sleep(app.config.poll_interval) => {}
+                if stop.is_cancelled() {
+                    break;
+                }
+                source.wait(&stop, app.config.poll_interval).await;
+                if stop.is_cancelled() {
+                    break;
                 }
             }
+            source.close().await;
             info!(source = %config.name, "Source stopped.");
         });
     }

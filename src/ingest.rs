@@ -35,7 +35,7 @@ use crate::extract::Extractor;
 use crate::message::Origin;
 use crate::parse::{self, Message, ParseStatus};
 use crate::source::{Checkpoint, Incoming};
-use crate::store::{Tx, cases, messages, outbox, sources};
+use crate::store::{Tx, cases, imap, messages, outbox, sources};
 use crate::{assign, notify};
 
 /// What became of one message.
@@ -161,8 +161,18 @@ pub async fn ingest(app: &App, incoming: &Incoming) -> Result<Outcome> {
     let received_at = received_at(&message, incoming.arrived, now);
 
     let mut tx = app.store.begin().await?;
-    let Checkpoint::File { name, .. } = &incoming.checkpoint;
-    if !sources::record_file(&mut tx, &incoming.source, name, &incoming.raw.sha256, now).await? {
+    // The source's checkpoint, in the same transaction as the message.
+    let fresh = match &incoming.checkpoint {
+        Checkpoint::File { name, .. } => {
+            sources::record_file(&mut tx, &incoming.source, name, &incoming.raw.sha256, now).await?
+        }
+        Checkpoint::Imap {
+            folder,
+            uidvalidity,
+            uid,
+        } => imap::advance(&mut tx, &incoming.source, folder, *uidvalidity, *uid).await?,
+    };
+    if !fresh {
         tx.rollback().await?;
         return Ok(Outcome::AlreadyStored);
     }
@@ -293,7 +303,7 @@ async fn store_message(
             &detail,
         )
         .await?;
-        if event == "chaser" {
+        if event == "chaser" && !incoming.history {
             notify::chaser(app, tx, case, now).await?;
         }
         tracing::Span::current().record("case", case.reference.as_str());
@@ -315,6 +325,7 @@ async fn store_message(
         message,
         decision,
         message_row,
+        incoming.history,
         thread.as_ref(),
         received_at,
         now,
@@ -436,6 +447,7 @@ async fn open_case(
     message: &Message,
     decision: &Decision,
     message_row: i64,
+    history: bool,
     suggested: Option<&Found>,
     received_at: DateTime<Utc>,
     now: DateTime<Utc>,
@@ -518,6 +530,7 @@ async fn open_case(
         "triage": triage,
         "matched_rules": decision.matched_rules,
         "response_due": response_due.to_string(),
+        "history": history,
     });
     cases::add_event(
         tx,
@@ -537,9 +550,14 @@ async fn open_case(
     let case = cases::by_id(tx, case_id)
         .await?
         .context("The case just written is missing")?;
-    let acknowledged = decision.should_acknowledge
+    let acknowledged = !history
+        && decision.should_acknowledge
         && notify::acknowledge(app, tx, message, decision, &case, now).await?;
-    notify::new_case(app, tx, &case, now).await?;
+    // History (mail from before postroom read the mailbox) is filed, never
+    // acknowledged or announced.
+    if !history {
+        notify::new_case(app, tx, &case, now).await?;
+    }
     Ok(Outcome::Opened {
         reference: reference.to_string(),
         acknowledged,

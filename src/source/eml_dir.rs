@@ -57,7 +57,9 @@ impl EmlDir {
         let Some(done) = &self.done else {
             return Ok(());
         };
-        let Checkpoint::File { name, path } = checkpoint;
+        let Checkpoint::File { name, path } = checkpoint else {
+            return Ok(());
+        };
         tokio::fs::create_dir_all(done)
             .await
             .with_context(|| format!("Cannot create {}", done.display()))?;

@@ -63,7 +63,9 @@ impl Letters {
     }
 
     pub async fn settle(&mut self, checkpoint: &Checkpoint) -> Result<()> {
-        let Checkpoint::File { name, path } = checkpoint;
+        let Checkpoint::File { name, path } = checkpoint else {
+            return Ok(());
+        };
         tokio::fs::create_dir_all(&self.done)
             .await
             .with_context(|| format!("Cannot create {}", self.done.display()))?;

@@ -68,7 +68,9 @@ impl Maildir {
     }
 
     pub async fn settle(&mut self, checkpoint: &Checkpoint) -> Result<()> {
-        let Checkpoint::File { name, path } = checkpoint;
+        let Checkpoint::File { name, path } = checkpoint else {
+            return Ok(());
+        };
         let flags = path
             .file_name()
             .and_then(|f| f.to_str())

@@ -12,6 +12,7 @@
 //! in as another variant with its own checkpoint (folder, UIDVALIDITY, UID).
 
 pub mod eml_dir;
+pub mod imap;
 pub mod letters;
 pub mod maildir;
 
@@ -33,6 +34,9 @@ pub struct Incoming {
     /// When the source says it arrived (a file's modification time), used
     /// when the message itself does not say when the council received it.
     pub arrived: Option<DateTime<Utc>>,
+    /// Mail from before postroom started reading the mailbox: stored and
+    /// filed, never acknowledged or announced.
+    pub history: bool,
     pub checkpoint: Checkpoint,
 }
 
@@ -41,6 +45,12 @@ pub struct Incoming {
 pub enum Checkpoint {
     /// A file of a folder source: its stable name and where it is now.
     File { name: String, path: PathBuf },
+    /// A message of an IMAP folder.
+    Imap {
+        folder: String,
+        uidvalidity: u32,
+        uid: u32,
+    },
 }
 
 /// A configured source.
@@ -49,11 +59,22 @@ pub enum Source {
     Maildir(maildir::Maildir),
     EmlDir(eml_dir::EmlDir),
     Letters(letters::Letters),
+    Imap(Box<imap::Imap>),
 }
 
 impl Source {
-    pub fn from_config(config: &SourceConfig) -> Source {
+    pub fn from_config(config: &SourceConfig, app: &crate::app::App) -> Source {
         match config.kind {
+            SourceKind::Imap => match &config.imap {
+                Some(imap) => Source::Imap(Box::new(imap::Imap::new(
+                    &config.name,
+                    imap.clone(),
+                    app.tokens.clone(),
+                    app.clock.clone(),
+                ))),
+                // Invariant: the config check gives every imap source its settings.
+                None => Source::EmlDir(eml_dir::EmlDir::new(&config.name, &config.path, None)),
+            },
             SourceKind::Maildir => {
                 Source::Maildir(maildir::Maildir::new(&config.name, &config.path))
             }
@@ -78,6 +99,7 @@ impl Source {
             Source::Maildir(s) => &s.name,
             Source::EmlDir(s) => &s.name,
             Source::Letters(s) => &s.name,
+            Source::Imap(s) => &s.name,
         }
     }
 
@@ -87,6 +109,7 @@ impl Source {
             Source::Maildir(s) => s.fetch(store, max).await,
             Source::EmlDir(s) => s.fetch(store, max).await,
             Source::Letters(s) => s.fetch(store, max).await,
+            Source::Imap(s) => s.fetch(store, max).await,
         }
     }
 
@@ -96,6 +119,32 @@ impl Source {
             Source::Maildir(s) => s.settle(checkpoint).await,
             Source::EmlDir(s) => s.settle(checkpoint).await,
             Source::Letters(s) => s.settle(checkpoint).await,
+            Source::Imap(s) => s.settle(checkpoint).await,
+        }
+    }
+
+    /// Waits until there may be new mail: IDLE for IMAP, the poll interval
+    /// for folders. Returns early when `stop` is cancelled.
+    pub async fn wait(
+        &mut self,
+        stop: &tokio_util::sync::CancellationToken,
+        poll: std::time::Duration,
+    ) {
+        match self {
+            Source::Imap(s) => s.wait(stop, poll).await,
+            _ => {
+                tokio::select! {
+                    _ = stop.cancelled() => {}
+                    _ = tokio::time::sleep(poll) => {}
+                }
+            }
+        }
+    }
+
+    /// Closes connections (shutdown).
+    pub async fn close(&mut self) {
+        if let Source::Imap(s) = self {
+            s.close().await;
         }
     }
 }
@@ -123,6 +172,7 @@ pub(crate) async fn read_files(
             source: source.to_string(),
             raw: RawMessage::new(bytes, origin).with_file_name(name.clone()),
             arrived,
+            history: false,
             checkpoint: Checkpoint::File { name, path },
         });
     }

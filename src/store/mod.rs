@@ -16,6 +16,7 @@
 //! written in between.
 
 pub mod cases;
+pub mod imap;
 pub mod messages;
 pub mod outbox;
 pub mod sources;

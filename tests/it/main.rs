@@ -9,6 +9,7 @@ mod harness;
 
 mod cli;
 mod hostile;
+mod imap;
 mod letters;
 mod outbox;
 mod pipeline;

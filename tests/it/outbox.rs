@@ -16,7 +16,7 @@ async fn app_with_one_queued_ack(backend: Backend, smtp: &SmtpServer) -> TestApp
     t.deliver("03.eml", ENQUIRY);
     let stop = tokio_util::sync::CancellationToken::new();
     let ready = tokio::sync::Notify::new();
-    let mut source = postroom::source::Source::from_config(&t.app.config.sources[0]);
+    let mut source = postroom::source::Source::from_config(&t.app.config.sources[0], &t.app);
     postroom::daemon::poll_source(&t.app, &mut source, &stop, &ready)
         .await
         .unwrap();

@@ -19,6 +19,7 @@ fn incoming(name: &str, bytes: &[u8]) -> Incoming {
         source: "inbox".into(),
         raw: RawMessage::new(bytes.to_vec(), Origin::Email),
         arrived: None,
+        history: false,
         checkpoint: Checkpoint::File {
             name: name.into(),
             path: name.into(),
@@ -307,7 +308,7 @@ async fn a_crash_between_commit_and_settling_the_source_stores_nothing_twice() {
         .find(|s| s.name == "maildir")
         .unwrap()
         .clone();
-    let mut source = postroom::source::Source::from_config(&config);
+    let mut source = postroom::source::Source::from_config(&config, &t.app);
 
     // Store it, then "crash" before the move to cur/.
     let batch = source.fetch(&t.app.store, 10).await.unwrap();

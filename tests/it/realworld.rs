@@ -77,6 +77,7 @@ async fn every_real_world_message_is_stored_byte_for_byte_and_none_is_answered()
             source: "realworld".into(),
             raw,
             arrived: None,
+            history: false,
             checkpoint: Checkpoint::File {
                 name: format!("{i:05}"),
                 path: path.clone(),
@@ -104,6 +105,7 @@ Content-Type: application/ms-tnef; name=\"winmail.dat\"\r\nContent-Transfer-Enco
             source: "tnef".into(),
             raw,
             arrived: None,
+            history: false,
             checkpoint: Checkpoint::File {
                 name: format!("tnef-{i}"),
                 path: path.clone(),

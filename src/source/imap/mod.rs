@@ -1,0 +1,555 @@
+//! An IMAP mailbox (Microsoft 365, Dovecot, any IMAP4rev1 server), read the
+//! way a careful mail client reads it.
+//!
+//! How and when:
+//! - Messages are fetched by UID, newest checkpoint first: the store keeps
+//!   (UIDVALIDITY, last UID stored) per folder and advances it in the same
+//!   transaction that stores the message ([`crate::store::imap`]). Bodies are
+//!   fetched with `BODY.PEEK[]` (no \Seen as a side effect) in rounds of at
+//!   most `batch_mb`, so memory stays bounded whatever the backlog.
+//! - Only after the commit is the message marked on the server ([`settle`]):
+//!   `\Seen` plus a keyword, or MOVE to a folder (COPY, `\Deleted` and UID
+//!   EXPUNGE where MOVE is missing). A crash in between leaves a stored but
+//!   unmarked message; every round first marks those again
+//!   ([`Imap::remark`]), so it is never stored twice and never left behind.
+//! - A new UIDVALIDITY (the server rebuilt the folder) restarts the
+//!   checkpoint from UID 1: everything is read again, and the store's SHA-256
+//!   and Message-ID checks keep what was stored before from being stored
+//!   twice (chatmail/core issue #5774 is the gap this closes).
+//! - Between rounds the source waits in IDLE when the server offers it,
+//!   re-issued every `idle_timeout` (Exchange drops IDLE after about 29
+//!   minutes), else it polls. Every command has a timeout; any error drops the
+//!   connection and the next round reconnects after a jittered, capped
+//!   backoff. With XOAUTH2 the connection is renewed before the token expires.
+//! - Mail that arrived before `since` (by default the moment postroom first
+//!   connected) is imported as history: no acknowledgements, no notices.
+//!
+//! The only IMAP commands that change the mailbox are in [`Imap::mark`].
+
+mod connect;
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use async_imap::extensions::idle::IdleResponse;
+use async_imap::types::Flag;
+use chrono::{DateTime, Utc};
+use futures::TryStreamExt;
+use rand::Rng;
+use tokio_util::sync::CancellationToken;
+use tracing::{info, warn};
+
+use self::connect::{Capabilities, ImapSession, within};
+use super::{Checkpoint, Incoming};
+use crate::clock::SharedClock;
+use crate::config::{self, Mark};
+use crate::message::{Origin, RawMessage};
+use crate::oauth::TokenSource;
+use crate::store::{Store, imap as checkpoints};
+
+/// Most messages marked again in one round (after a crash).
+const REMARK_BATCH: usize = 500;
+/// The longest wait before reconnecting.
+const MAX_BACKOFF: Duration = Duration::from_secs(300);
+
+pub struct Imap {
+    pub name: String,
+    config: config::Imap,
+    tokens: Option<Arc<TokenSource>>,
+    clock: SharedClock,
+    session: Option<ImapSession>,
+    caps: Capabilities,
+    /// The folder selected now, and whether it keeps keywords.
+    selected: Option<(String, bool)>,
+    /// When to reconnect to renew the XOAUTH2 token.
+    renew_at: Option<DateTime<Utc>>,
+    failures: u32,
+    retry_at: Option<Instant>,
+    /// Connections opened after the first: a health figure.
+    pub reconnects: u64,
+    connected_once: bool,
+}
+
+impl std::fmt::Debug for Imap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Imap")
+            .field("name", &self.name)
+            .field("config", &self.config)
+            .finish()
+    }
+}
+
+impl Imap {
+    pub fn new(
+        name: &str,
+        config: config::Imap,
+        tokens: Option<Arc<TokenSource>>,
+        clock: SharedClock,
+    ) -> Imap {
+        Imap {
+            name: name.to_string(),
+            config,
+            tokens,
+            clock,
+            session: None,
+            caps: Capabilities::default(),
+            selected: None,
+            renew_at: None,
+            failures: 0,
+            retry_at: None,
+            reconnects: 0,
+            connected_once: false,
+        }
+    }
+
+    fn t(&self) -> Duration {
+        self.config.command_timeout
+    }
+
+    async fn session(&mut self) -> Result<&mut ImapSession> {
+        if self.renew_at.is_some_and(|at| self.clock.now() >= at) && self.session.is_some() {
+            info!(source = %self.name, "Reconnecting to renew the access token before it expires.");
+            self.disconnect().await;
+        }
+        if self.session.is_none() {
+            let (session, caps, expires) =
+                connect::open(&self.config, self.tokens.as_ref()).await?;
+            info!(source = %self.name, host = %self.config.host, idle = caps.idle, moves = caps.moves, "Connected.");
+            if self.connected_once {
+                self.reconnects += 1;
+            }
+            self.connected_once = true;
+            self.session = Some(session);
+            self.caps = caps;
+            self.selected = None;
+            self.renew_at = expires.map(|e| e - crate::oauth::MARGIN);
+            self.failures = 0;
+            self.retry_at = None;
+        }
+        self.session.as_mut().context("No IMAP session")
+    }
+
+    async fn disconnect(&mut self) {
+        if let Some(mut session) = self.session.take() {
+            let _ = tokio::time::timeout(Duration::from_secs(5), session.logout()).await;
+        }
+        self.selected = None;
+    }
+
+    /// Drops the connection after an error and schedules the reconnect.
+    async fn failed(&mut self, error: &anyhow::Error) {
+        self.session = None;
+        self.selected = None;
+        self.failures += 1;
+        let base = Duration::from_secs(1 << self.failures.min(8)).min(MAX_BACKOFF);
+        let wait = base.mul_f64(rand::rng().random_range(0.75..1.25));
+        self.retry_at = Some(Instant::now() + wait);
+        warn!(source = %self.name, error = format!("{error:#}"), retry_in_s = wait.as_secs(), "IMAP failed; reconnecting after a pause.");
+    }
+
+    async fn select(&mut self, folder: &str) -> Result<bool> {
+        if let Some((selected, keywords)) = &self.selected
+            && selected == folder
+        {
+            return Ok(*keywords);
+        }
+        let t = self.t();
+        let session = self.session().await?;
+        let mailbox = within(t, session.select(folder))
+            .await?
+            .with_context(|| format!("Cannot select {folder}"))?;
+        let keywords = mailbox
+            .permanent_flags
+            .iter()
+            .any(|f| matches!(f, Flag::MayCreate));
+        self.selected = Some((folder.to_string(), keywords));
+        Ok(keywords)
+    }
+
+    /// Up to `max` messages not yet stored, from the first folder that has
+    /// any. Errors drop the connection (and are returned for the log).
+    pub async fn fetch(&mut self, store: &Store, max: usize) -> Result<Vec<Incoming>> {
+        if self.retry_at.is_some_and(|at| Instant::now() < at) {
+            return Ok(Vec::new());
+        }
+        match self.fetch_inner(store, max).await {
+            Ok(found) => Ok(found),
+            Err(e) => {
+                self.failed(&e).await;
+                Err(e)
+            }
+        }
+    }
+
+    async fn fetch_inner(&mut self, store: &Store, max: usize) -> Result<Vec<Incoming>> {
+        for folder in self.config.folders.clone() {
+            let found = self.fetch_folder(store, &folder, max).await?;
+            if !found.is_empty() {
+                return Ok(found);
+            }
+        }
+        Ok(Vec::new())
+    }
+
+    async fn fetch_folder(
+        &mut self,
+        store: &Store,
+        folder: &str,
+        max: usize,
+    ) -> Result<Vec<Incoming>> {
+        let t = self.t();
+        self.session().await?;
+        self.selected = None;
+        let session = self.session.as_mut().context("No IMAP session")?;
+        let mailbox = within(t, session.select(folder))
+            .await?
+            .with_context(|| format!("Cannot select {folder}"))?;
+        let keywords = mailbox
+            .permanent_flags
+            .iter()
+            .any(|f| matches!(f, Flag::MayCreate));
+        self.selected = Some((folder.to_string(), keywords));
+        let uidvalidity = mailbox
+            .uid_validity
+            .context("The server gave no UIDVALIDITY")?;
+
+        let now = self.clock.now();
+        let mut conn = store.conn().await?;
+        let checkpoint = match checkpoints::folder(&mut conn, &self.name, folder).await? {
+            Some(c) if c.uidvalidity == uidvalidity => c,
+            Some(old) => {
+                warn!(source = %self.name, folder, old = old.uidvalidity, new = uidvalidity, "UIDVALIDITY changed: reading the folder again from its first message.");
+                checkpoints::reset(&mut conn, &self.name, folder, uidvalidity, old.since, 0)
+                    .await?;
+                checkpoints::folder(&mut conn, &self.name, folder)
+                    .await?
+                    .context("checkpoint")?
+            }
+            None => {
+                // Without a configured `since`, what is in the folder now is
+                // history: by UIDNEXT where the server gives it (its clock,
+                // not ours), else by arrival before this moment.
+                let (since, below) = match (self.config.since, mailbox.uid_next) {
+                    (Some(since), _) => (since, 0),
+                    (None, Some(next)) => (DateTime::<Utc>::UNIX_EPOCH, next),
+                    (None, None) => (now, 0),
+                };
+                checkpoints::reset(&mut conn, &self.name, folder, uidvalidity, since, below)
+                    .await?;
+                info!(source = %self.name, folder, since = %since, history_below_uid = below, "First contact with this folder; older mail is imported as history.");
+                checkpoints::folder(&mut conn, &self.name, folder)
+                    .await?
+                    .context("checkpoint")?
+            }
+        };
+        drop(conn);
+
+        self.remark(folder, checkpoint.last_uid, keywords).await?;
+
+        let session = self.session.as_mut().context("No IMAP session")?;
+        let query = format!("UID {}:*", checkpoint.last_uid.saturating_add(1));
+        let found = within(t, session.uid_search(&query))
+            .await?
+            .context("UID SEARCH failed")?;
+        // "n:*" always matches the last message, even when its UID is below n.
+        let mut uids: Vec<u32> = found
+            .into_iter()
+            .filter(|u| *u > checkpoint.last_uid)
+            .collect();
+        uids.sort_unstable();
+        if uids.is_empty() {
+            return Ok(Vec::new());
+        }
+        uids.truncate(max.max(1));
+
+        // Sizes first, so that one round never fetches more than batch_bytes.
+        let set = uid_set(&uids);
+        let sizes: Vec<(u32, u32)> = within(t, async {
+            session
+                .uid_fetch(&set, "(UID RFC822.SIZE)")
+                .await?
+                .try_collect::<Vec<_>>()
+                .await
+        })
+        .await?
+        .context("UID FETCH of sizes failed")?
+        .into_iter()
+        .filter_map(|f| Some((f.uid?, f.size.unwrap_or(0))))
+        .collect();
+        let mut chosen = Vec::new();
+        let mut total: u64 = 0;
+        for uid in &uids {
+            let size = sizes
+                .iter()
+                .find(|(u, _)| u == uid)
+                .map(|(_, s)| u64::from(*s))
+                .unwrap_or(0);
+            if !chosen.is_empty() && total + size > self.config.batch_bytes {
+                break;
+            }
+            total += size;
+            chosen.push(*uid);
+        }
+
+        let set = uid_set(&chosen);
+        // Generous: a large message takes longer than a command.
+        let fetch_timeout = t + Duration::from_secs(total / (256 * 1024));
+        let fetched = within(fetch_timeout, async {
+            session
+                .uid_fetch(&set, "(UID INTERNALDATE BODY.PEEK[])")
+                .await?
+                .try_collect::<Vec<_>>()
+                .await
+        })
+        .await?
+        .context("UID FETCH of messages failed")?;
+        let mut out = Vec::new();
+        for f in fetched {
+            let Some(uid) = f.uid else { continue };
+            if !chosen.contains(&uid) {
+                continue;
+            }
+            let Some(body) = f.body() else {
+                // Expunged between SEARCH and FETCH (Exchange: "Some of the
+                // requested messages no longer exist"): nothing to store.
+                continue;
+            };
+            let arrived = f.internal_date().map(|d| d.with_timezone(&Utc));
+            let history = checkpoint.is_history(uid, arrived);
+            out.push(Incoming {
+                source: self.name.clone(),
+                raw: RawMessage::new(body.to_vec(), Origin::Email),
+                arrived,
+                history,
+                checkpoint: Checkpoint::Imap {
+                    folder: folder.to_string(),
+                    uidvalidity,
+                    uid,
+                },
+            });
+        }
+        out.sort_by_key(|i| match &i.checkpoint {
+            Checkpoint::Imap { uid, .. } => *uid,
+            _ => 0,
+        });
+        if !out.is_empty() {
+            info!(source = %self.name, folder, messages = out.len(), "New mail fetched.");
+        }
+        Ok(out)
+    }
+
+    /// Marks again the messages stored but not marked (a crash between the
+    /// commit and the mark).
+    async fn remark(&mut self, folder: &str, last_uid: u32, keywords: bool) -> Result<()> {
+        if last_uid == 0 {
+            return Ok(());
+        }
+        let t = self.t();
+        let query = match &self.config.mark {
+            Mark::Flag { keyword } if keywords => format!("UID 1:{last_uid} UNKEYWORD {keyword}"),
+            Mark::Flag { .. } => format!("UID 1:{last_uid} UNSEEN"),
+            Mark::Move { .. } => format!("UID 1:{last_uid}"),
+        };
+        let session = self.session.as_mut().context("No IMAP session")?;
+        let found = within(t, session.uid_search(&query))
+            .await?
+            .context("UID SEARCH failed")?;
+        let mut uids: Vec<u32> = found.into_iter().filter(|u| *u <= last_uid).collect();
+        if uids.is_empty() {
+            return Ok(());
+        }
+        uids.sort_unstable();
+        uids.truncate(REMARK_BATCH);
+        info!(source = %self.name, folder, messages = uids.len(), "Marking stored messages the server does not show as stored yet.");
+        self.mark(folder, &uids, keywords).await
+    }
+
+    /// Applies the source-side effect of a stored message.
+    pub async fn settle(&mut self, checkpoint: &Checkpoint) -> Result<()> {
+        let Checkpoint::Imap { folder, uid, .. } = checkpoint else {
+            return Ok(());
+        };
+        let result = async {
+            let keywords = self.select(folder).await?;
+            self.mark(folder, &[*uid], keywords).await
+        }
+        .await;
+        if let Err(e) = &result {
+            // Not lost: the next round marks it (see `remark`).
+            self.failed(e).await;
+        }
+        result
+    }
+
+    /// The only place that changes the mailbox: flag or move stored mail.
+    async fn mark(&mut self, folder: &str, uids: &[u32], keywords: bool) -> Result<()> {
+        let t = self.t();
+        let set = uid_set(uids);
+        let caps = self.caps;
+        let mark = self.config.mark.clone();
+        let session = self.session.as_mut().context("No IMAP session")?;
+        match mark {
+            Mark::Flag { keyword } => {
+                let flags = if keywords {
+                    format!("+FLAGS.SILENT (\\Seen {keyword})")
+                } else {
+                    "+FLAGS.SILENT (\\Seen)".to_string()
+                };
+                within(t, async {
+                    session
+                        .uid_store(&set, &flags)
+                        .await?
+                        .try_collect::<Vec<_>>()
+                        .await
+                })
+                .await?
+                .with_context(|| format!("Cannot flag messages in {folder}"))?;
+            }
+            Mark::Move { to } => {
+                if caps.moves {
+                    within(t, session.uid_mv(&set, &to))
+                        .await?
+                        .with_context(|| format!("Cannot move messages to {to}"))?;
+                } else {
+                    within(t, session.uid_copy(&set, &to))
+                        .await?
+                        .with_context(|| format!("Cannot copy messages to {to}"))?;
+                    within(t, async {
+                        session
+                            .uid_store(&set, "+FLAGS.SILENT (\\Deleted)")
+                            .await?
+                            .try_collect::<Vec<_>>()
+                            .await
+                    })
+                    .await?
+                    .context("Cannot flag copied messages \\Deleted")?;
+                    if caps.uidplus {
+                        within(t, async {
+                            session
+                                .uid_expunge(&set)
+                                .await?
+                                .try_collect::<Vec<_>>()
+                                .await
+                        })
+                        .await?
+                        .context("UID EXPUNGE failed")?;
+                    } else {
+                        bail!(
+                            "The server has neither MOVE nor UIDPLUS; mark = \"move\" needs one of them"
+                        );
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Waits for new mail: IDLE where the server offers it, else the poll
+    /// interval; after a failure, the backoff. Returns early on `stop`.
+    pub async fn wait(&mut self, stop: &CancellationToken, poll: Duration) {
+        if let Some(at) = self.retry_at {
+            let left = at.saturating_duration_since(Instant::now());
+            tokio::select! {
+                _ = stop.cancelled() => {}
+                _ = tokio::time::sleep(left) => {}
+            }
+            return;
+        }
+        if !(self.config.idle && self.caps.idle && self.session.is_some()) {
+            tokio::select! {
+                _ = stop.cancelled() => {}
+                _ = tokio::time::sleep(poll) => {}
+            }
+            return;
+        }
+        let mut timeout = self.config.idle_timeout;
+        if self.config.folders.len() > 1 {
+            // IDLE watches one folder; the others are polled.
+            timeout = timeout.min(poll);
+        }
+        if let Some(renew) = self.renew_at {
+            let left = (renew - self.clock.now()).to_std().unwrap_or_default();
+            timeout = timeout.min(left.max(Duration::from_secs(1)));
+        }
+        if let Err(e) = self.idle(stop, timeout).await {
+            self.failed(&e).await;
+        }
+    }
+
+    async fn idle(&mut self, stop: &CancellationToken, timeout: Duration) -> Result<()> {
+        let t = self.t();
+        let folder = self.config.folders[0].clone();
+        self.select(&folder).await?;
+        let session = self.session.take().context("No IMAP session")?;
+        self.selected = None;
+        let mut handle = session.idle();
+        within(t, handle.init()).await?.context("IDLE failed")?;
+        let outcome = {
+            let (wait, interrupt) = handle.wait_with_timeout(timeout);
+            tokio::select! {
+                r = wait => Some(r),
+                _ = stop.cancelled() => {
+                    drop(interrupt);
+                    None
+                }
+            }
+        };
+        let session = within(t, handle.done())
+            .await?
+            .context("Ending IDLE failed")?;
+        self.session = Some(session);
+        match outcome {
+            Some(Ok(IdleResponse::NewData(_)))
+            | Some(Ok(IdleResponse::Timeout))
+            | Some(Ok(IdleResponse::ManualInterrupt))
+            | None => Ok(()),
+            Some(Err(e)) => Err(anyhow::Error::new(e).context("IDLE failed")),
+        }
+    }
+
+    /// Logs out (shutdown).
+    pub async fn close(&mut self) {
+        self.disconnect().await;
+    }
+}
+
+/// A UID set: "1:5,8,10:12".
+pub fn uid_set(uids: &[u32]) -> String {
+    let mut sorted: Vec<u32> = uids
+        .iter()
+        .copied()
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    sorted.sort_unstable();
+    let mut parts = Vec::new();
+    let mut i = 0;
+    while i < sorted.len() {
+        let start = sorted[i];
+        let mut end = start;
+        while i + 1 < sorted.len() && sorted[i + 1] == end + 1 {
+            i += 1;
+            end = sorted[i];
+        }
+        parts.push(if start == end {
+            start.to_string()
+        } else {
+            format!("{start}:{end}")
+        });
+        i += 1;
+    }
+    parts.join(",")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uid_sets_are_compact() {
+        assert_eq!(uid_set(&[5, 1, 2, 3, 8, 10, 11, 12, 3]), "1:3,5,8,10:12");
+        assert_eq!(uid_set(&[7]), "7");
+    }
+}

@@ -1,0 +1,34 @@
+//! TLS client settings shared by IMAP and the OAuth2 token requests:
+//! rustls with the *ring* provider, TLS 1.2 or newer, the Mozilla roots of
+//! webpki-roots, and a council's own CA certificates when it has them.
+
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use rustls::ClientConfig;
+use rustls::pki_types::CertificateDer;
+
+/// A client configuration trusting the public roots and `extra_ca_pem`.
+pub fn client_config(extra_ca_pem: Option<&[u8]>) -> Result<Arc<ClientConfig>> {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    if let Some(pem) = extra_ca_pem {
+        let mut reader = std::io::Cursor::new(pem);
+        let certs: Vec<CertificateDer<'static>> = rustls_pemfile::certs(&mut reader)
+            .collect::<Result<_, _>>()
+            .context("The CA file is not PEM")?;
+        if certs.is_empty() {
+            anyhow::bail!("The CA file holds no certificate");
+        }
+        for cert in certs {
+            roots.add(cert).context("A CA certificate is not usable")?;
+        }
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = ClientConfig::builder_with_provider(provider)
+        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
+        .context("Cannot set up TLS")?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(Arc::new(config))
+}

@@ -1,0 +1,406 @@
+//! IMAP intake against a real Dovecot: backlogs, IDLE, faults, UIDVALIDITY,
+//! marking and moving, history on first start.
+
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+
+use postroom::store::{cases, imap as checkpoints, messages, outbox};
+use tokio_util::sync::CancellationToken;
+
+use crate::harness::dovecot::{self, Dovecot};
+use crate::harness::smtp::SmtpServer;
+use crate::harness::{Backend, Delivery, TestApp, synthetic_messages};
+
+pub fn imap_source(port: u16, extra: &str) -> String {
+    // SAFETY: every test writes the same value to this variable.
+    unsafe { std::env::set_var("POSTROOM_TEST_IMAP_PW", dovecot::PASSWORD) };
+    format!(
+        "[[source]]\nname = \"mailbox\"\nkind = \"imap\"\nhost = \"127.0.0.1\"\nport = {}\ntls = \"none\"\n\
+username = \"{}\"\npassword_env = \"POSTROOM_TEST_IMAP_PW\"\ncommand_timeout = \"10s\"\n{extra}\n",
+        port,
+        dovecot::USER
+    )
+}
+
+/// Runs the daemon in the background until the returned token is cancelled.
+fn run_daemon(t: &TestApp) -> (CancellationToken, tokio::task::JoinHandle<()>) {
+    let stop = CancellationToken::new();
+    let app = t.app.clone();
+    let s = stop.clone();
+    let handle = tokio::spawn(async move {
+        postroom::daemon::run(app, s).await.unwrap();
+    });
+    (stop, handle)
+}
+
+async fn count_messages(t: &TestApp) -> usize {
+    let mut conn = t.app.store.conn().await.unwrap();
+    messages::all(&mut conn).await.unwrap().len()
+}
+
+/// Waits until `n` messages are stored (a liveness check, not a timing one).
+async fn wait_for_messages(t: &TestApp, n: usize, limit: Duration) -> usize {
+    let start = Instant::now();
+    loop {
+        let got = count_messages(t).await;
+        if got >= n || start.elapsed() > limit {
+            return got;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backlog_of_two_thousand_is_stored_once_and_marked() {
+    let d = Dovecot::start();
+    let backlog = synthetic_messages(2000);
+    d.append("INBOX", &backlog, None).await;
+    let t = TestApp::with_extra(
+        Backend::Sqlite,
+        Delivery::Folder,
+        &imap_source(d.port, "since = \"2000-01-01T00:00:00Z\""),
+    )
+    .await;
+
+    let (outcomes, _) = t.run_once().await;
+
+    assert_eq!(outcomes.len(), 2000);
+    assert_eq!(count_messages(&t).await, 2000);
+    let mut conn = t.app.store.conn().await.unwrap();
+    let stored: HashSet<String> = messages::all_raw(&mut conn)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(s, _)| s)
+        .collect();
+    let server: HashSet<String> = d
+        .bodies("INBOX")
+        .await
+        .iter()
+        .map(|b| postroom::message::sha256_hex(b))
+        .collect();
+    assert_eq!(
+        stored, server,
+        "every message, byte for byte as the server returns it"
+    );
+    assert_eq!(
+        d.search("INBOX", "UNKEYWORD $PostroomStored").await,
+        Vec::<u32>::new()
+    );
+    assert_eq!(d.search("INBOX", "UNSEEN").await, Vec::<u32>::new());
+    let checkpoint = checkpoints::folder(&mut conn, "mailbox", "INBOX")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(checkpoint.last_uid, 2000);
+    let (again, _) = t.run_once().await;
+    assert!(again.is_empty(), "nothing is read twice");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mail_arriving_during_idle_is_stored_and_acknowledged() {
+    let d = Dovecot::start();
+    let smtp = SmtpServer::start();
+    let t = TestApp::with_extra(
+        Backend::Sqlite,
+        Delivery::Smtp(smtp.port),
+        &imap_source(d.port, ""),
+    )
+    .await;
+    let (stop, handle) = run_daemon(&t);
+    // Let it connect and go idle on an empty mailbox.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    d.append(
+        "INBOX",
+        &[postroom::demo::SAMPLE_MAILBOX[2].1.to_vec()],
+        None,
+    )
+    .await;
+
+    assert_eq!(wait_for_messages(&t, 1, Duration::from_secs(20)).await, 1);
+    let acks = smtp.wait_for(1, Duration::from_secs(20));
+    assert_eq!(acks.len(), 1, "acknowledged");
+    stop.cancel();
+    handle.await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn first_start_imports_older_mail_as_history() {
+    let d = Dovecot::start();
+    d.append(
+        "INBOX",
+        &synthetic_messages(3)[..1],
+        Some("\"01-Jan-2024 10:00:00 +0000\""),
+    )
+    .await;
+    let t = TestApp::with_extra(
+        Backend::Sqlite,
+        Delivery::Folder,
+        &imap_source(d.port, "since = \"2026-01-01T00:00:00Z\""),
+    )
+    .await;
+    d.append("INBOX", &synthetic_messages(3)[1..2], None).await;
+
+    let (outcomes, _) = t.run_once().await;
+
+    assert_eq!(outcomes.len(), 2);
+    let mut conn = t.app.store.conn().await.unwrap();
+    let queued = outbox::list(&mut conn, None).await.unwrap();
+    assert_eq!(
+        queued.len(),
+        1,
+        "only the new message is acknowledged: {queued:?}"
+    );
+    let all = cases::all(&mut conn).await.unwrap();
+    assert_eq!(all.len(), 2, "history is still filed as cases");
+    let mut history = 0;
+    for case in &all {
+        let events = cases::events(&mut conn, case.id).await.unwrap();
+        history += usize::from(events[0].detail.contains("\"history\":true"));
+    }
+    assert_eq!(
+        history, 1,
+        "the 2024 message is marked as history in its case's first event"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stored_mail_is_moved_when_asked() {
+    let d = Dovecot::start();
+    d.create_folder("Processed").await;
+    d.append("INBOX", &synthetic_messages(5), None).await;
+    let t = TestApp::with_extra(
+        Backend::Sqlite,
+        Delivery::Folder,
+        &imap_source(
+            d.port,
+            "since = \"2000-01-01T00:00:00Z\"\nmark = \"move\"\nmove_to = \"Processed\"",
+        ),
+    )
+    .await;
+
+    t.run_once().await;
+
+    assert_eq!(count_messages(&t).await, 5);
+    assert!(
+        d.search("INBOX", "ALL").await.is_empty(),
+        "nothing left in the inbox"
+    );
+    assert_eq!(d.search("Processed", "ALL").await.len(), 5);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_uidvalidity_rereads_the_folder_and_stores_nothing_twice() {
+    let mut d = Dovecot::start();
+    d.append("INBOX", &synthetic_messages(6), None).await;
+    let t = TestApp::with_extra(
+        Backend::Sqlite,
+        Delivery::Folder,
+        &imap_source(d.port, "since = \"2000-01-01T00:00:00Z\""),
+    )
+    .await;
+    t.run_once().await;
+    let before = {
+        let mut conn = t.app.store.conn().await.unwrap();
+        checkpoints::folder(&mut conn, "mailbox", "INBOX")
+            .await
+            .unwrap()
+            .unwrap()
+    };
+
+    // The server rebuilds the folder: new UIDVALIDITY, UIDs from 1 again.
+    d.kill();
+    d.reset_uidvalidity(&d.mail_dir());
+    d.restart();
+    d.append("INBOX", &synthetic_messages(8)[6..], None).await;
+    let (outcomes, _) = t.run_once().await;
+
+    let after = {
+        let mut conn = t.app.store.conn().await.unwrap();
+        checkpoints::folder(&mut conn, "mailbox", "INBOX")
+            .await
+            .unwrap()
+            .unwrap()
+    };
+    assert_ne!(after.uidvalidity, before.uidvalidity);
+    assert_eq!(after.last_uid, 8);
+    assert_eq!(
+        outcomes
+            .iter()
+            .filter(|o| matches!(o, postroom::ingest::Outcome::Duplicate))
+            .count(),
+        6,
+        "{outcomes:?}"
+    );
+    assert_eq!(
+        count_messages(&t).await,
+        8,
+        "the two new ones stored, the six old ones not again"
+    );
+    let mut conn = t.app.store.conn().await.unwrap();
+    assert_eq!(cases::all(&mut conn).await.unwrap().len(), 8);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dovecot_dying_mid_session_loses_and_doubles_nothing() {
+    let mut d = Dovecot::start();
+    let t = TestApp::with_extra(
+        Backend::Sqlite,
+        Delivery::Folder,
+        &imap_source(
+            d.port,
+            "since = \"2000-01-01T00:00:00Z\"\nidle_timeout = \"2s\"",
+        ),
+    )
+    .await;
+    let mail = synthetic_messages(60);
+    d.append("INBOX", &mail[..30], None).await;
+    let (stop, handle) = run_daemon(&t);
+    // Kill the server while postroom works through the first batch.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    d.kill();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    d.restart();
+    d.append("INBOX", &mail[30..], None).await;
+
+    let stored = wait_for_messages(&t, 60, Duration::from_secs(90)).await;
+    let unmarked = wait_for_marks(&d, Duration::from_secs(30)).await;
+
+    let mut conn = t.app.store.conn().await.unwrap();
+    let all = messages::all(&mut conn).await.unwrap();
+    drop(conn);
+    stop.cancel();
+    handle.await.unwrap();
+    assert_eq!(stored, 60);
+    let unique: HashSet<&str> = all.iter().map(|m| m.sha256.as_str()).collect();
+    assert_eq!(unique.len(), 60);
+    assert!(all.iter().all(|m| m.deliveries == 1), "none stored twice");
+    assert!(unmarked.is_empty(), "all marked in the end: {unmarked:?}");
+}
+
+/// Waits until every message in INBOX carries postroom's keyword; returns
+/// the UIDs still unmarked at the limit.
+async fn wait_for_marks(d: &Dovecot, limit: Duration) -> Vec<u32> {
+    let start = Instant::now();
+    loop {
+        let unmarked = d.search("INBOX", "UNKEYWORD $PostroomStored").await;
+        if unmarked.is_empty() || start.elapsed() > limit {
+            return unmarked;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// A TCP proxy in front of Dovecot that can cut every connection once it
+/// has passed a number of bytes from the server: a connection lost mid-FETCH.
+mod cutter {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::{TcpListener, TcpStream};
+
+    pub struct Proxy {
+        pub port: u16,
+        /// Server-to-client bytes after which a connection is cut (0: never).
+        pub cut_after: Arc<AtomicUsize>,
+        pub cuts: Arc<AtomicUsize>,
+    }
+
+    pub async fn start(upstream: u16) -> Proxy {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let cut_after = Arc::new(AtomicUsize::new(0));
+        let cuts = Arc::new(AtomicUsize::new(0));
+        let (c, n) = (cut_after.clone(), cuts.clone());
+        tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                let (c, n) = (c.clone(), n.clone());
+                tokio::spawn(async move {
+                    let Ok(server) = TcpStream::connect(("127.0.0.1", upstream)).await else {
+                        return;
+                    };
+                    let (mut cr, mut cw) = client.into_split();
+                    let (mut sr, mut sw) = server.into_split();
+                    let up = tokio::spawn(async move {
+                        let _ = tokio::io::copy(&mut cr, &mut sw).await;
+                    });
+                    let mut passed = 0usize;
+                    let mut buf = vec![0u8; 16 * 1024];
+                    while let Ok(read) = sr.read(&mut buf).await {
+                        if read == 0 {
+                            break;
+                        }
+                        let limit = c.load(Ordering::SeqCst);
+                        if limit > 0 && passed + read > limit {
+                            let _ = cw.write_all(&buf[..limit.saturating_sub(passed)]).await;
+                            c.store(0, Ordering::SeqCst);
+                            n.fetch_add(1, Ordering::SeqCst);
+                            break;
+                        }
+                        passed += read;
+                        if cw.write_all(&buf[..read]).await.is_err() {
+                            break;
+                        }
+                    }
+                    up.abort();
+                });
+            }
+        });
+        Proxy {
+            port,
+            cut_after,
+            cuts,
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_cut_mid_fetch_is_resumed_without_loss() {
+    let d = Dovecot::start();
+    // Big messages, so that the cut falls inside the FETCH of bodies.
+    let mail: Vec<Vec<u8>> = synthetic_messages(20)
+        .into_iter()
+        .map(|m| {
+            let mut m = m;
+            m.extend_from_slice(&vec![b'x'; 200 * 1024]);
+            m.extend_from_slice(b"\r\n");
+            m
+        })
+        .collect();
+    d.append("INBOX", &mail, None).await;
+    let proxy = cutter::start(d.port).await;
+    proxy
+        .cut_after
+        .store(1_500_000, std::sync::atomic::Ordering::SeqCst);
+    let source = imap_source(proxy.port, "since = \"2000-01-01T00:00:00Z\"\nbatch_mb = 8");
+    let t = TestApp::with_extra(Backend::Sqlite, Delivery::Folder, &source).await;
+
+    let first = postroom::daemon::run_once(&t.app).await;
+    assert!(first.is_err(), "the cut is an error of this round");
+    assert_eq!(proxy.cuts.load(std::sync::atomic::Ordering::SeqCst), 1);
+    // The next rounds (after the backoff) reconnect and finish.
+    let start = Instant::now();
+    while count_messages(&t).await < 20 && start.elapsed() < Duration::from_secs(60) {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let _ = postroom::daemon::run_once(&t.app).await;
+    }
+
+    assert_eq!(count_messages(&t).await, 20);
+    let mut conn = t.app.store.conn().await.unwrap();
+    assert!(
+        messages::all(&mut conn)
+            .await
+            .unwrap()
+            .iter()
+            .all(|m| m.deliveries == 1)
+    );
+    let stored: HashSet<String> = messages::all_raw(&mut conn)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(s, _)| s)
+        .collect();
+    assert_eq!(stored.len(), 20);
+}
