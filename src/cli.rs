@@ -103,6 +103,16 @@ pub enum Command {
         #[command(subcommand)]
         command: OutboxCommand,
     },
+    /// How each source is doing: the last successful poll, the last
+    /// failure and why. Exits 1 when a source is red (no successful poll
+    /// for daemon.stall_alert): usable as a monitoring check.
+    Status {
+        #[command(flatten)]
+        config: ConfigFile,
+        /// One JSON object per source instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
     /// Check or try the classification rules.
     Rules {
         #[command(subcommand)]
@@ -182,6 +192,7 @@ async fn dispatch(command: Command) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Outbox { config, command } => outbox(&config.config, command).await,
+        Command::Status { config, json } => status(&config.config, json).await,
         Command::Rules {
             command: RulesCommand::Check { config, rules },
         } => rules_check(config.config.as_deref(), rules.as_deref()),
@@ -223,6 +234,57 @@ async fn run(config: &Path, once: bool) -> Result<ExitCode> {
 async fn open_store(config: &Path) -> Result<crate::store::Store> {
     let config = Config::load(config).map_err(|e| anyhow::anyhow!("{e}"))?;
     crate::store::Store::connect(&config.database.url, 2).await
+}
+
+async fn status(config: &Path, json: bool) -> Result<ExitCode> {
+    let prepared = prepare(config)?;
+    let app = App::start(prepared, clock::system()).await?;
+    let statuses = crate::health::status(&app, None).await?;
+    app.store.close().await;
+    let when = |t: &Option<chrono::DateTime<chrono::Utc>>| {
+        t.map(|t| {
+            crate::store::ts(t)
+                .get(..16)
+                .unwrap_or("")
+                .replace('T', " ")
+        })
+        .unwrap_or_else(|| "never".into())
+    };
+    if json {
+        for s in &statuses {
+            println!("{}", serde_json::to_string(s)?);
+        }
+    } else {
+        let mut table = comfy_table::Table::new();
+        table.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED);
+        table.set_header([
+            "Source",
+            "Health",
+            "Last good poll (UTC)",
+            "Last failure (UTC)",
+            "Why",
+        ]);
+        for s in &statuses {
+            table.add_row([
+                s.source.clone(),
+                if s.ok { "green" } else { "RED" }.to_string(),
+                when(&s.last_ok),
+                when(&s.last_failure),
+                s.failure
+                    .clone()
+                    .unwrap_or_default()
+                    .chars()
+                    .take(80)
+                    .collect(),
+            ]);
+        }
+        println!("{table}");
+    }
+    Ok(if statuses.iter().all(|s| s.ok) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 async fn outbox(config: &Path, command: OutboxCommand) -> Result<ExitCode> {

@@ -18,6 +18,7 @@ use tokio_util::task::TaskTracker;
 use tracing::{error, info, warn};
 
 use crate::app::App;
+use crate::health;
 use crate::ingest::{self, Outcome};
 use crate::outbox::{Transport, Worker};
 use crate::source::Source;
@@ -61,7 +62,7 @@ pub async fn poll_source(
 
 /// Builds the delivery worker the config asks for.
 pub fn worker(app: &App) -> Result<Worker> {
-    let transport = Transport::from_config(&app.config.delivery.transport)?;
+    let transport = Transport::from_config(&app.config.delivery.transport, app.tokens.as_ref())?;
     Ok(Worker::new(
         app.store.clone(),
         transport,
@@ -71,14 +72,44 @@ pub fn worker(app: &App) -> Result<Worker> {
     ))
 }
 
+/// With SQLite, makes sure this is the only postroom on the database and
+/// takes back what a process that died left claimed. The lock lasts as long
+/// as the returned file.
+async fn single_instance(app: &App) -> Result<Option<std::fs::File>> {
+    let lock = app.store.lock_single_instance()?;
+    if lock.is_some() {
+        let mut conn = app.store.conn().await?;
+        let released = crate::store::outbox::release_claims(&mut conn).await?;
+        if released > 0 {
+            warn!(
+                released,
+                "Mail claimed by a postroom that stopped without finishing; it will be sent now."
+            );
+        }
+    }
+    Ok(lock)
+}
+
 /// One pass: every source drained, then every due mail sent.
 pub async fn run_once(app: &App) -> Result<(Vec<Outcome>, crate::outbox::Totals)> {
+    let _lock = single_instance(app).await?;
     let stop = CancellationToken::new();
     let ready = Notify::new();
     let mut outcomes = Vec::new();
     for config in &app.config.sources {
         let mut source = Source::from_config(config, app);
-        outcomes.extend(poll_source(app, &mut source, &stop, &ready).await?);
+        let polled = poll_source(app, &mut source, &stop, &ready).await;
+        source.close().await;
+        match polled {
+            Ok(o) => {
+                health::poll_ok(app, &config.name).await?;
+                outcomes.extend(o);
+            }
+            Err(e) => {
+                health::poll_failed(app, &config.name, &e).await?;
+                return Err(e);
+            }
+        }
     }
     let totals = worker(app)?.deliver_all_due().await?;
     Ok((outcomes, totals))
@@ -86,6 +117,7 @@ pub async fn run_once(app: &App) -> Result<(Vec<Outcome>, crate::outbox::Totals)
 
 /// Runs until `stop` is cancelled.
 pub async fn run(app: Arc<App>, stop: CancellationToken) -> Result<()> {
+    let _lock = single_instance(&app).await?;
     let tracker = TaskTracker::new();
     let ready = Arc::new(Notify::new());
     for config in app.config.sources.clone() {
@@ -94,21 +126,55 @@ pub async fn run(app: Arc<App>, stop: CancellationToken) -> Result<()> {
             let mut source = Source::from_config(&config, &app);
             info!(source = %config.name, "Source started.");
             loop {
-                match poll_source(&app, &mut source, &stop, &ready).await {
+                let polled = poll_source(&app, &mut source, &stop, &ready).await;
+                let recorded = match &polled {
+                    Ok(_) => health::poll_ok(&app, &config.name).await,
+                    Err(e) => health::poll_failed(&app, &config.name, e).await,
+                };
+                match polled {
                     Ok(outcomes) if !outcomes.is_empty() => info!(source = %config.name, stored = outcomes.len(), "Poll done."),
                     Ok(_) => {}
                     Err(e) => error!(source = %config.name, error = format!("{e:#}"), "Poll failed; will retry."),
                 }
+                if let Err(e) = recorded {
+                    error!(source = %config.name, error = format!("{e:#}"), "Cannot record the source's health.");
+                }
                 if stop.is_cancelled() {
                     break;
                 }
-                source.wait(&stop, app.config.poll_interval).await;
+                // Polled at least three times per stall_alert, so that a
+                // quiet source is never taken for a stalled one.
+                let interval = app.config.poll_interval.min(app.config.stall_alert / 3);
+                source.wait(&stop, interval).await;
                 if stop.is_cancelled() {
                     break;
                 }
             }
             source.close().await;
             info!(source = %config.name, "Source stopped.");
+        });
+    }
+    {
+        // The watchdog: never silent about a source that stopped.
+        let (app, stop, ready) = (app.clone(), stop.clone(), ready.clone());
+        let started = app.clock.now();
+        let tick = (app.config.stall_alert / 10)
+            .clamp(Duration::from_millis(100), Duration::from_secs(30));
+        tracker.spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = stop.cancelled() => break,
+                    _ = tokio::time::sleep(tick) => {}
+                }
+                match health::watch(&app, started).await {
+                    Ok(alerted) if !alerted.is_empty() => ready.notify_one(),
+                    Ok(_) => {}
+                    Err(e) => error!(
+                        error = format!("{e:#}"),
+                        "The stall watchdog failed; will retry."
+                    ),
+                }
+            }
         });
     }
     let worker = Arc::new(worker(&app)?);

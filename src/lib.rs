@@ -28,6 +28,7 @@ pub mod daemon;
 pub mod demo;
 pub mod eval;
 pub mod extract;
+pub mod health;
 pub mod ingest;
 pub mod message;
 pub mod notify;

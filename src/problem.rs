@@ -30,7 +30,12 @@ impl Problem {
 
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}: ", self.file, self.line)?;
+        // Line 0: about the file as a whole (a table that is missing).
+        if self.line == 0 {
+            write!(f, "{}: ", self.file)?;
+        } else {
+            write!(f, "{}:{}: ", self.file, self.line)?;
+        }
         if let Some(item) = &self.item {
             write!(f, "{item}: ")?;
         }

@@ -20,6 +20,8 @@ pub(super) struct Checker<'a> {
     pub(super) text: &'a str,
     pub(super) base: PathBuf,
     pub(super) errors: Vec<ConfigError>,
+    /// Whether the file has an `[oauth]` table (XOAUTH2 needs one).
+    pub(super) has_oauth: bool,
 }
 
 impl Checker<'_> {
@@ -441,7 +443,15 @@ fn check_imap(c: &mut Checker<'_>, s: &RawSource, span: std::ops::Range<usize>) 
                 ImapAuth::Password(SecretString::from(String::new()))
             }
         },
-        "oauth2" => ImapAuth::OAuth2,
+        "oauth2" => {
+            if !c.has_oauth {
+                c.error_at(
+                    span.clone(),
+                    "auth = \"oauth2\" needs an [oauth] table (where tokens come from)",
+                );
+            }
+            ImapAuth::OAuth2
+        }
         other => {
             c.error_at(
                 span.clone(),
@@ -611,6 +621,17 @@ pub(super) fn check_oauth(
             String::new()
         }
     };
+    if !token_url.is_empty() {
+        match reqwest::Url::parse(&token_url) {
+            Ok(url) if url.scheme() == "https" => {}
+            Ok(url) if url.scheme() == "http" && is_loopback(url.host_str().unwrap_or("")) => {}
+            Ok(_) => c.error_at(
+                span.clone(),
+                format!("oauth.token_url {token_url:?} must be https (plain http only to a loopback address)"),
+            ),
+            Err(e) => c.error_at(span.clone(), format!("oauth.token_url {token_url:?}: {e}")),
+        }
+    }
     let scope = raw.scope.clone().unwrap_or_else(|| match flow {
         Flow::ClientCredentials => "https://outlook.office365.com/.default".into(),
         Flow::RefreshToken => "https://outlook.office365.com/IMAP.AccessAsUser.All https://outlook.office365.com/SMTP.Send offline_access".into(),
@@ -717,6 +738,12 @@ pub(super) fn check_smtp(c: &mut Checker<'_>, spanned: Spanned<RawSmtp>) -> Smtp
             false
         }
     };
+    if oauth2 && !c.has_oauth {
+        c.error_at(
+            span.clone(),
+            "smtp.auth = \"oauth2\" needs an [oauth] table (where tokens come from)",
+        );
+    }
     if oauth2 && raw.username.is_none() {
         c.error_at(
             span.clone(),

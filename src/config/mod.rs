@@ -46,6 +46,10 @@ pub struct Config {
     pub acknowledgements_per_sender_per_hour: u32,
     pub poll_interval: Duration,
     pub shutdown_timeout: Duration,
+    /// No successful poll of a source for this long: health red, one alert.
+    pub stall_alert: Duration,
+    /// Who gets the alert mails (the council's IT team).
+    pub admin: Option<String>,
     pub extract: Extract,
     /// Who cases go to, by category.
     pub teams: Vec<Team>,
@@ -287,11 +291,13 @@ impl Config {
             text,
             base: base.to_path_buf(),
             errors: Vec::new(),
+            has_oauth: false,
         };
         let raw: RawConfig = match toml::from_str(text) {
             Ok(raw) => raw,
             Err(e) => return Err(ConfigErrors(vec![problem::from_toml(file, text, &e)])),
         };
+        c.has_oauth = raw.oauth.is_some();
         let council = check_council(&mut c, raw.council);
         let database = check_database(&mut c, raw.database);
         let rules_dir = raw.paths.rules.map(|p| c.path(p.get_ref()));
@@ -301,6 +307,15 @@ impl Config {
         let delivery = check_delivery(&mut c, raw.delivery, raw.smtp);
         let poll_interval = c.duration(&raw.daemon.poll_interval, "daemon.poll_interval");
         let shutdown_timeout = c.duration(&raw.daemon.shutdown_timeout, "daemon.shutdown_timeout");
+        let stall_alert = c.duration(&raw.daemon.stall_alert, "daemon.stall_alert");
+        let admin = raw.daemon.admin.map(|a| {
+            let span = a.span();
+            let a = a.into_inner();
+            if a.parse::<lettre::Address>().is_err() {
+                c.error_at(span, format!("daemon.admin {a:?} is not an email address"));
+            }
+            a
+        });
         let teams = check_teams(&mut c, raw.team);
         let oauth = raw.oauth.map(|o| check_oauth(&mut c, o));
         let extract = Extract {
@@ -328,6 +343,8 @@ impl Config {
             acknowledgements_per_sender_per_hour: raw.limits.acknowledgements_per_sender_per_hour,
             poll_interval,
             shutdown_timeout,
+            stall_alert,
+            admin,
             extract,
             teams,
             oauth,
@@ -394,6 +411,75 @@ mod tests {
             !text.iter().any(|t| t.contains("hunter2")),
             "errors must not echo secrets"
         );
+    }
+
+    #[test]
+    fn imap_and_oauth_mistakes_are_refused_with_their_lines() {
+        let text = format!(
+            "{MINIMAL}\n[[source]]\nname = \"mailbox\"\nkind = \"imap\"\nhost = \"outlook.office365.com\"\ntls = \"none\"\n\
+             username = \"mp@exampleshire.gov.uk\"\nauth = \"oauth2\"\n\n[daemon]\nadmin = \"not an address\"\n\n\
+             [delivery]\ntransport = \"file\"\npath = \"out\"\n"
+        );
+        let errors = parse(&text).unwrap_err().0;
+        let text: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
+        assert!(
+            text.iter()
+                .any(|e| e.starts_with("postroom.toml:5:") && e.contains("clear text")),
+            "{text:#?}"
+        );
+        assert!(
+            text.iter()
+                .any(|e| e.starts_with("postroom.toml:5:") && e.contains("[oauth]")),
+            "{text:#?}"
+        );
+        assert!(
+            text.iter()
+                .any(|e| e.starts_with("postroom.toml:14:") && e.contains("daemon.admin")),
+            "{text:#?}"
+        );
+
+        let text = format!(
+            "{MINIMAL}\n[oauth]\nflow = \"client_credentials\"\ntoken_url = \"http://login.example.org/token\"\n\
+             client_id = \"abc\"\nclient_secret = \"hunter2\"\n\n[delivery]\ntransport = \"file\"\npath = \"out\"\n"
+        );
+        let errors = parse(&text).unwrap_err().0;
+        let text: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
+        assert!(
+            text.iter().any(|e| e.contains("must be https")),
+            "{text:#?}"
+        );
+        assert!(
+            text.iter().any(|e| e.contains("client_secret_env")),
+            "{text:#?}"
+        );
+        assert!(text.iter().all(|e| !e.contains("hunter2")), "{text:#?}");
+        assert!(
+            text.iter().all(|e| e.starts_with("postroom.toml:5:")),
+            "{text:#?}"
+        );
+    }
+
+    #[test]
+    fn a_microsoft_365_mailbox_needs_only_the_tenant_and_client() {
+        // SAFETY: a name no other test uses.
+        unsafe { std::env::set_var("POSTROOM_UNIT_M365_SECRET", "s") };
+        let c = parse(&format!(
+            "{MINIMAL}\n[[source]]\nname = \"mailbox\"\nkind = \"imap\"\nhost = \"outlook.office365.com\"\n\
+             username = \"mp@exampleshire.gov.uk\"\nauth = \"oauth2\"\n\n[oauth]\nflow = \"client_credentials\"\n\
+             tenant = \"exampleshire.onmicrosoft.com\"\nclient_id = \"abc\"\nclient_secret_env = \"POSTROOM_UNIT_M365_SECRET\"\n\n\
+             [delivery]\ntransport = \"file\"\npath = \"out\"\n"
+        ))
+        .unwrap_or_else(|e| panic!("{e}"));
+        let oauth = c.oauth.unwrap();
+        assert_eq!(
+            oauth.token_url,
+            "https://login.microsoftonline.com/exampleshire.onmicrosoft.com/oauth2/v2.0/token"
+        );
+        assert_eq!(oauth.scope, "https://outlook.office365.com/.default");
+        let imap = c.sources[0].imap.as_ref().unwrap();
+        assert_eq!(imap.port, 993);
+        assert_eq!(imap.tls, Tls::Implicit);
+        assert_eq!(c.stall_alert, Duration::from_secs(15 * 60));
     }
 
     #[test]

@@ -313,6 +313,12 @@ pub(super) struct RawDaemon {
     pub(super) poll_interval: Spanned<String>,
     #[serde(default = "default_shutdown")]
     pub(super) shutdown_timeout: Spanned<String>,
+    /// No successful poll of a source for this long: health red, one alert.
+    #[serde(default = "default_stall_alert")]
+    pub(super) stall_alert: Spanned<String>,
+    /// Who gets the alert mails (the council's IT team).
+    #[serde(default)]
+    pub(super) admin: Option<Spanned<String>>,
 }
 
 impl Default for RawDaemon {
@@ -320,12 +326,17 @@ impl Default for RawDaemon {
         RawDaemon {
             poll_interval: default_poll(),
             shutdown_timeout: default_shutdown(),
+            stall_alert: default_stall_alert(),
+            admin: None,
         }
     }
 }
 
 pub(super) fn default_poll() -> Spanned<String> {
     Spanned::new(0..0, "60s".into())
+}
+pub(super) fn default_stall_alert() -> Spanned<String> {
+    Spanned::new(0..0, "15m".into())
 }
 pub(super) fn default_shutdown() -> Spanned<String> {
     Spanned::new(0..0, "30s".into())

@@ -66,12 +66,18 @@ impl Source {
     pub fn from_config(config: &SourceConfig, app: &crate::app::App) -> Source {
         match config.kind {
             SourceKind::Imap => match &config.imap {
-                Some(imap) => Source::Imap(Box::new(imap::Imap::new(
-                    &config.name,
-                    imap.clone(),
-                    app.tokens.clone(),
-                    app.clock.clone(),
-                ))),
+                Some(imap) => {
+                    // A poll (or IDLE round) finishes at least three times
+                    // per stall_alert, so a quiet mailbox is not a stall.
+                    let mut imap = imap.clone();
+                    imap.idle_timeout = imap.idle_timeout.min(app.config.stall_alert / 3);
+                    Source::Imap(Box::new(imap::Imap::new(
+                        &config.name,
+                        imap,
+                        app.tokens.clone(),
+                        app.clock.clone(),
+                    )))
+                }
                 // Invariant: the config check gives every imap source its settings.
                 None => Source::EmlDir(eml_dir::EmlDir::new(&config.name, &config.path, None)),
             },

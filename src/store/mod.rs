@@ -16,12 +16,13 @@
 //! written in between.
 
 pub mod cases;
+pub mod health;
 pub mod imap;
 pub mod messages;
 pub mod outbox;
 pub mod sources;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -45,6 +46,8 @@ pub enum Backend {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// The SQLite file, for the single-instance lock.
+    sqlite_path: Option<PathBuf>,
 }
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
@@ -92,7 +95,52 @@ impl Store {
             .run(&pool)
             .await
             .context("Cannot apply the database migrations")?;
-        Ok(Store { pool, backend })
+        let sqlite_path = if backend == Backend::Sqlite {
+            sqlite_file(url)
+        } else {
+            None
+        };
+        Ok(Store {
+            pool,
+            backend,
+            sqlite_path,
+        })
+    }
+
+    /// With SQLite, only one postroom may work on a database: takes an
+    /// exclusive lock on `<file>.lock`, held until the returned file is
+    /// dropped (and by the kernel until the process dies, however it dies).
+    /// Several instances share work only on PostgreSQL.
+    pub fn lock_single_instance(&self) -> Result<Option<std::fs::File>> {
+        let Some(path) = &self.sqlite_path else {
+            return Ok(None);
+        };
+        let mut lock_path = path.clone().into_os_string();
+        lock_path.push(".lock");
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create(true).truncate(false);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        let file = options.open(&lock_path).with_context(|| {
+            format!(
+                "Cannot open the lock file {}",
+                Path::new(&lock_path).display()
+            )
+        })?;
+        match file.try_lock() {
+            Ok(()) => Ok(Some(file)),
+            Err(std::fs::TryLockError::WouldBlock) => bail!(
+                "Another postroom is already running on the SQLite database {}; \
+                 several instances can share work only on PostgreSQL",
+                path.display()
+            ),
+            Err(std::fs::TryLockError::Error(e)) => {
+                Err(e).with_context(|| format!("Cannot lock {}", Path::new(&lock_path).display()))
+            }
+        }
     }
 
     pub fn backend(&self) -> Backend {
@@ -132,17 +180,22 @@ impl Store {
 
 /// Creates the SQLite file readable by its owner only, before SQLite does so
 /// with the process umask.
-fn create_private_file(url: &str) -> Result<()> {
+/// The file of a `sqlite:` URL (`None` for an in-memory database).
+fn sqlite_file(url: &str) -> Option<PathBuf> {
     let path = url
         .trim_start_matches("sqlite:")
         .trim_start_matches("//")
         .split('?')
         .next()
         .unwrap_or("");
-    if path.is_empty() || path == ":memory:" {
+    (!path.is_empty() && path != ":memory:").then(|| PathBuf::from(path))
+}
+
+fn create_private_file(url: &str) -> Result<()> {
+    let Some(path) = sqlite_file(url) else {
         return Ok(());
-    }
-    let path = Path::new(path);
+    };
+    let path = path.as_path();
     if path.exists() {
         return Ok(());
     }

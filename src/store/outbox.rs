@@ -265,3 +265,17 @@ pub async fn mark_bounced(conn: &mut Conn, id: i64, detail: &str) -> Result<()> 
     .context("Cannot mark the mail bounced")?;
     Ok(())
 }
+
+/// Ends every claim: for a single instance starting up (SQLite, under its
+/// lock), a claim can only be left over from a process that died while
+/// sending, and waiting out its lease would delay that mail for nothing.
+/// Returns how many were released.
+pub async fn release_claims(conn: &mut Conn) -> Result<u64> {
+    let done = sqlx::query(
+        "UPDATE outbox SET claimed_until = NULL WHERE status = 'queued' AND claimed_until IS NOT NULL",
+    )
+    .execute(&mut *conn)
+    .await
+    .context("Cannot release the outbox's claims")?;
+    Ok(done.rows_affected())
+}

@@ -404,3 +404,229 @@ async fn a_connection_cut_mid_fetch_is_resumed_without_loss() {
         .collect();
     assert_eq!(stored.len(), 20);
 }
+
+/// Mail the SMTP server received for `to` about the source "mailbox" (the
+/// test app's folder source has its own, as the test clock jumps).
+fn mail_to(smtp: &SmtpServer, to: &str) -> Vec<crate::harness::smtp::Received> {
+    smtp.received()
+        .into_iter()
+        .filter(|r| r.rcpt_tos.iter().any(|t| t == to))
+        .filter(|r| {
+            r.header("Subject")
+                .is_some_and(|s| s.contains("\"mailbox\""))
+        })
+        .collect()
+}
+
+async fn wait_for_mail_to(smtp: &SmtpServer, to: &str, n: usize, limit: Duration) -> usize {
+    let start = Instant::now();
+    loop {
+        let got = mail_to(smtp, to).len();
+        if got >= n || start.elapsed() > limit {
+            return got;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_mailbox_turns_health_red_and_mails_the_admin_once() {
+    const ADMIN: &str = "ict-servicedesk@wexcombe.gov.uk";
+    let mut d = Dovecot::start();
+    let smtp = SmtpServer::start();
+    let extra = format!(
+        "{}\n[daemon]\nstall_alert = \"3s\"\nadmin = \"{ADMIN}\"\n",
+        imap_source(d.port, "")
+    );
+    let t = TestApp::with_extra(Backend::Sqlite, Delivery::Smtp(smtp.port), &extra).await;
+    let mailbox_status = || async {
+        postroom::health::status(&t.app, None)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|s| s.source == "mailbox")
+            .unwrap()
+    };
+    let (stop, handle) = run_daemon(&t);
+    let start = Instant::now();
+    while mailbox_status().await.last_ok.is_none() && start.elapsed() < Duration::from_secs(20) {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(mailbox_status().await.ok, "green while the server answers");
+
+    // The server goes away, and ten minutes pass without a good poll.
+    d.kill();
+    t.clock.advance(chrono::Duration::minutes(10));
+
+    assert_eq!(
+        wait_for_mail_to(&smtp, ADMIN, 1, Duration::from_secs(30)).await,
+        1
+    );
+    // Many watchdog rounds later, still one alert.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let alerts = mail_to(&smtp, ADMIN);
+    assert_eq!(
+        alerts.len(),
+        1,
+        "one alert per stall: {:?}",
+        alerts
+            .iter()
+            .map(|a| a.header("Subject"))
+            .collect::<Vec<_>>()
+    );
+    let status = mailbox_status().await;
+    assert!(!status.ok, "health is red: {status:?}");
+    assert!(status.alerted_at.is_some());
+    let text = alerts[0].text();
+    assert!(
+        alerts[0].header("Subject").unwrap().contains("\"mailbox\""),
+        "{text}"
+    );
+    assert!(
+        text.contains("Cannot connect") || text.contains("failed"),
+        "says why: {text}"
+    );
+    assert_eq!(
+        alerts[0].header("Auto-Submitted").as_deref(),
+        Some("auto-generated")
+    );
+
+    // The server comes back: green again, and one all-clear.
+    d.restart();
+    assert_eq!(
+        wait_for_mail_to(&smtp, ADMIN, 2, Duration::from_secs(60)).await,
+        2
+    );
+    let status = mailbox_status().await;
+    assert!(status.ok && status.alerted_at.is_none(), "{status:?}");
+    assert!(
+        mail_to(&smtp, ADMIN)[1]
+            .header("Subject")
+            .unwrap()
+            .contains("again")
+    );
+    stop.cancel();
+    handle.await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postroom_killed_at_random_moments_stores_and_acknowledges_every_message_once() {
+    use rand::Rng;
+    const MESSAGES: usize = 300;
+    const KILLS: usize = 6;
+    let d = Dovecot::start();
+    let smtp = SmtpServer::start();
+    d.append("INBOX", &synthetic_messages(MESSAGES), None).await;
+    let t = TestApp::with_extra(
+        Backend::Sqlite,
+        Delivery::Smtp(smtp.port),
+        &imap_source(d.port, "since = \"2000-01-01T00:00:00Z\""),
+    )
+    .await;
+    let config = t.dir.path().join("postroom.toml");
+    let log = t.dir.path().join("postroom.log");
+    let spawn = || {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log)
+            .unwrap();
+        std::process::Command::new(env!("CARGO_BIN_EXE_postroom"))
+            .arg("run")
+            .arg("--config")
+            .arg(&config)
+            .stdout(std::process::Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap()
+    };
+
+    let started = || {
+        std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .matches("postroom started")
+            .count()
+    };
+    let mut stored_between = Vec::new();
+    for round in 0..KILLS {
+        let mut child = spawn();
+        // Once it is up (a debug build takes seconds to compile the rules),
+        // a random moment in the backlog.
+        let start = Instant::now();
+        while started() <= round && start.elapsed() < Duration::from_secs(60) {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let pause = rand::rng().random_range(50..1500);
+        tokio::time::sleep(Duration::from_millis(pause)).await;
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        stored_between.push(count_messages(&t).await);
+    }
+    let mut child = spawn();
+    let stored = wait_for_messages(&t, MESSAGES, Duration::from_secs(120)).await;
+    let start = Instant::now();
+    let outbox_rows = loop {
+        let mut conn = t.app.store.conn().await.unwrap();
+        let rows = outbox::list(&mut conn, None).await.unwrap();
+        if rows.iter().all(|r| r.status == "sent") || start.elapsed() > Duration::from_secs(60) {
+            break rows;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let unmarked = wait_for_marks(&d, Duration::from_secs(30)).await;
+    // SAFETY: signals our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let status = child.wait().unwrap();
+
+    let log_text = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(status.success(), "a clean stop after SIGTERM: {status}");
+    assert!(
+        stored_between.windows(2).any(|w| w[0] < w[1]) && stored_between[0] < MESSAGES,
+        "the kills landed during the backlog: {stored_between:?}"
+    );
+    assert_eq!(stored, MESSAGES, "{log_text}");
+    let mut conn = t.app.store.conn().await.unwrap();
+    let all = messages::all(&mut conn).await.unwrap();
+    let unique: HashSet<&str> = all.iter().map(|m| m.sha256.as_str()).collect();
+    assert_eq!(unique.len(), MESSAGES, "each message stored once");
+    assert!(all.iter().all(|m| m.deliveries == 1), "none read twice");
+    assert_eq!(cases::all(&mut conn).await.unwrap().len(), MESSAGES);
+    assert!(
+        unmarked.is_empty(),
+        "all marked on the server: {unmarked:?}"
+    );
+
+    // Each acknowledgement queued once (in the transaction that stored its
+    // message) and sent. SMTP itself is at-least-once: a kill between the
+    // server's 250 and the outbox update sends that mail again, with the
+    // same Message-ID, so the MP office's mail client shows it once.
+    let acks: Vec<_> = outbox_rows
+        .iter()
+        .filter(|r| r.purpose == "acknowledgement")
+        .collect();
+    let by_case: HashSet<Option<i64>> = acks.iter().map(|r| r.case_id).collect();
+    assert_eq!(by_case.len(), acks.len(), "one acknowledgement per case");
+    assert!(!acks.is_empty());
+    assert!(acks.iter().all(|r| r.status == "sent"), "all sent");
+    let received = smtp.received();
+    let received_ids: Vec<String> = received
+        .iter()
+        .filter_map(|r| r.header("Message-ID"))
+        .map(|id| id.trim_matches(|c| c == '<' || c == '>').to_string())
+        .collect();
+    for ack in &acks {
+        assert!(
+            received_ids.contains(&ack.message_id),
+            "acknowledgement {} reached the SMTP server",
+            ack.message_id
+        );
+    }
+    let extra_copies = received_ids.len() - received_ids.iter().collect::<HashSet<_>>().len();
+    eprintln!(
+        "stored after each kill: {stored_between:?}; acknowledgements sent twice: {extra_copies}"
+    );
+    assert!(
+        extra_copies <= KILLS,
+        "{extra_copies} repeated sends after {KILLS} kills"
+    );
+}

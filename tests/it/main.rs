@@ -11,6 +11,7 @@ mod cli;
 mod hostile;
 mod imap;
 mod letters;
+mod oauth;
 mod outbox;
 mod pipeline;
 mod realworld;

@@ -67,6 +67,7 @@ pub struct Imap {
     renew_at: Option<DateTime<Utc>>,
     failures: u32,
     retry_at: Option<Instant>,
+    last_error: Option<String>,
     /// Connections opened after the first: a health figure.
     pub reconnects: u64,
     connected_once: bool,
@@ -99,6 +100,7 @@ impl Imap {
             renew_at: None,
             failures: 0,
             retry_at: None,
+            last_error: None,
             reconnects: 0,
             connected_once: false,
         }
@@ -146,6 +148,7 @@ impl Imap {
         let base = Duration::from_secs(1 << self.failures.min(8)).min(MAX_BACKOFF);
         let wait = base.mul_f64(rand::rng().random_range(0.75..1.25));
         self.retry_at = Some(Instant::now() + wait);
+        self.last_error = Some(format!("{error:#}"));
         warn!(source = %self.name, error = format!("{error:#}"), retry_in_s = wait.as_secs(), "IMAP failed; reconnecting after a pause.");
     }
 
@@ -171,8 +174,15 @@ impl Imap {
     /// Up to `max` messages not yet stored, from the first folder that has
     /// any. Errors drop the connection (and are returned for the log).
     pub async fn fetch(&mut self, store: &Store, max: usize) -> Result<Vec<Incoming>> {
-        if self.retry_at.is_some_and(|at| Instant::now() < at) {
-            return Ok(Vec::new());
+        if let Some(at) = self.retry_at
+            && Instant::now() < at
+        {
+            // Not a poll: the health record must not call it a good one.
+            bail!(
+                "reconnecting in {} s after: {}",
+                at.saturating_duration_since(Instant::now()).as_secs(),
+                self.last_error.as_deref().unwrap_or("an error")
+            );
         }
         match self.fetch_inner(store, max).await {
             Ok(found) => Ok(found),

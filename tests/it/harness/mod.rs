@@ -3,6 +3,7 @@
 
 pub mod db;
 pub mod dovecot;
+pub mod oauth;
 pub mod smtp;
 pub mod tls;
 

@@ -10,19 +10,39 @@ Scripted replies: if DIR/script.json exists, it is a JSON list of SMTP
 replies ("451 4.3.0 Try again later", "550 5.1.1 No such user"); each DATA
 command takes the first one off the list and answers with it instead of
 accepting the message. An empty list, or no file, accepts everything.
+
+With --introspect URL the server offers AUTH XOAUTH2 and asks that OAuth2
+introspection endpoint whether the bearer token is active and belongs to
+the user (as Exchange Online checks a token against Entra ID).
 """
 import argparse
 import asyncio
+import base64
 import json
 import os
 import socket
 import ssl
 import sys
+import urllib.parse
+import logging
+import urllib.request
 
 from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
 
 
 IMPLICIT_TLS = False
+INTROSPECT = None
+
+# aiosmtpd logs a deprecation of its own login_data whenever AUTH succeeds.
+logging.getLogger("mail.log").addFilter(lambda record: "login_data" not in record.getMessage())
+
+
+def token_user(token):
+    """The user an access token belongs to, if the introspection endpoint says it is active."""
+    body = urllib.parse.urlencode({"token": token}).encode()
+    with urllib.request.urlopen(INTROSPECT, data=body, timeout=10) as r:
+        answer = json.load(r)
+    return answer.get("username") if answer.get("active") else None
 
 
 def auth_name(session):
@@ -51,6 +71,30 @@ class Handler:
             json.dump(script, f)
         os.replace(path + ".tmp", path)
         return reply
+
+    async def auth_XOAUTH2(self, server, args):
+        """SASL XOAUTH2: base64 of "user=U^Aauth=Bearer T^A^A" (initial response or after a 334)."""
+        if INTROSPECT is None:
+            return AuthResult(success=False, handled=False)
+        if len(args) > 1:
+            blob = args[1]
+        else:
+            blob = await server.challenge_auth("", encode_to_b64=False)
+            if not isinstance(blob, bytes):
+                return AuthResult(success=False, handled=False)
+        try:
+            fields = dict(
+                part.split("=", 1) for part in base64.b64decode(blob).decode().split("\x01") if "=" in part
+            )
+        except Exception:
+            return AuthResult(success=False, handled=False, message="501 5.5.2 Cannot decode XOAUTH2")
+        user = fields.get("user")
+        bearer = fields.get("auth", "")
+        token = bearer[len("Bearer "):] if bearer.startswith("Bearer ") else ""
+        owner = await asyncio.get_running_loop().run_in_executor(None, token_user, token)
+        if owner is None or owner != user:
+            return AuthResult(success=False, handled=False, message="535 5.7.3 Authentication unsuccessful")
+        return AuthResult(success=True, auth_data=user)
 
     async def handle_DATA(self, server, session, envelope):
         scripted = self.next_scripted()
@@ -81,7 +125,10 @@ def main():
     parser.add_argument("--implicit-tls", action="store_true")
     parser.add_argument("--user")
     parser.add_argument("--password")
+    parser.add_argument("--introspect")
     args = parser.parse_args()
+    global INTROSPECT
+    INTROSPECT = args.introspect
 
     tls_context = None
     if args.cert:
@@ -100,7 +147,7 @@ def main():
 
     def factory():
         kwargs = {}
-        if args.user:
+        if args.user or args.introspect:
             kwargs["authenticator"] = authenticator
             # With implicit TLS the whole connection is encrypted before SMTP
             # starts, which aiosmtpd's STARTTLS bookkeeping does not see.
