@@ -21,10 +21,14 @@ use crate::app::App;
 use crate::health;
 use crate::ingest::{self, Outcome};
 use crate::outbox::{Transport, Worker};
-use crate::source::Source;
+use crate::source::{Checkpoint, Source};
 
-/// Messages fetched from a source per round trip.
+/// Messages stored per transaction, at most: one commit (one fsync) for
+/// the lot, short enough not to hold up the delivery worker.
 pub const BATCH: usize = 100;
+/// Bytes of mail stored per transaction, at most (a single larger message
+/// is stored on its own).
+pub const BATCH_BYTES: usize = 16 << 20;
 
 /// Stores everything a source holds that is not stored yet. Stops between
 /// messages when `stop` is cancelled. Returns what became of each message.
@@ -36,28 +40,43 @@ pub async fn poll_source(
 ) -> Result<Vec<Outcome>> {
     let mut outcomes = Vec::new();
     loop {
-        let batch = source.fetch(&app.store, BATCH).await?;
+        let batch = source.fetch(&app.store, source.batch_size()).await?;
         if batch.is_empty() {
             return Ok(outcomes);
         }
-        for incoming in batch {
+        let mut rest = &batch[..];
+        while !rest.is_empty() {
             if stop.is_cancelled() {
                 return Ok(outcomes);
             }
-            let outcome = ingest::ingest(app, &incoming).await?;
-            if matches!(
-                outcome,
-                Outcome::Opened {
-                    acknowledged: true,
-                    ..
-                }
-            ) {
+            let chunk = &rest[..by_size(rest)];
+            rest = &rest[chunk.len()..];
+            let done = ingest::ingest_batch(app, chunk).await?;
+            if done
+                .iter()
+                .any(|o| matches!(o, Outcome::Opened { .. } | Outcome::Joined { .. }))
+            {
+                // Mail may be queued: wake the delivery worker.
                 ready.notify_one();
             }
-            source.settle(&incoming.checkpoint).await?;
-            outcomes.push(outcome);
+            let checkpoints: Vec<&Checkpoint> = chunk.iter().map(|i| &i.checkpoint).collect();
+            source.settle_all(&checkpoints).await?;
+            outcomes.extend(done);
         }
     }
+}
+
+/// How many of `batch`'s first messages make one transaction: up to
+/// [`BATCH`] and [`BATCH_BYTES`], and at least one.
+fn by_size(batch: &[crate::source::Incoming]) -> usize {
+    let mut bytes = 0;
+    for (i, incoming) in batch.iter().enumerate().take(BATCH) {
+        bytes += incoming.raw.bytes.len();
+        if bytes > BATCH_BYTES {
+            return i.max(1);
+        }
+    }
+    batch.len().min(BATCH)
 }
 
 /// Builds the delivery worker the config asks for.

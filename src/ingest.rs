@@ -25,7 +25,7 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{Value, json};
-use tracing::info;
+use tracing::{Instrument, info};
 
 use crate::app::App;
 use crate::case::{Kind, Status};
@@ -147,62 +147,110 @@ pub fn letter_content_type(name: &str) -> &'static str {
 
 /// Stores one message from a source. The caller settles the source after
 /// this returns.
-#[tracing::instrument(name = "ingest", skip_all, fields(source = %incoming.source, sha256 = %&incoming.raw.sha256[..12], message = tracing::field::Empty, case = tracing::field::Empty))]
 pub async fn ingest(app: &App, incoming: &Incoming) -> Result<Outcome> {
-    let (message, decision) = read(
-        app.classifier(),
-        &app.extractor,
-        incoming.raw.bytes.clone(),
-        incoming.raw.origin,
-        incoming.raw.file_name.clone(),
-    )
-    .await;
+    let mut outcomes = ingest_batch(app, std::slice::from_ref(incoming)).await?;
+    outcomes.pop().context("no outcome for the message")
+}
+
+/// Messages read at once: parsing and classifying are CPU work, one core
+/// each.
+fn parallel_reads() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2)
+        .clamp(1, 8)
+}
+
+/// Stores a batch of messages from a source, in the source's order, in ONE
+/// transaction (one commit, one fsync, for the lot): each message with its
+/// checkpoint, case and acknowledgement, all of them or none. The messages
+/// are read (parsed, extracted, classified) side by side first, outside the
+/// transaction. The caller settles the source after this returns.
+pub async fn ingest_batch(app: &App, batch: &[Incoming]) -> Result<Vec<Outcome>> {
+    use futures::StreamExt;
+    let extractor = &app.extractor;
+    let pending: Vec<_> = batch
+        .iter()
+        .map(|incoming| {
+            read(
+                app.classifier(),
+                extractor,
+                incoming.raw.bytes.clone(),
+                incoming.raw.origin,
+                incoming.raw.file_name.clone(),
+            )
+        })
+        .collect();
+    let reads: Vec<(Message, Decision)> = futures::stream::iter(pending)
+        .buffered(parallel_reads())
+        .collect()
+        .await;
     let now = app.clock.now();
-    let received_at = received_at(&message, incoming.arrived, now);
 
     let mut tx = app.store.begin().await?;
-    // The source's checkpoint, in the same transaction as the message.
+    let mut outcomes = Vec::with_capacity(batch.len());
+    let mut spans = Vec::with_capacity(batch.len());
+    for (incoming, (message, decision)) in batch.iter().zip(&reads) {
+        let span = tracing::info_span!(
+            "ingest",
+            source = %incoming.source,
+            sha256 = %&incoming.raw.sha256[..12],
+            message = tracing::field::Empty,
+            case = tracing::field::Empty
+        );
+        let outcome = store_one(app, &mut tx, incoming, message, decision, now)
+            .instrument(span.clone())
+            .await?;
+        outcomes.push(outcome);
+        spans.push(span);
+    }
+    tx.commit().await.context("Cannot commit the messages")?;
+    for ((outcome, (_, decision)), span) in outcomes.iter().zip(&reads).zip(spans) {
+        let _entered = span.enter();
+        match outcome {
+            Outcome::Opened {
+                reference,
+                acknowledged,
+                triage,
+            } => {
+                info!(case = %reference, kind = %decision.kind, acknowledged, triage, "Message stored; case opened.")
+            }
+            Outcome::Joined { reference, kind } => {
+                info!(case = %reference, kind = %kind, "Message stored on its case.")
+            }
+            Outcome::Filed { kind } => info!(kind = %kind, "Message stored without a case."),
+            Outcome::Duplicate => info!("Same bytes stored before; re-delivery counted."),
+            Outcome::AlreadyStored => {}
+        }
+    }
+    Ok(outcomes)
+}
+
+/// One message's part of the batch's transaction: its checkpoint first (a
+/// message the checkpoint already holds writes nothing), then the message.
+async fn store_one(
+    app: &App,
+    tx: &mut Tx,
+    incoming: &Incoming,
+    message: &Message,
+    decision: &Decision,
+    now: DateTime<Utc>,
+) -> Result<Outcome> {
+    let received_at = received_at(message, incoming.arrived, now);
     let fresh = match &incoming.checkpoint {
         Checkpoint::File { name, .. } => {
-            sources::record_file(&mut tx, &incoming.source, name, &incoming.raw.sha256, now).await?
+            sources::record_file(tx, &incoming.source, name, &incoming.raw.sha256, now).await?
         }
         Checkpoint::Imap {
             folder,
             uidvalidity,
             uid,
-        } => imap::advance(&mut tx, &incoming.source, folder, *uidvalidity, *uid).await?,
+        } => imap::advance(tx, &incoming.source, folder, *uidvalidity, *uid).await?,
     };
     if !fresh {
-        tx.rollback().await?;
         return Ok(Outcome::AlreadyStored);
     }
-    let outcome = store_message(
-        app,
-        &mut tx,
-        incoming,
-        &message,
-        &decision,
-        received_at,
-        now,
-    )
-    .await?;
-    tx.commit().await.context("Cannot commit the message")?;
-    match &outcome {
-        Outcome::Opened {
-            reference,
-            acknowledged,
-            triage,
-        } => {
-            info!(case = %reference, kind = %decision.kind, acknowledged, triage, "Message stored; case opened.")
-        }
-        Outcome::Joined { reference, kind } => {
-            info!(case = %reference, kind = %kind, "Message stored on its case.")
-        }
-        Outcome::Filed { kind } => info!(kind = %kind, "Message stored without a case."),
-        Outcome::Duplicate => info!("Same bytes stored before; re-delivery counted."),
-        Outcome::AlreadyStored => {}
-    }
-    Ok(outcome)
+    store_message(app, tx, incoming, message, decision, received_at, now).await
 }
 
 /// When the council received the message: the date of the top `Received`

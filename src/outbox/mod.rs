@@ -20,7 +20,7 @@ use anyhow::Result;
 use chrono::{DateTime, Utc};
 use rand::Rng;
 use serde_json::json;
-use tracing::{info, warn};
+use tracing::{Instrument, info, warn};
 
 use crate::clock::SharedClock;
 use crate::store::{Store, cases, outbox};
@@ -85,7 +85,13 @@ impl Worker {
             return Ok(None);
         };
         let span = tracing::info_span!("deliver", outbox = mail.id, purpose = %mail.purpose, attempt = mail.attempts);
-        let _enter = span.enter();
+        let id = mail.id;
+        let outcome = self.attempt(mail).instrument(span).await?;
+        Ok(Some((id, outcome)))
+    }
+
+    /// Sends one claimed mail and records what happened.
+    async fn attempt(&self, mail: outbox::Claimed) -> Result<Outcome> {
         let result = self
             .transport
             .send(&mail.envelope_from, &mail.recipients, &mail.raw)
@@ -137,7 +143,7 @@ impl Worker {
             }
         };
         tx.commit().await?;
-        Ok(Some((mail.id, outcome)))
+        Ok(outcome)
     }
 
     /// Sends everything that is due now.

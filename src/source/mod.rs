@@ -121,12 +121,29 @@ impl Source {
 
     /// Applies the source-side effect of a stored message.
     pub async fn settle(&mut self, checkpoint: &Checkpoint) -> Result<()> {
+        self.settle_all(&[checkpoint]).await
+    }
+
+    /// Messages to fetch per round: IMAP fetches many per round trip (its
+    /// batches are bounded by `batch_mb` too); folders read files one by one.
+    pub fn batch_size(&self) -> usize {
         match self {
-            Source::Maildir(s) => s.settle(checkpoint).await,
-            Source::EmlDir(s) => s.settle(checkpoint).await,
-            Source::Letters(s) => s.settle(checkpoint).await,
-            Source::Imap(s) => s.settle(checkpoint).await,
+            Source::Imap(_) => 1000,
+            _ => crate::daemon::BATCH,
         }
+    }
+
+    /// [`settle`](Self::settle) for a batch: one IMAP command per folder.
+    pub async fn settle_all(&mut self, checkpoints: &[&Checkpoint]) -> Result<()> {
+        for checkpoint in checkpoints {
+            match self {
+                Source::Maildir(s) => s.settle(checkpoint).await?,
+                Source::EmlDir(s) => s.settle(checkpoint).await?,
+                Source::Letters(s) => s.settle(checkpoint).await?,
+                Source::Imap(s) => return s.settle(checkpoints).await,
+            }
+        }
+        Ok(())
     }
 
     /// Waits until there may be new mail: IDLE for IMAP, the poll interval

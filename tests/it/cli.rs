@@ -148,7 +148,7 @@ fn check_accepts_the_example_config() {
         .arg("check")
         .arg("--config")
         .arg(repo().join("examples/postroom.toml"))
-        .env("POSTROOM_SMTP_PASSWORD", "example-password")
+        .env("POSTROOM_OAUTH_CLIENT_SECRET", "example-secret")
         .output()
         .unwrap();
     assert!(

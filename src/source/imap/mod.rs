@@ -376,14 +376,25 @@ impl Imap {
         self.mark(folder, &uids, keywords).await
     }
 
-    /// Applies the source-side effect of a stored message.
-    pub async fn settle(&mut self, checkpoint: &Checkpoint) -> Result<()> {
-        let Checkpoint::Imap { folder, uid, .. } = checkpoint else {
-            return Ok(());
-        };
+    /// Applies the source-side effect of stored messages: one command per
+    /// folder for the lot.
+    pub async fn settle(&mut self, checkpoints: &[&Checkpoint]) -> Result<()> {
+        let mut by_folder: Vec<(&str, Vec<u32>)> = Vec::new();
+        for c in checkpoints {
+            let Checkpoint::Imap { folder, uid, .. } = c else {
+                continue;
+            };
+            match by_folder.iter_mut().find(|(f, _)| f == folder) {
+                Some((_, uids)) => uids.push(*uid),
+                None => by_folder.push((folder, vec![*uid])),
+            }
+        }
         let result = async {
-            let keywords = self.select(folder).await?;
-            self.mark(folder, &[*uid], keywords).await
+            for (folder, uids) in &by_folder {
+                let keywords = self.select(folder).await?;
+                self.mark(folder, uids, keywords).await?;
+            }
+            Ok(())
         }
         .await;
         if let Err(e) = &result {

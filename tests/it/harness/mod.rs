@@ -5,6 +5,7 @@ pub mod db;
 pub mod dovecot;
 pub mod oauth;
 pub mod smtp;
+pub mod synthetic;
 pub mod tls;
 
 use std::path::{Path, PathBuf};
@@ -17,6 +18,8 @@ use postroom::config::Config;
 use postroom::store::Store;
 
 pub use db::{Backend, TestDb, backends};
+pub use smtp::files_with_ext;
+pub use synthetic::synthetic_messages;
 
 /// The repository root.
 pub fn repo() -> PathBuf {
@@ -144,52 +147,4 @@ impl TestApp {
         let mut conn = self.app.store.conn().await.unwrap();
         postroom::store::cases::all(&mut conn).await.unwrap()
     }
-}
-
-/// `n` distinct messages made from the sample mailbox's ordinary ones (not
-/// the unreadable one, the bounce or the spoof): each has its own
-/// Message-ID and subject, and the MP enquiries among them stay MP
-/// enquiries.
-pub fn synthetic_messages(n: usize) -> Vec<Vec<u8>> {
-    let templates: Vec<&[u8]> = postroom::demo::SAMPLE_MAILBOX
-        .iter()
-        .filter(|(name, _)| {
-            ["01-", "02-", "03-", "04-", "09-", "11-", "13-"]
-                .iter()
-                .any(|p| name.starts_with(p))
-        })
-        .map(|(_, b)| *b)
-        .collect();
-    (0..n)
-        .map(|i| {
-            let t = String::from_utf8_lossy(templates[i % templates.len()]).into_owned();
-            let mut out = String::with_capacity(t.len() + 64);
-            for line in t.split_inclusive("\r\n") {
-                if line.to_ascii_lowercase().starts_with("message-id:") {
-                    out.push_str(&format!(
-                        "Message-ID: <synthetic-{i}-{}@test.invalid>\r\n",
-                        i * 7919
-                    ));
-                } else if line.starts_with("Subject: ") {
-                    out.push_str(&format!("{} (n{i})\r\n", line.trim_end()));
-                } else {
-                    out.push_str(line);
-                }
-            }
-            out.into_bytes()
-        })
-        .collect()
-}
-
-/// Files in a folder with an extension, sorted.
-pub fn files_with_ext(dir: &Path, ext: &str) -> Vec<PathBuf> {
-    let mut out: Vec<PathBuf> = match std::fs::read_dir(dir) {
-        Ok(entries) => entries
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|x| x == ext))
-            .collect(),
-        Err(_) => Vec::new(),
-    };
-    out.sort();
-    out
 }

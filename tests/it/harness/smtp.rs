@@ -124,7 +124,7 @@ impl SmtpServer {
 
 fn read_received(dir: &Path) -> Vec<Received> {
     let mut out = Vec::new();
-    for eml in super::files_with_ext(dir, "eml") {
+    for eml in files_with_ext(dir, "eml") {
         let meta: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(eml.with_extension("json")).unwrap())
                 .unwrap();
@@ -167,7 +167,7 @@ pub fn assert_strictly_valid(paths: &[PathBuf]) {
 impl SmtpServer {
     /// The files of every accepted message.
     pub fn files(&self) -> Vec<PathBuf> {
-        super::files_with_ext(self.dir.path(), "eml")
+        files_with_ext(self.dir.path(), "eml")
     }
 }
 
@@ -175,4 +175,17 @@ impl Drop for SmtpServer {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// Files in a folder with an extension, sorted.
+pub fn files_with_ext(dir: &Path, ext: &str) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = match std::fs::read_dir(dir) {
+        Ok(entries) => entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == ext))
+            .collect(),
+        Err(_) => Vec::new(),
+    };
+    out.sort();
+    out
 }

@@ -1,0 +1,272 @@
+//! IMAP intake figures, on one local Dovecot (the tests' harness) in one run:
+//!
+//! 1. Throughput, 10,000 synthetic messages: a bare IMAP client FETCHing
+//!    every body (the physical limit of the IMAP part) against postroom
+//!    ingesting them all (fetch, parse, classify, store, queue the
+//!    acknowledgements, mark on the server). Target: within 3x.
+//! 2. Latency over 200 messages: APPEND to the acknowledgement accepted by
+//!    a real SMTP server, median and p99, beside a bare IDLE client's
+//!    APPEND-to-EXISTS on the same server at the same moments. Target:
+//!    within 150 ms of the bare IDLE at the median, 500 ms at p99.
+//!
+//!     cargo bench --bench imap [-- throughput | latency]
+//!
+//! Needs dovecot-imapd and python3-aiosmtpd (tests/run-all.sh installs them).
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures::TryStreamExt;
+use postroom::app::{App, Prepared};
+use postroom::config::Config;
+use tokio_util::sync::CancellationToken;
+
+// The tests' own servers; the benchmark uses part of what they offer.
+#[allow(dead_code)]
+#[path = "../tests/it/harness/dovecot.rs"]
+mod dovecot;
+#[allow(dead_code)]
+#[path = "../tests/it/harness/smtp.rs"]
+mod smtp;
+#[path = "../tests/it/harness/synthetic.rs"]
+mod synthetic;
+
+use dovecot::Dovecot;
+
+const THROUGHPUT: usize = 10_000;
+const LATENCY: usize = 200;
+
+async fn app(dir: &Path, delivery: &str, source: &str) -> Arc<App> {
+    let db = format!("sqlite://{}", dir.join("postroom.sqlite").display());
+    // SAFETY: set before any other thread reads the environment.
+    unsafe {
+        std::env::set_var("POSTROOM_BENCH_DB", db);
+        std::env::set_var("POSTROOM_BENCH_IMAP_PW", dovecot::PASSWORD);
+    }
+    let text = format!(
+        "[council]\nname = \"Wexcombe Borough Council\"\nmailbox = \"mpenquiries@wexcombe.gov.uk\"\n\n\
+         [database]\nurl_env = \"POSTROOM_BENCH_DB\"\n\n[paths]\ndirectory = \"{}\"\n\n\
+         [limits]\nacknowledgements_per_sender_per_hour = 100000\n\n{delivery}\n{source}",
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("examples/mps.csv")
+            .display()
+    );
+    std::fs::write(dir.join("postroom.toml"), text).unwrap();
+    let config = Config::load(&dir.join("postroom.toml")).unwrap_or_else(|e| panic!("{e}"));
+    let mut prepared = Prepared::new(config).unwrap_or_else(|p| panic!("{p}"));
+    prepared.extractor.helper = env!("CARGO_BIN_EXE_postroom").into();
+    Arc::new(
+        App::start(prepared, postroom::clock::system())
+            .await
+            .unwrap(),
+    )
+}
+
+fn imap_source(port: u16, extra: &str) -> String {
+    format!(
+        "[[source]]\nname = \"mailbox\"\nkind = \"imap\"\nhost = \"127.0.0.1\"\nport = {port}\ntls = \"none\"\n\
+         username = \"{}\"\npassword_env = \"POSTROOM_BENCH_IMAP_PW\"\n{extra}\n",
+        dovecot::USER
+    )
+}
+
+/// A bare client: every body of INBOX in one UID FETCH. Returns the bytes.
+async fn bare_fetch(d: &Dovecot) -> usize {
+    let mut session = d.session().await;
+    session.select("INBOX").await.unwrap();
+    let bytes = session
+        .uid_fetch("1:*", "(UID BODY.PEEK[])")
+        .await
+        .unwrap()
+        .try_fold(0usize, |n, f| async move {
+            Ok(n + f.body().map_or(0, <[u8]>::len))
+        })
+        .await
+        .unwrap();
+    session.logout().await.unwrap();
+    bytes
+}
+
+async fn throughput() {
+    let d = Dovecot::start();
+    let mail = synthetic::synthetic_messages(THROUGHPUT);
+    let start = Instant::now();
+    d.append("INBOX", &mail, None).await;
+    println!(
+        "Delivered {THROUGHPUT} messages to Dovecot by APPEND in {:.1} s.",
+        start.elapsed().as_secs_f64()
+    );
+
+    // Best of three, so that both sides read from a warm server.
+    let mut bare = Duration::MAX;
+    let mut bytes = 0;
+    for _ in 0..3 {
+        let start = Instant::now();
+        bytes = bare_fetch(&d).await;
+        bare = bare.min(start.elapsed());
+    }
+
+    let dir = tempfile::tempdir().unwrap();
+    let app = app(
+        dir.path(),
+        "[delivery]\ntransport = \"file\"\npath = \"outbox\"\n",
+        &imap_source(d.port, "since = \"2000-01-01T00:00:00Z\""),
+    )
+    .await;
+    let mut source = postroom::source::Source::from_config(&app.config.sources[0], &app);
+    let stop = CancellationToken::new();
+    let ready = tokio::sync::Notify::new();
+    let start = Instant::now();
+    let outcomes = postroom::daemon::poll_source(&app, &mut source, &stop, &ready)
+        .await
+        .unwrap();
+    let ingest = start.elapsed();
+    source.close().await;
+    assert_eq!(outcomes.len(), THROUGHPUT, "every message ingested");
+    let mut conn = app.store.conn().await.unwrap();
+    let queued = postroom::store::outbox::list(&mut conn, None)
+        .await
+        .unwrap()
+        .len();
+
+    println!();
+    println!(
+        "Throughput, {THROUGHPUT} messages ({:.1} MB):",
+        bytes as f64 / 1e6
+    );
+    println!(
+        "  bare IMAP FETCH of every body      {:>8.2} s  {:>7.0} msg/s",
+        bare.as_secs_f64(),
+        THROUGHPUT as f64 / bare.as_secs_f64()
+    );
+    println!(
+        "  postroom ingest (SQLite)           {:>8.2} s  {:>7.0} msg/s  ({queued} acknowledgements queued)",
+        ingest.as_secs_f64(),
+        THROUGHPUT as f64 / ingest.as_secs_f64()
+    );
+    println!(
+        "  ratio                              {:>8.2}x  (target: within 3x)",
+        ingest.as_secs_f64() / bare.as_secs_f64()
+    );
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+async fn latency() {
+    let d = Dovecot::start();
+    let smtp = smtp::SmtpServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let delivery = format!(
+        "[delivery]\ntransport = \"smtp\"\nretry_for = \"1h\"\n\n[smtp]\nhost = \"127.0.0.1\"\nport = {}\ntls = \"none\"\ntimeout = \"10s\"\n",
+        smtp.port
+    );
+    let app = app(dir.path(), &delivery, &imap_source(d.port, "")).await;
+    let stop = CancellationToken::new();
+    let daemon = tokio::spawn(postroom::daemon::run(app.clone(), stop.clone()));
+
+    // The bare IDLE client: reports the moment each EXISTS arrives.
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Instant>();
+    let idler = {
+        let mut session = d.session().await;
+        session.select("INBOX").await.unwrap();
+        let stop = stop.clone();
+        tokio::spawn(async move {
+            while !stop.is_cancelled() {
+                let mut idle = session.idle();
+                idle.init().await.unwrap();
+                let (wait, _interrupt) = idle.wait_with_timeout(Duration::from_secs(60));
+                let outcome = tokio::select! {
+                    r = wait => Some(r.unwrap()),
+                    _ = stop.cancelled() => None,
+                };
+                if matches!(
+                    outcome,
+                    Some(async_imap::extensions::idle::IdleResponse::NewData(_))
+                ) {
+                    let _ = tx.send(Instant::now());
+                }
+                session = idle.done().await.unwrap();
+            }
+        })
+    };
+    // Both connected and idle.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+
+    // Each an MP enquiry of its own (the first template, distinct ids).
+    let mail: Vec<Vec<u8>> = synthetic::synthetic_messages(7 * LATENCY)
+        .into_iter()
+        .step_by(7)
+        .collect();
+    let mut appender = d.session().await;
+    let (mut acked, mut idle) = (Vec::new(), Vec::new());
+    for (i, m) in mail.iter().enumerate() {
+        while rx.try_recv().is_ok() {}
+        let t0 = Instant::now();
+        appender.append("INBOX", None, None, m).await.unwrap();
+        loop {
+            if smtp::files_with_ext(smtp.dir.path(), "eml").len() > i {
+                break;
+            }
+            assert!(
+                t0.elapsed() < Duration::from_secs(30),
+                "no acknowledgement for message {i} within 30 s"
+            );
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        acked.push(t0.elapsed().as_secs_f64() * 1000.0);
+        let exists = tokio::time::timeout(Duration::from_secs(10), rx.recv())
+            .await
+            .expect("the bare IDLE client saw the message")
+            .unwrap();
+        idle.push(exists.duration_since(t0).as_secs_f64() * 1000.0);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    appender.logout().await.unwrap();
+    stop.cancel();
+    daemon.await.unwrap().unwrap();
+    idler.await.unwrap();
+
+    acked.sort_by(f64::total_cmp);
+    idle.sort_by(f64::total_cmp);
+    let (am, ap) = (percentile(&acked, 50.0), percentile(&acked, 99.0));
+    let (im, ip) = (percentile(&idle, 50.0), percentile(&idle, 99.0));
+    println!();
+    println!("Latency, {LATENCY} messages appended one at a time:");
+    println!("                                         median       p99");
+    println!("  bare IDLE client: APPEND to EXISTS   {im:>7.0} ms {ip:>7.0} ms");
+    println!("  postroom: APPEND to ack accepted     {am:>7.0} ms {ap:>7.0} ms");
+    println!(
+        "  postroom over bare IDLE              {:>+7.0} ms {:>+7.0} ms  (targets: +150 ms, +500 ms)",
+        am - im,
+        ap - ip
+    );
+}
+
+fn main() {
+    // POSTROOM_LOG=info (or debug) shows what postroom does meanwhile.
+    if std::env::var_os("POSTROOM_LOG").is_some() {
+        postroom::telemetry::init(postroom::telemetry::LogFormat::Text, "info");
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let only: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    let wants = |part: &str| only.is_empty() || only.iter().any(|a| a == part);
+    rt.block_on(async {
+        if wants("throughput") {
+            throughput().await;
+        }
+        if wants("latency") {
+            latency().await;
+        }
+    });
+}
