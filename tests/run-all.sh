@@ -33,4 +33,7 @@ if [ -z "${POSTROOM_TEST_POSTGRES:-}" ] && command -v pg_isready >/dev/null; the
     fi
 fi
 
-cargo test --locked --all-targets "$@"
+# The tests (unit and integration). The benchmarks print figures and are run
+# by hand (cargo bench); here they are only compiled, so they cannot rot.
+cargo test --locked --lib --bins --tests "$@"
+cargo check --locked --benches
