@@ -158,6 +158,17 @@ pub fn settings(config: &Config) -> Result<Settings, String> {
     Ok(settings)
 }
 
+/// The council's calendar: built-in bank holidays updated by `feeds`.
+pub fn council_calendar_with(config: &Config, feeds: &[&str]) -> Result<Calendar, String> {
+    let holidays = calendar::merge_feeds(feeds, config.council.division)?;
+    Ok(Calendar::new(
+        config.council.timezone,
+        config.council.cutoff,
+        holidays,
+        config.council.closure_days.clone(),
+    ))
+}
+
 fn council_calendar(config: &Config) -> Calendar {
     let holidays =
         calendar::parse_feed(calendar::EMBEDDED_FEED, config.council.division).unwrap_or_default();
@@ -177,7 +188,9 @@ pub struct App {
     pub extractor: Extractor,
     classifier: RwLock<Arc<Classifier>>,
     pub templates: Templates,
-    pub calendar: Calendar,
+    /// The working-day calendar in force, and the version of the stored
+    /// bank-holiday feeds it was built from (0: the built-in feed only).
+    calendar: RwLock<(i64, Arc<Calendar>)>,
     pub from: Mailbox,
     pub store: Store,
     pub clock: SharedClock,
@@ -197,7 +210,7 @@ impl App {
             extractor: prepared.extractor,
             classifier: RwLock::new(Arc::new(prepared.classifier)),
             templates: prepared.templates,
-            calendar: prepared.calendar,
+            calendar: RwLock::new((0, Arc::new(prepared.calendar))),
             from: prepared.from,
             store,
             clock,
@@ -212,7 +225,37 @@ impl App {
         )
         .await
         .context("Cannot open the database")?;
-        Ok(App::new(prepared, store, clock))
+        let app = App::new(prepared, store, clock);
+        app.refresh_calendar().await?;
+        Ok(app)
+    }
+
+    /// The working-day calendar in force now.
+    pub fn calendar(&self) -> Arc<Calendar> {
+        // A poisoned lock still holds a complete calendar.
+        self.calendar
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .1
+            .clone()
+    }
+
+    /// Rebuilds the calendar when the stored bank-holiday feeds changed
+    /// (`postroom calendar update`, perhaps run by another process).
+    /// Returns whether it changed.
+    pub async fn refresh_calendar(&self) -> Result<bool> {
+        let mut conn = self.store.conn().await?;
+        let version = crate::store::calendar::version(&mut conn).await?;
+        let current = self.calendar.read().unwrap_or_else(|e| e.into_inner()).0;
+        if version == current {
+            return Ok(false);
+        }
+        let (version, feeds) = crate::store::calendar::feeds(&mut conn).await?;
+        let feeds: Vec<&str> = feeds.iter().map(String::as_str).collect();
+        let calendar = council_calendar_with(&self.config, &feeds)
+            .map_err(|e| anyhow::anyhow!("A stored bank-holiday feed is unreadable: {e}"))?;
+        *self.calendar.write().unwrap_or_else(|e| e.into_inner()) = (version, Arc::new(calendar));
+        Ok(true)
     }
 
     /// The classifier in force now.

@@ -118,6 +118,66 @@ pub enum Command {
         #[command(subcommand)]
         command: RulesCommand,
     },
+    /// Change a case: pause or resume its clocks, record its reply, close it.
+    Cases {
+        #[command(flatten)]
+        config: ConfigFile,
+        #[command(subcommand)]
+        command: CasesCommand,
+    },
+    /// The working-day calendar.
+    Calendar {
+        #[command(flatten)]
+        config: ConfigFile,
+        #[command(subcommand)]
+        command: CalendarCommand,
+    },
+    /// Show a manager's digest as it would go out now, without sending it.
+    Digest {
+        #[command(flatten)]
+        config: ConfigFile,
+        /// Render only; the daemon sends digests on their schedule.
+        #[arg(long, required = true)]
+        preview: bool,
+        /// The weekly digest instead of the daily one.
+        #[arg(long)]
+        weekly: bool,
+        /// Only this manager's digest (by default, every manager's).
+        #[arg(long)]
+        manager: Option<String>,
+        /// Also write the HTML (and the chart beside it, as .svg) here.
+        #[arg(long)]
+        html: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CasesCommand {
+    /// Stop a case's clocks (waiting for the MP office's consent, say).
+    Pause {
+        reference: String,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Start a paused case's clocks again; its deadlines move on by the
+    /// time it was paused.
+    Resume { reference: String },
+    /// Record that the MP office has had its reply; reminders stop.
+    Answer {
+        reference: String,
+        /// When the reply went (YYYY-MM-DD or RFC 3339); by default now.
+        #[arg(long)]
+        at: Option<String>,
+    },
+    /// Close a case; reminders stop.
+    Close { reference: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CalendarCommand {
+    /// Load a newer gov.uk bank-holidays.json; open cases' due dates that
+    /// it changes move, each change recorded on its case.
+    Update { file: PathBuf },
 }
 
 #[derive(Debug, Subcommand)]
@@ -193,6 +253,18 @@ async fn dispatch(command: Command) -> Result<ExitCode> {
         }
         Command::Outbox { config, command } => outbox(&config.config, command).await,
         Command::Status { config, json } => status(&config.config, json).await,
+        Command::Cases { config, command } => cases(&config.config, command).await,
+        Command::Calendar {
+            config,
+            command: CalendarCommand::Update { file },
+        } => calendar_update(&config.config, &file).await,
+        Command::Digest {
+            config,
+            weekly,
+            manager,
+            html,
+            ..
+        } => digest_preview(&config.config, weekly, manager.as_deref(), html.as_deref()).await,
         Command::Rules {
             command: RulesCommand::Check { config, rules },
         } => rules_check(config.config.as_deref(), rules.as_deref()),
@@ -234,6 +306,132 @@ async fn run(config: &Path, once: bool) -> Result<ExitCode> {
 async fn open_store(config: &Path) -> Result<crate::store::Store> {
     let config = Config::load(config).map_err(|e| anyhow::anyhow!("{e}"))?;
     crate::store::Store::connect(&config.database.url, 2).await
+}
+
+/// Who is at the keyboard, for the case's audit trail.
+fn actor() -> String {
+    std::env::var("SUDO_USER")
+        .or_else(|_| std::env::var("USER"))
+        .map(|u| format!("cli:{u}"))
+        .unwrap_or_else(|_| "cli".into())
+}
+
+async fn cases(config: &Path, command: CasesCommand) -> Result<ExitCode> {
+    use crate::lifecycle;
+    let prepared = prepare(config)?;
+    let app = App::start(prepared, clock::system()).await?;
+    let who = actor();
+    match command {
+        CasesCommand::Pause { reference, reason } => {
+            lifecycle::pause(&app, &reference, &reason, &who).await?;
+            println!("{reference}: clocks paused ({reason}).");
+        }
+        CasesCommand::Resume { reference } => {
+            let moved = lifecycle::resume(&app, &reference, &who).await?;
+            println!("{reference}: clocks running again.");
+            for m in moved {
+                println!("  {}: due {} (was {})", m.name, m.to, m.from);
+            }
+        }
+        CasesCommand::Answer { reference, at } => {
+            let at = at.as_deref().map(parse_when).transpose()?;
+            lifecycle::answer(&app, &reference, at, &who).await?;
+            println!("{reference}: answered; reminders stopped.");
+        }
+        CasesCommand::Close { reference } => {
+            lifecycle::close(&app, &reference, &who).await?;
+            println!("{reference}: closed.");
+        }
+    }
+    app.store.close().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A date (noon, London time) or an RFC 3339 instant.
+fn parse_when(s: &str) -> Result<chrono::DateTime<chrono::Utc>> {
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
+        return Ok(t.with_timezone(&chrono::Utc));
+    }
+    let day = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .with_context(|| format!("{s:?} is neither a date (YYYY-MM-DD) nor an RFC 3339 time"))?;
+    use chrono::TimeZone;
+    chrono_tz::Europe::London
+        .from_local_datetime(&day.and_hms_opt(12, 0, 0).unwrap_or_default())
+        .earliest()
+        .map(|t| t.with_timezone(&chrono::Utc))
+        .context("not a time in London")
+}
+
+async fn calendar_update(config: &Path, file: &Path) -> Result<ExitCode> {
+    let feed =
+        std::fs::read_to_string(file).with_context(|| format!("Cannot read {}", file.display()))?;
+    let prepared = prepare(config)?;
+    let app = App::start(prepared, clock::system()).await?;
+    let moves = crate::lifecycle::update_calendar(&app, &feed, &actor()).await?;
+    app.store.close().await;
+    println!(
+        "Bank holidays updated from {}; {} due dates moved.",
+        file.display(),
+        moves.len()
+    );
+    for (reference, m) in moves {
+        println!("  {reference} {}: {} -> {}", m.name, m.from, m.to);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn digest_preview(
+    config: &Path,
+    weekly: bool,
+    manager: Option<&str>,
+    html: Option<&Path>,
+) -> Result<ExitCode> {
+    use crate::digest;
+    let prepared = prepare(config)?;
+    let app = App::start(prepared, clock::system()).await?;
+    let period = if weekly {
+        digest::Period::Weekly
+    } else {
+        digest::Period::Daily
+    };
+    let managers = digest::managers(&app);
+    if managers.is_empty() {
+        anyhow::bail!("No team has a manager, so there is no digest to show");
+    }
+    let now = app.clock.now();
+    let mut shown = 0;
+    for (address, teams) in managers {
+        if manager.is_some_and(|m| m != address) {
+            continue;
+        }
+        let d = digest::build(&app, &address, &teams, period, now).await?;
+        println!(
+            "To: {address}
+Subject: {}
+
+{}",
+            d.rendered.subject, d.rendered.text
+        );
+        if let Some(path) = html {
+            let page = d.rendered.html.replace(
+                "cid:chart",
+                &format!(
+                    "{}.svg",
+                    path.file_stem().and_then(|s| s.to_str()).unwrap_or("chart")
+                ),
+            );
+            std::fs::write(path, page)
+                .with_context(|| format!("Cannot write {}", path.display()))?;
+            std::fs::write(path.with_extension("svg"), &d.chart_svg)?;
+            println!("(HTML written to {})", path.display());
+        }
+        shown += 1;
+    }
+    app.store.close().await;
+    if shown == 0 {
+        anyhow::bail!("No manager {:?} in the teams", manager.unwrap_or_default());
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn status(config: &Path, json: bool) -> Result<ExitCode> {

@@ -24,7 +24,14 @@ use rand::Rng;
 use serde::Serialize;
 
 /// The mails postroom writes; each has a subject, text and HTML template.
-pub const MAILS: &[&str] = &["acknowledgement", "assigned", "chaser", "urgent"];
+pub const MAILS: &[&str] = &[
+    "acknowledgement",
+    "assigned",
+    "chaser",
+    "urgent",
+    "reminder",
+    "digest",
+];
 
 /// The templates built into the binary, as (file name, text).
 pub const EMBEDDED: &[(&str, &str)] = &[
@@ -70,6 +77,27 @@ pub const EMBEDDED: &[(&str, &str)] = &[
         "urgent.html.j2",
         include_str!("../templates/urgent.html.j2"),
     ),
+    (
+        "reminder.subject.j2",
+        include_str!("../templates/reminder.subject.j2"),
+    ),
+    (
+        "reminder.txt.j2",
+        include_str!("../templates/reminder.txt.j2"),
+    ),
+    (
+        "reminder.html.j2",
+        include_str!("../templates/reminder.html.j2"),
+    ),
+    (
+        "digest.subject.j2",
+        include_str!("../templates/digest.subject.j2"),
+    ),
+    ("digest.txt.j2", include_str!("../templates/digest.txt.j2")),
+    (
+        "digest.html.j2",
+        include_str!("../templates/digest.html.j2"),
+    ),
 ];
 
 pub use crate::problem::{Problem as TemplateError, Problems as TemplateErrors};
@@ -106,11 +134,27 @@ impl Templates {
         Templates::from_files("templates (built-in)", files)
     }
 
+    /// The council's own templates. A mail whose three files are all
+    /// missing (one added in a newer postroom) uses the built-in ones; one
+    /// with only some of its files is an error.
     pub fn load_dir(dir: &Path) -> Result<Templates, TemplateErrors> {
         let mut files = Vec::new();
         let mut errors = Vec::new();
         for mail in MAILS {
-            for ext in ["subject.j2", "txt.j2", "html.j2"] {
+            let exts = ["subject.j2", "txt.j2", "html.j2"];
+            if exts
+                .iter()
+                .all(|ext| !dir.join(format!("{mail}.{ext}")).exists())
+            {
+                files.extend(
+                    EMBEDDED
+                        .iter()
+                        .filter(|(n, _)| n.starts_with(&format!("{mail}.")))
+                        .map(|(n, t)| (n.to_string(), t.to_string())),
+                );
+                continue;
+            }
+            for ext in exts {
                 let name = format!("{mail}.{ext}");
                 let path = dir.join(&name);
                 match std::fs::read_to_string(&path) {
@@ -164,7 +208,7 @@ impl Templates {
     fn check(&self) -> Vec<TemplateError> {
         let mut errors = Vec::new();
         for mail in MAILS {
-            let ctx = sample_context();
+            let ctx = sample_for(mail);
             for ext in ["subject.j2", "txt.j2", "html.j2"] {
                 let name = format!("{mail}.{ext}");
                 let result = self.env.get_template(&name).and_then(|t| t.render(&ctx));
@@ -235,6 +279,125 @@ pub struct CaseContext {
     pub triage_reason: Option<String>,
     /// A link to the case (council.case_url) or the command that shows it.
     pub open: String,
+}
+
+/// One item of a reminder: a deadline of a case.
+#[derive(Debug, Clone, Serialize)]
+pub struct DueItem {
+    pub case: CaseContext,
+    /// "Reply to the MP office", "Final EHC plan issued (reg 13(2))".
+    pub deadline: String,
+    /// acknowledge, respond or statutory.
+    pub kind: String,
+    /// "Tuesday 17 March 2026".
+    pub due: String,
+    /// "due in 2 working days", "due today", "overdue by 3 working days".
+    pub state: String,
+    pub overdue: bool,
+    /// Working days left (negative: late).
+    pub days: i64,
+}
+
+/// The variables of the reminder templates.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReminderContext {
+    pub council: CouncilContext,
+    pub recipient: String,
+    pub items: Vec<DueItem>,
+    /// How many of the items are overdue.
+    pub overdue: usize,
+}
+
+/// A case and how often its MP office chased it in the period.
+#[derive(Debug, Clone, Serialize)]
+pub struct ChaserItem {
+    pub case: CaseContext,
+    pub chasers: usize,
+}
+
+/// One week of the digest's chart.
+#[derive(Debug, Clone, Serialize)]
+pub struct WeekFigures {
+    /// "23 Nov".
+    pub week: String,
+    pub received: usize,
+    pub answered: usize,
+}
+
+/// The variables of the digest templates.
+#[derive(Debug, Clone, Serialize)]
+pub struct DigestContext {
+    pub council: CouncilContext,
+    pub manager: String,
+    pub teams: Vec<String>,
+    /// "daily" or "weekly".
+    pub period: String,
+    /// "Friday 27 November 2026", "the week to Friday 27 November 2026".
+    pub title: String,
+    pub new_cases: Vec<CaseContext>,
+    pub due_soon: Vec<DueItem>,
+    pub due_within_days: u32,
+    pub overdue: Vec<DueItem>,
+    pub chasers: Vec<ChaserItem>,
+    /// Replies in the period, and how many were in time.
+    pub answered: usize,
+    pub answered_on_time: usize,
+    pub on_time_percent: Option<u32>,
+    pub weeks: Vec<WeekFigures>,
+    /// Whether the HTML can show the chart (`<img src="cid:chart">`).
+    pub chart: bool,
+}
+
+/// A sample context for a mail's templates (to check them at start and
+/// to preview them).
+pub fn sample_for(mail: &str) -> serde_json::Value {
+    let base = sample_context();
+    let item = |state: &str, overdue: bool, days: i64| DueItem {
+        case: base.case.clone(),
+        deadline: "Reply to the MP office".into(),
+        kind: "respond".into(),
+        due: "Tuesday 17 March 2026".into(),
+        state: state.into(),
+        overdue,
+        days,
+    };
+    let value = match mail {
+        "reminder" => serde_json::to_value(ReminderContext {
+            council: base.council.clone(),
+            recipient: "a.caseworker@exampleshire.gov.uk".into(),
+            items: vec![
+                item("due in 2 working days", false, 2),
+                item("overdue by 1 working day", true, -1),
+            ],
+            overdue: 1,
+        }),
+        "digest" => serde_json::to_value(DigestContext {
+            council: base.council.clone(),
+            manager: "a.manager@exampleshire.gov.uk".into(),
+            teams: vec!["Housing".into()],
+            period: "daily".into(),
+            title: "Tuesday 3 March 2026".into(),
+            new_cases: vec![base.case.clone()],
+            due_soon: vec![item("due in 2 working days", false, 2)],
+            due_within_days: 5,
+            overdue: vec![item("overdue by 1 working day", true, -1)],
+            chasers: vec![ChaserItem {
+                case: base.case.clone(),
+                chasers: 2,
+            }],
+            answered: 4,
+            answered_on_time: 3,
+            on_time_percent: Some(75),
+            weeks: vec![WeekFigures {
+                week: "23 Feb".into(),
+                received: 5,
+                answered: 4,
+            }],
+            chart: true,
+        }),
+        _ => serde_json::to_value(base),
+    };
+    value.unwrap_or(serde_json::Value::Null)
 }
 
 fn sample_context() -> MailContext {
@@ -312,6 +475,16 @@ pub struct Outgoing<'a> {
     pub auto_submitted: &'a str,
     pub case_reference: Option<&'a str>,
     pub date: DateTime<Utc>,
+    /// An image the HTML shows as `cid:<id>` (the digest's chart).
+    pub inline: Option<Inline<'a>>,
+}
+
+/// An image carried inside a mail, shown by its HTML part.
+#[derive(Debug, Clone)]
+pub struct Inline<'a> {
+    pub id: &'a str,
+    pub content_type: &'a str,
+    pub bytes: &'a [u8],
 }
 
 /// Builds the complete message bytes.
@@ -360,17 +533,24 @@ pub fn build(m: &Outgoing<'_>) -> Result<Vec<u8>> {
     if !references.is_empty() {
         builder = builder.references(references.join(" "));
     }
-    let body = MultiPart::alternative()
-        .singlepart(
-            SinglePart::builder()
-                .header(ContentType::TEXT_PLAIN)
-                .body(m.rendered.text.clone()),
-        )
-        .singlepart(
-            SinglePart::builder()
-                .header(ContentType::TEXT_HTML)
-                .body(m.rendered.html.clone()),
-        );
+    let text = SinglePart::builder()
+        .header(ContentType::TEXT_PLAIN)
+        .body(m.rendered.text.clone());
+    let html = SinglePart::builder()
+        .header(ContentType::TEXT_HTML)
+        .body(m.rendered.html.clone());
+    let body = match &m.inline {
+        None => MultiPart::alternative().singlepart(text).singlepart(html),
+        Some(inline) => {
+            let content_type = ContentType::parse(inline.content_type)
+                .context("The inline image's content type is not valid")?;
+            let image = lettre::message::Attachment::new_inline(inline.id.to_string())
+                .body(inline.bytes.to_vec(), content_type);
+            MultiPart::alternative()
+                .singlepart(text)
+                .multipart(MultiPart::related().singlepart(html).singlepart(image))
+        }
+    };
     let message = builder.multipart(body).context("Cannot build the mail")?;
     Ok(message.formatted())
 }
@@ -450,6 +630,7 @@ mod tests {
             references: &refs,
             auto_submitted: "auto-replied",
             case_reference: Some("MPE-2026-00001"),
+            inline: None,
             date: Utc::now(),
         })
         .unwrap();

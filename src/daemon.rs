@@ -26,6 +26,8 @@ use crate::source::{Checkpoint, Source};
 /// Messages stored per transaction, at most: one commit (one fsync) for
 /// the lot, short enough not to hold up the delivery worker.
 pub const BATCH: usize = 100;
+/// How often the schedule (reminders, digests) is looked at.
+pub const SCHEDULE_TICK: Duration = Duration::from_secs(60);
 /// Bytes of mail stored per transaction, at most (a single larger message
 /// is stored on its own).
 pub const BATCH_BYTES: usize = 16 << 20;
@@ -109,6 +111,26 @@ async fn single_instance(app: &App) -> Result<Option<std::fs::File>> {
     Ok(lock)
 }
 
+/// What one round of the schedule queued.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Scheduled {
+    pub reminders: crate::remind::Totals,
+    pub digests: usize,
+}
+
+/// One round of the clock-driven work: a changed bank-holiday feed picked
+/// up, reminders and digests that are due queued. Every path reads the
+/// app's clock, so tests run a month of it in seconds.
+pub async fn schedule_once(app: &App) -> Result<Scheduled> {
+    if app.refresh_calendar().await? {
+        info!("The bank-holiday calendar was updated.");
+    }
+    Ok(Scheduled {
+        reminders: crate::remind::run_due(app).await?,
+        digests: crate::digest::run_due(app).await?,
+    })
+}
+
 /// One pass: every source drained, then every due mail sent.
 pub async fn run_once(app: &App) -> Result<(Vec<Outcome>, crate::outbox::Totals)> {
     let _lock = single_instance(app).await?;
@@ -130,7 +152,12 @@ pub async fn run_once(app: &App) -> Result<(Vec<Outcome>, crate::outbox::Totals)
             }
         }
     }
-    let totals = worker(app)?.deliver_all_due().await?;
+    // Mail first (acknowledgements met their deadlines), then what the
+    // schedule queues, then that mail.
+    let worker = worker(app)?;
+    let mut totals = worker.deliver_all_due().await?;
+    schedule_once(app).await?;
+    totals += worker.deliver_all_due().await?;
     Ok((outcomes, totals))
 }
 
@@ -192,6 +219,26 @@ pub async fn run(app: Arc<App>, stop: CancellationToken) -> Result<()> {
                         error = format!("{e:#}"),
                         "The stall watchdog failed; will retry."
                     ),
+                }
+            }
+        });
+    }
+    {
+        // The schedule: reminders, digests, calendar updates.
+        let (app, stop, ready) = (app.clone(), stop.clone(), ready.clone());
+        tracker.spawn(async move {
+            loop {
+                match schedule_once(&app).await {
+                    Ok(s) if s.reminders.mails > 0 || s.digests > 0 => ready.notify_one(),
+                    Ok(_) => {}
+                    Err(e) => error!(
+                        error = format!("{e:#}"),
+                        "Reminders or digests failed; will retry."
+                    ),
+                }
+                tokio::select! {
+                    _ = stop.cancelled() => break,
+                    _ = tokio::time::sleep(SCHEDULE_TICK) => {}
                 }
             }
         });

@@ -104,13 +104,20 @@ path = "outbox"
 [[team]]
 name = "SEND"
 categories = ["send"]
+manager = "send.manager@wexcombe.gov.uk"
 members = ["a.shah@wexcombe.gov.uk", "b.okoro@wexcombe.gov.uk"]
 
 [[team]]
 name = "Corporate"
 default = true
+manager = "casework.manager@wexcombe.gov.uk"
 members = ["c.lewis@wexcombe.gov.uk"]
 "#;
+
+/// The demo's clock: the morning after the last sample message, so that
+/// reminders and digests show what they would on that day, whenever the
+/// demo runs.
+pub const DEMO_NOW: &str = "2026-11-18T10:00:00Z";
 
 /// A file that marks a folder as the demo's, so it may be replaced.
 const MARKER: &str = ".postroom-demo";
@@ -144,7 +151,12 @@ pub async fn run(dir: &Path) -> Result<()> {
     write_folder(dir)?;
     let config = Config::load(&dir.join("postroom.toml")).map_err(|e| anyhow::anyhow!("{e}"))?;
     let prepared = Prepared::new(config).map_err(|p| anyhow::anyhow!("{p}"))?;
-    let app = App::start(prepared, clock::system()).await?;
+    let now = chrono::DateTime::parse_from_rfc3339(DEMO_NOW)?.with_timezone(&chrono::Utc);
+    let app = App::start(prepared, clock::FixedClock::new(now)).await?;
+    println!(
+        "The demo's clock reads {} (London), the morning after the last sample message arrived.\n",
+        crate::notify::long_date(app.calendar().local_date(now))
+    );
     let (outcomes, totals) = daemon::run_once(&app).await?;
 
     let rows = cases::all(&mut *app.store.conn().await?).await?;
@@ -160,6 +172,12 @@ pub async fn run(dir: &Path) -> Result<()> {
         "Assigned to",
         "Status",
     ]);
+    let today = app
+        .clock
+        .now()
+        .with_timezone(&app.calendar().tz())
+        .date_naive()
+        .to_string();
     for c in &rows {
         let service = match (&c.category, &c.send_topic) {
             (Some(cat), Some(topic)) => format!("{cat}: {topic}"),
@@ -180,6 +198,13 @@ pub async fn run(dir: &Path) -> Result<()> {
             c.assignee.clone().unwrap_or_default(),
             match &c.triage_reason {
                 Some(reason) => format!("triage: {reason}"),
+                None if c.status == "open"
+                    && c.response_due
+                        .as_deref()
+                        .is_some_and(|due| due < today.as_str()) =>
+                {
+                    "open, overdue".into()
+                }
                 None => c.status.clone(),
             },
         ]);
@@ -205,15 +230,16 @@ pub async fn run(dir: &Path) -> Result<()> {
         outcomes.len()
     );
     let sent = crate::store::outbox::list(&mut *app.store.conn().await?, Some("sent")).await?;
-    let acks = sent
-        .iter()
-        .filter(|m| m.purpose == "acknowledgement")
-        .count();
+    let of = |purpose: &str| sent.iter().filter(|m| m.purpose == purpose).count();
     println!(
-        "{} mails written to {}: {acks} acknowledgements to MP offices, {} notices to caseworkers and managers.",
+        "{} mails written to {}: {} acknowledgements to MP offices, {} notices to caseworkers and managers, \
+         {} reminders of deadlines, {} digests for managers.",
         totals.sent,
         dir.join("outbox").display(),
-        totals.sent - acks
+        of("acknowledgement"),
+        of("notification"),
+        of("reminder"),
+        of("digest"),
     );
     println!(
         "Database: {}    Config: {}",

@@ -36,7 +36,7 @@ use crate::message::Origin;
 use crate::parse::{self, Message, ParseStatus};
 use crate::source::{Checkpoint, Incoming};
 use crate::store::{Tx, cases, imap, messages, outbox, sources};
-use crate::{assign, notify};
+use crate::{assign, deadlines, notify, store};
 
 /// What became of one message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -519,21 +519,31 @@ async fn open_case(
     }
 
     let year = app
-        .calendar
+        .calendar()
         .local_date(received_at)
         .format("%Y")
         .to_string()
         .parse::<i32>()?;
     let reference =
         cases::allocate_reference(tx, &app.config.council.reference_prefix, year).await?;
-    let policy = &app.config.policy;
-    let respond_days = if decision.urgent {
-        policy.urgent_respond_days
-    } else {
-        policy.respond_days
-    };
-    let response_due = app.calendar.due_date(received_at, respond_days);
-    let acknowledge_due = app.calendar.due_date(received_at, policy.acknowledge_days);
+    let calendar = app.calendar();
+    let written = calendar.local_date(message.date.unwrap_or(received_at).min(received_at));
+    let (targets, planned) = deadlines::plan(
+        &app.config.policy,
+        &calendar,
+        &deadlines::Facts {
+            policy: decision.policy.as_deref(),
+            category: decision.category,
+            send_topic: decision.send_topic,
+            urgent: decision.urgent,
+            acknowledge: decision.should_acknowledge,
+            received_at,
+            request_date: request_date(message, written),
+        },
+    );
+    let due_of = |kind| planned.iter().find(|p| p.kind == kind).map(|p| p.due_on);
+    let response_due = due_of(deadlines::Kind::Respond);
+    let acknowledge_due = due_of(deadlines::Kind::Acknowledge);
     let status = if triage.is_empty() {
         Status::Open
     } else {
@@ -560,11 +570,11 @@ async fn open_case(
             subject: &subject,
             team: assignment.team.as_deref(),
             assignee: assignment.assignee.as_deref(),
-            policy: decision.policy.as_deref(),
+            policy: targets.policy.as_deref(),
             tags: &decision.tags,
             received_at,
-            acknowledge_due: Some(acknowledge_due),
-            response_due: Some(response_due),
+            acknowledge_due,
+            response_due,
             now,
         },
     )
@@ -577,8 +587,9 @@ async fn open_case(
         "status": status.as_str(),
         "triage": triage,
         "matched_rules": decision.matched_rules,
-        "response_due": response_due.to_string(),
+        "response_due": response_due.map(|d| d.to_string()),
         "history": history,
+        "deadlines": planned.iter().map(|p| json!({ "kind": p.kind.as_str(), "name": p.name, "due": p.due_on.to_string() })).collect::<Vec<_>>(),
     });
     cases::add_event(
         tx,
@@ -590,6 +601,15 @@ async fn open_case(
         &detail,
     )
     .await?;
+    // History (mail from before postroom read the mailbox) runs no clocks.
+    if !history {
+        let today = calendar.local_date(now);
+        for p in &planned {
+            let steps = deadlines::ladder(&app.config.reminders, &calendar, p.due_on);
+            let (stage, next_on) = deadlines::schedule(&steps, today);
+            store::deadlines::insert(tx, case_id, p, stage, next_on).await?;
+        }
+    }
     if assignment.team.is_some() || assignment.assignee.is_some() {
         let detail = json!({ "team": assignment.team, "assignee": assignment.assignee, "by": assignment.by });
         cases::add_event(tx, case_id, now, "postroom", "assigned", None, &detail).await?;
@@ -611,6 +631,14 @@ async fn open_case(
         acknowledged,
         triage: status == Status::Triage,
     })
+}
+
+/// When the EHC needs assessment was requested, if the message (or an
+/// attachment's text) says.
+fn request_date(message: &Message, written: chrono::NaiveDate) -> Option<chrono::NaiveDate> {
+    std::iter::once(message.body.as_str())
+        .chain(message.parts.iter().filter_map(|p| p.text.as_deref()))
+        .find_map(|text| crate::classify::dates::request_date(text, written))
 }
 
 /// Where mail about the case goes: the sender of an email, or the MP

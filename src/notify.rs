@@ -96,7 +96,7 @@ pub fn case_context(app: &App, case: &CaseRow) -> Result<CaseContext> {
         } else {
             case.subject.clone()
         },
-        received: long_date(app.calendar.local_date(received)),
+        received: long_date(app.calendar().local_date(received)),
         response_due,
         response_days,
         urgent: case.urgent,
@@ -153,6 +153,7 @@ pub async fn queue(
         references: &references,
         auto_submitted: mail.auto_submitted(),
         case_reference: Some(&case.reference),
+        inline: None,
         date: now,
     })
     .with_context(|| format!("Cannot build the {} mail", mail.template()))?;

@@ -61,6 +61,26 @@ struct FeedEvent {
     date: NaiveDate,
 }
 
+/// The bank holidays of `division`: the built-in feed, with every year that
+/// a loaded feed covers taken from the newest feed that covers it (`feeds`
+/// oldest first). A proclamation that moves a holiday therefore replaces
+/// the old date; years a newer feed no longer carries (gov.uk keeps about a
+/// year of the past) stay as an older one had them.
+pub fn merge_feeds(feeds: &[&str], division: Division) -> Result<BTreeSet<NaiveDate>, String> {
+    let mut by_year: std::collections::BTreeMap<i32, BTreeSet<NaiveDate>> =
+        std::collections::BTreeMap::new();
+    for feed in std::iter::once(&EMBEDDED_FEED).chain(feeds) {
+        let dates = parse_feed(feed, division)?;
+        let mut years: std::collections::BTreeMap<i32, BTreeSet<NaiveDate>> =
+            std::collections::BTreeMap::new();
+        for d in dates {
+            years.entry(d.year()).or_default().insert(d);
+        }
+        by_year.extend(years);
+    }
+    Ok(by_year.into_values().flatten().collect())
+}
+
 /// Reads one division's dates from a gov.uk bank-holidays feed.
 pub fn parse_feed(json: &str, division: Division) -> Result<BTreeSet<NaiveDate>, String> {
     let mut feed: std::collections::HashMap<String, FeedDivision> =
@@ -69,6 +89,34 @@ pub fn parse_feed(json: &str, division: Division) -> Result<BTreeSet<NaiveDate>,
         .remove(division.key())
         .ok_or_else(|| format!("the feed has no {:?} division", division.key()))?;
     Ok(div.events.into_iter().map(|e| e.date).collect())
+}
+
+/// What a deadline counts in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unit {
+    /// Working days after day 0 (the day of receipt, or the next working
+    /// day after a late or non-working-day receipt).
+    WorkingDays,
+    /// Calendar weeks from a date (the SEND clocks in England: school
+    /// holidays and bank holidays do not stop them).
+    Weeks,
+}
+
+impl Unit {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Unit::WorkingDays => "working_days",
+            Unit::Weeks => "weeks",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Unit> {
+        match s {
+            "working_days" => Some(Unit::WorkingDays),
+            "weeks" => Some(Unit::Weeks),
+            _ => None,
+        }
+    }
 }
 
 /// A working-day calendar for one council.
@@ -145,9 +193,60 @@ impl Calendar {
         date
     }
 
+    /// The date `days` working days before `date`.
+    pub fn sub_working_days(&self, mut date: NaiveDate, days: u32) -> NaiveDate {
+        for _ in 0..days {
+            loop {
+                date -= Duration::days(1);
+                if self.is_working_day(date) {
+                    break;
+                }
+            }
+        }
+        date
+    }
+
+    /// Working days after `from` up to and including `to` (negative when
+    /// `to` comes first): how late a deadline due on `from` is on `to`.
+    pub fn working_days_between(&self, from: NaiveDate, to: NaiveDate) -> i64 {
+        let (a, b, sign) = if from <= to {
+            (from, to, 1)
+        } else {
+            (to, from, -1)
+        };
+        let mut n = 0;
+        let mut d = a;
+        while d < b {
+            d += Duration::days(1);
+            if self.is_working_day(d) {
+                n += 1;
+            }
+        }
+        sign * n
+    }
+
     /// The date a reply is due when the target is `days` working days.
     pub fn due_date(&self, received: DateTime<Utc>, days: u32) -> NaiveDate {
         self.add_working_days(self.start_day(received), days)
+    }
+
+    /// When a clock that started on `start` runs out: `amount` of `unit`,
+    /// plus the days it was paused (working days for a working-day clock,
+    /// calendar days for a clock in weeks).
+    pub fn due(&self, unit: Unit, start: NaiveDate, amount: u32, paused_days: u32) -> NaiveDate {
+        match unit {
+            Unit::WorkingDays => self.add_working_days(start, amount + paused_days),
+            Unit::Weeks => start + Duration::days(7 * i64::from(amount) + i64::from(paused_days)),
+        }
+    }
+
+    /// Whether `at` is inside `window` (local times) on a working day: when
+    /// people get reminders and digests.
+    pub fn in_working_hours(&self, at: DateTime<Utc>, window: (NaiveTime, NaiveTime)) -> bool {
+        let local = at.with_timezone(&self.tz);
+        self.is_working_day(local.date_naive())
+            && local.time() >= window.0
+            && local.time() < window.1
     }
 
     /// The local date of an instant, in the council's time zone.
@@ -224,5 +323,117 @@ mod tests {
         assert!(!sco.is_working_day(d("2026-11-30")));
         // Easter Monday is not a Scottish bank holiday.
         assert!(sco.is_working_day(d("2026-04-06")));
+    }
+
+    #[test]
+    fn christmas_and_boxing_day_on_a_weekend_move_to_substitute_days() {
+        let cal = Calendar::embedded(Division::EnglandAndWales);
+        // 2021: Saturday 25 and Sunday 26 December; Monday 27 and Tuesday
+        // 28 are the substitute days.
+        for day in ["2021-12-27", "2021-12-28", "2027-12-27", "2027-12-28"] {
+            assert!(!cal.is_working_day(d(day)), "{day}");
+        }
+        assert!(cal.is_working_day(d("2021-12-29")));
+        // 2022: Christmas on a Sunday; Boxing Day Monday 26, substitute
+        // Tuesday 27.
+        assert!(!cal.is_working_day(d("2022-12-26")));
+        assert!(!cal.is_working_day(d("2022-12-27")));
+        // A message on Thursday 23 December 2021 before the cut-off: day 1
+        // is Friday 24th, day 2 Wednesday 29th.
+        assert_eq!(cal.due_date(at("2021-12-23T10:00:00Z"), 2), d("2021-12-29"));
+    }
+
+    #[test]
+    fn easter_and_the_moved_early_may_holiday_of_2020() {
+        let cal = Calendar::embedded(Division::EnglandAndWales);
+        // Good Friday 18 and Easter Monday 21 April 2025.
+        assert!(!cal.is_working_day(d("2025-04-18")));
+        assert!(!cal.is_working_day(d("2025-04-21")));
+        assert_eq!(
+            cal.due_date(at("2025-04-17T09:00:00+01:00"), 1),
+            d("2025-04-22")
+        );
+        // 2020: the early May bank holiday moved from Monday 4 May to
+        // Friday 8 May (VE Day).
+        assert!(cal.is_working_day(d("2020-05-04")));
+        assert!(!cal.is_working_day(d("2020-05-08")));
+        assert_eq!(
+            cal.due_date(at("2020-05-07T09:00:00+01:00"), 1),
+            d("2020-05-11")
+        );
+    }
+
+    #[test]
+    fn scotland_and_england_differ_in_january_and_august() {
+        let eng = Calendar::embedded(Division::EnglandAndWales);
+        let sco = Calendar::embedded(Division::Scotland);
+        // 2 January (Monday 4 January 2027 as the substitute) and the first
+        // Monday of August are Scottish only; the last Monday of August is
+        // English only.
+        assert!(eng.is_working_day(d("2027-01-04")) && !sco.is_working_day(d("2027-01-04")));
+        assert!(eng.is_working_day(d("2026-08-03")) && !sco.is_working_day(d("2026-08-03")));
+        assert!(!eng.is_working_day(d("2026-08-31")) && sco.is_working_day(d("2026-08-31")));
+        // The same message is due on different days.
+        let friday = at("2026-07-31T10:00:00+01:00");
+        assert_eq!(eng.due_date(friday, 1), d("2026-08-03"));
+        assert_eq!(sco.due_date(friday, 1), d("2026-08-04"));
+    }
+
+    #[test]
+    fn the_cut_off_follows_the_clocks_going_back() {
+        let cal = Calendar::embedded(Division::EnglandAndWales);
+        // Clocks go back at 02:00 BST on Sunday 25 October 2026. 16:30 UTC
+        // is 17:30 BST on Friday 23rd (after the 17:00 cut-off, so day 0 is
+        // Monday 26th) but 16:30 GMT on Monday 26th (before it).
+        assert_eq!(cal.start_day(at("2026-10-23T16:30:00Z")), d("2026-10-26"));
+        assert_eq!(cal.start_day(at("2026-10-26T16:30:00Z")), d("2026-10-26"));
+        // 23:30 UTC on Saturday 24th is already Sunday in London.
+        assert_eq!(cal.local_date(at("2026-10-24T23:30:00Z")), d("2026-10-25"));
+        // And in spring: 16:30 UTC on Friday 27 March 2026 is 16:30 GMT,
+        // on Monday 30 March 17:30 BST.
+        assert_eq!(cal.start_day(at("2026-03-27T16:30:00Z")), d("2026-03-27"));
+        assert_eq!(cal.start_day(at("2026-03-30T16:30:00Z")), d("2026-03-31"));
+    }
+
+    #[test]
+    fn working_days_count_both_ways_and_weeks_ignore_holidays() {
+        let cal = Calendar::embedded(Division::EnglandAndWales);
+        // Easter 2026: Thursday 2 April to Tuesday 7 April is 1 working day.
+        assert_eq!(
+            cal.working_days_between(d("2026-04-02"), d("2026-04-07")),
+            1
+        );
+        assert_eq!(
+            cal.working_days_between(d("2026-04-07"), d("2026-04-02")),
+            -1
+        );
+        assert_eq!(cal.sub_working_days(d("2026-04-07"), 1), d("2026-04-02"));
+        assert_eq!(cal.sub_working_days(d("2026-04-09"), 3), d("2026-04-02"));
+        // Six weeks from Monday 9 March 2026 is Monday 20 April, Easter or
+        // not; a week's pause makes it the 27th.
+        assert_eq!(cal.due(Unit::Weeks, d("2026-03-09"), 6, 0), d("2026-04-20"));
+        assert_eq!(cal.due(Unit::Weeks, d("2026-03-09"), 6, 7), d("2026-04-27"));
+        assert_eq!(
+            cal.due(Unit::WorkingDays, d("2026-04-02"), 1, 1),
+            d("2026-04-08")
+        );
+    }
+
+    #[test]
+    fn a_newer_feed_replaces_the_years_it_covers_and_keeps_the_rest() {
+        // A proclamation moves the 2026 early May holiday to Friday 8 May.
+        let newer = r#"{"england-and-wales": {"division": "england-and-wales", "events": [
+            {"title": "New Year", "date": "2026-01-01", "notes": "", "bunting": true},
+            {"title": "Early May (moved)", "date": "2026-05-08", "notes": "", "bunting": true}
+        ]}}"#;
+        let dates = merge_feeds(&[newer], Division::EnglandAndWales).unwrap();
+        assert!(dates.contains(&d("2026-05-08")));
+        assert!(
+            !dates.contains(&d("2026-05-04")),
+            "the old date of 2026 is gone"
+        );
+        assert!(dates.contains(&d("2025-05-05")), "2025 stays as built in");
+        assert!(dates.contains(&d("2027-05-03")), "2027 stays as built in");
+        assert!(merge_feeds(&["{}"], Division::EnglandAndWales).is_err());
     }
 }

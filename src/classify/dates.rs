@@ -148,6 +148,90 @@ fn resolve(caps: &regex::Captures<'_>, written: NaiveDate) -> Option<NaiveDate> 
     }
 }
 
+/// The date a request for an EHC needs assessment was made, when the
+/// message states it: "we requested an EHC needs assessment on 12 January
+/// 2026", "the request for assessment was submitted on 3/11/25", "an EHCNA
+/// was applied for on 5th March". The date must stand in the same sentence
+/// as a request word and an assessment word, lie on or before the day the
+/// message was written and within two years of it; a date without a year is
+/// taken in the latest year that puts it on or before that day. The
+/// statutory 6- and 20-week clocks run from it.
+pub fn request_date(text: &str, written: NaiveDate) -> Option<NaiveDate> {
+    static REQUEST: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"(?i)\b(?:request(?:ed|s|ing)?|appl(?:ied|ication|y)|asked for|submitted|made a referral|referred|sent in)\b")
+            .expect("the request pattern compiles")
+    });
+    static ASSESSMENT: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"(?i)\b(?:ehc\s*needs\s*assessment|ehcna|needs assessment|statutory assessment|assessment of (?:his|her|their|the child's) needs|ehc\s*assessment|ehcp?\b|education,? health and care)")
+            .expect("the assessment pattern compiles")
+    });
+    static DATE: LazyLock<Regex> = LazyLock::new(|| {
+        let month = r"jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?";
+        Regex::new(&format!(
+            r"(?i)\b(?:(?P<d1>\d{{1,2}})(?:st|nd|rd|th)?(?: of)? (?P<m1>{month})\b(?:,? (?P<y1>\d{{4}}))?|(?P<m2>{month}) (?P<d2>\d{{1,2}})(?:st|nd|rd|th)?\b(?:,? (?P<y2>\d{{4}}))?|(?P<d3>\d{{1,2}})[/.](?P<m3>\d{{1,2}})[/.](?P<y3>\d{{2,4}}))"
+        ))
+        .expect("the date pattern compiles")
+    });
+    static SENTENCE_END: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"[.!?](?:\s|$)|\n\s*\n").expect("the sentence pattern compiles")
+    });
+    for sentence in SENTENCE_END.split(text) {
+        // Mail is wrapped at 72 characters: a sentence runs over lines.
+        let sentence = sentence.split_whitespace().collect::<Vec<_>>().join(" ");
+        let sentence = sentence.as_str();
+        if !(REQUEST.is_match(sentence) && ASSESSMENT.is_match(sentence)) {
+            continue;
+        }
+        for caps in DATE.captures_iter(sentence) {
+            let Some(date) = past_date(&caps, written) else {
+                continue;
+            };
+            if date <= written && (written - date).num_days() <= 730 {
+                return Some(date);
+            }
+        }
+    }
+    None
+}
+
+/// A calendar date from `DATE`'s captures; without a year, the latest on
+/// or before `written`.
+fn past_date(caps: &regex::Captures<'_>, written: NaiveDate) -> Option<NaiveDate> {
+    let (day, month, year) = if let (Some(d), Some(m)) = (caps.name("d1"), caps.name("m1")) {
+        (
+            d.as_str().parse().ok()?,
+            month_number(m.as_str())?,
+            caps.name("y1").and_then(|y| y.as_str().parse().ok()),
+        )
+    } else if let (Some(d), Some(m)) = (caps.name("d2"), caps.name("m2")) {
+        (
+            d.as_str().parse().ok()?,
+            month_number(m.as_str())?,
+            caps.name("y2").and_then(|y| y.as_str().parse().ok()),
+        )
+    } else if let (Some(d), Some(m), Some(y)) = (caps.name("d3"), caps.name("m3"), caps.name("y3"))
+    {
+        let mut year: i32 = y.as_str().parse().ok()?;
+        if year < 100 {
+            year += 2000;
+        }
+        (
+            d.as_str().parse().ok()?,
+            m.as_str().parse().ok()?,
+            Some(year),
+        )
+    } else {
+        return None;
+    };
+    match year {
+        Some(y) => NaiveDate::from_ymd_opt(y, month, day),
+        None => [written.year(), written.year() - 1]
+            .into_iter()
+            .filter_map(|y| NaiveDate::from_ymd_opt(y, month, day))
+            .find(|d| *d <= written),
+    }
+}
+
 /// The first date written out in full ("2 April 2026", "April 2, 2026").
 pub fn first_full_date(text: &str) -> Option<NaiveDate> {
     static FULL: LazyLock<Regex> = LazyLock::new(|| {
@@ -267,6 +351,67 @@ mod tests {
         assert_eq!(
             event_within_days("the hearing is this Friday", monday),
             Some(4)
+        );
+    }
+
+    #[test]
+    fn the_request_date_of_an_assessment_is_found_in_its_sentence() {
+        let written = d("2026-03-06");
+        assert_eq!(
+            request_date(
+                "Her mother requested an EHC needs assessment on 12 January 2026.",
+                written
+            ),
+            Some(d("2026-01-12"))
+        );
+        assert_eq!(
+            request_date(
+                "The family tell me that the request for a needs\nassessment was submitted on 3/11/25 and they\nhave heard nothing since.",
+                written
+            ),
+            Some(d("2025-11-03"))
+        );
+        // Without a year: the latest such day on or before the letter.
+        assert_eq!(
+            request_date(
+                "An EHCNA was applied for on 5th March by the school.",
+                written
+            ),
+            Some(d("2026-03-05"))
+        );
+        assert_eq!(
+            request_date(
+                "The school asked for an EHC assessment on 20 December.",
+                written
+            ),
+            Some(d("2025-12-20"))
+        );
+        // A date in another sentence, a future date, or no request word.
+        assert_eq!(
+            request_date(
+                "We requested an EHC needs assessment. The panel meets on 2 February 2026.",
+                written
+            ),
+            None
+        );
+        assert_eq!(
+            request_date(
+                "The EHC needs assessment request will be sent on 20 March 2026.",
+                written
+            ),
+            None
+        );
+        assert_eq!(
+            request_date("Her EHCP was finalised on 2 February 2026.", written),
+            None
+        );
+        assert_eq!(
+            request_date(
+                "We requested an EHC needs assessment in 2019, on 4 May 2019.",
+                written
+            ),
+            None,
+            "more than two years before the letter"
         );
     }
 }

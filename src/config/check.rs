@@ -859,3 +859,246 @@ pub fn is_loopback(host: &str) -> bool {
             .parse::<std::net::IpAddr>()
             .is_ok_and(|ip| ip.is_loopback())
 }
+
+/// England's statutory SEND clocks (SEND Regulations 2014), used when a
+/// council in England lists none of its own.
+fn english_milestones() -> Vec<Milestone> {
+    use crate::case::SendTopic;
+    vec![
+        Milestone {
+            name: "Decision on the EHC needs assessment request".into(),
+            regulation: Some("SEND Regulations 2014, reg 5(1)".into()),
+            weeks: 6,
+            send_topics: vec![SendTopic::EhcNeedsAssessment],
+        },
+        Milestone {
+            name: "Final EHC plan issued".into(),
+            regulation: Some("SEND Regulations 2014, reg 13(2)".into()),
+            weeks: 20,
+            send_topics: vec![
+                SendTopic::EhcNeedsAssessment,
+                SendTopic::EhcpIssueOrAmendment,
+            ],
+        },
+    ]
+}
+
+fn categories(
+    c: &mut Checker<'_>,
+    names: &[String],
+    span: &std::ops::Range<usize>,
+) -> Vec<crate::case::Category> {
+    use crate::case::Category;
+    names
+        .iter()
+        .filter_map(|n| match Category::parse(n) {
+            Some(cat) => Some(cat),
+            None => {
+                c.error_at(
+                    span.clone(),
+                    format!("category {n:?} is not one of {}", Category::names()),
+                );
+                None
+            }
+        })
+        .collect()
+}
+
+fn send_topics(
+    c: &mut Checker<'_>,
+    names: &[String],
+    span: &std::ops::Range<usize>,
+) -> Vec<crate::case::SendTopic> {
+    use crate::case::SendTopic;
+    names
+        .iter()
+        .filter_map(|n| match SendTopic::parse(n) {
+            Some(t) => Some(t),
+            None => {
+                c.error_at(
+                    span.clone(),
+                    format!("SEND topic {n:?} is not one of {}", SendTopic::names()),
+                );
+                None
+            }
+        })
+        .collect()
+}
+
+pub(super) fn check_policy(c: &mut Checker<'_>, raw: RawPolicy, division: Division) -> Policy {
+    let mut rules: Vec<PolicyRule> = Vec::new();
+    for r in raw.rule {
+        let span = r.span();
+        let r = r.into_inner();
+        if rules.iter().any(|o| o.name == r.name) {
+            c.error_at(
+                span.clone(),
+                format!("two policy rules are called {:?}", r.name),
+            );
+        }
+        rules.push(PolicyRule {
+            categories: categories(c, &r.categories, &span),
+            send_topics: send_topics(c, &r.send_topics, &span),
+            name: r.name,
+            urgent: r.urgent,
+            acknowledge_days: r.acknowledge_days,
+            respond_days: r.respond_days,
+            urgent_respond_days: r.urgent_respond_days,
+        });
+    }
+    let milestones = match raw.milestone {
+        None if division == Division::EnglandAndWales => english_milestones(),
+        None => Vec::new(),
+        Some(list) => list
+            .into_iter()
+            .map(|m| {
+                let span = m.span();
+                let m = m.into_inner();
+                if m.weeks == 0 {
+                    c.error_at(span.clone(), "a milestone needs weeks of 1 or more");
+                }
+                if m.send_topics.is_empty() {
+                    c.error_at(
+                        span.clone(),
+                        "a milestone needs the send_topics it applies to",
+                    );
+                }
+                Milestone {
+                    send_topics: send_topics(c, &m.send_topics, &span),
+                    name: m.name,
+                    regulation: m.regulation,
+                    weeks: m.weeks,
+                }
+            })
+            .collect(),
+    };
+    Policy {
+        acknowledge_days: raw.acknowledge_days,
+        respond_days: raw.respond_days,
+        urgent_respond_days: raw.urgent_respond_days,
+        rules,
+        milestones,
+    }
+}
+
+fn recipient(c: &mut Checker<'_>, s: &str, span: &std::ops::Range<usize>) -> Recipient {
+    match s {
+        "caseworker" => Recipient::Caseworker,
+        "manager" => Recipient::Manager,
+        address => {
+            if address.parse::<lettre::Address>().is_err() {
+                c.error_at(
+                    span.clone(),
+                    format!("{address:?} is not caseworker, manager or an email address"),
+                );
+            }
+            Recipient::Address(address.to_string())
+        }
+    }
+}
+
+pub(super) fn check_reminders(c: &mut Checker<'_>, raw: RawReminders) -> Reminders {
+    let hours_span = raw.hours.span();
+    let hours = match raw.hours.get_ref().split_once('-').and_then(|(a, b)| {
+        Some((
+            NaiveTime::parse_from_str(a.trim(), "%H:%M").ok()?,
+            NaiveTime::parse_from_str(b.trim(), "%H:%M").ok()?,
+        ))
+    }) {
+        Some((a, b)) if a < b => (a, b),
+        _ => {
+            c.error_at(
+                hours_span,
+                format!(
+                    "reminders.hours {:?} is not a window such as \"09:00-17:00\"",
+                    raw.hours.get_ref()
+                ),
+            );
+            (NaiveTime::MIN, NaiveTime::MIN)
+        }
+    };
+    let overdue = match raw.overdue {
+        None => vec![
+            Escalation {
+                after: 1,
+                to: vec![Recipient::Caseworker, Recipient::Manager],
+            },
+            Escalation {
+                after: 5,
+                to: vec![Recipient::Caseworker, Recipient::Manager],
+            },
+        ],
+        Some(list) => {
+            let mut out: Vec<Escalation> = Vec::new();
+            for e in list {
+                let span = e.span();
+                let e = e.into_inner();
+                if e.after == 0 {
+                    c.error_at(
+                        span.clone(),
+                        "overdue.after counts working days after the due date, from 1",
+                    );
+                }
+                if out.last().is_some_and(|l| l.after >= e.after) {
+                    c.error_at(span.clone(), "overdue rungs must come in order of `after`");
+                }
+                if e.to.is_empty() {
+                    c.error_at(span.clone(), "an overdue rung needs someone in `to`");
+                }
+                let to = e.to.iter().map(|t| recipient(c, t, &span)).collect();
+                out.push(Escalation { after: e.after, to });
+            }
+            out
+        }
+    };
+    let mut before = raw.before;
+    before.sort_unstable_by(|a, b| b.cmp(a));
+    before.dedup();
+    before.retain(|d| *d > 0);
+    Reminders {
+        before,
+        on_the_day: raw.on_the_day,
+        overdue,
+        hours,
+    }
+}
+
+pub(super) fn check_digests(c: &mut Checker<'_>, raw: RawDigests) -> Digests {
+    let time = |s: &str| NaiveTime::parse_from_str(s.trim(), "%H:%M").ok();
+    let daily = match raw.daily.get_ref().trim() {
+        "" => None,
+        s => match time(s) {
+            Some(t) => Some(t),
+            None => {
+                c.error_at(
+                    raw.daily.span(),
+                    format!(
+                        "digests.daily {s:?} is not a time such as \"08:30\" (or \"\" for none)"
+                    ),
+                );
+                None
+            }
+        },
+    };
+    let weekly = match raw.weekly.get_ref().trim() {
+        "" => None,
+        s => match s
+            .split_once(' ')
+            .and_then(|(d, t)| Some((d.parse::<chrono::Weekday>().ok()?, time(t)?)))
+        {
+            Some(w) => Some(w),
+            None => {
+                c.error_at(
+                    raw.weekly.span(),
+                    format!("digests.weekly {s:?} is not a day and time such as \"monday 08:30\" (or \"\" for none)"),
+                );
+                None
+            }
+        },
+    };
+    Digests {
+        daily,
+        weekly,
+        due_within_days: raw.due_within_days.max(1),
+    }
+}

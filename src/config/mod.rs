@@ -55,6 +55,8 @@ pub struct Config {
     pub teams: Vec<Team>,
     /// Where OAuth2 tokens come from, for IMAP and SMTP (XOAUTH2).
     pub oauth: Option<crate::oauth::OAuthConfig>,
+    pub reminders: Reminders,
+    pub digests: Digests,
 }
 
 /// A team of caseworkers and the categories of case it takes.
@@ -261,11 +263,124 @@ impl fmt::Debug for Smtp {
     }
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Policy {
     pub acknowledge_days: u32,
     pub respond_days: u32,
     pub urgent_respond_days: u32,
+    /// Targets for some cases; the first that matches wins.
+    pub rules: Vec<PolicyRule>,
+    /// Statutory clocks that run from a request date the message states.
+    pub milestones: Vec<Milestone>,
+}
+
+/// Targets for the cases a rule matches (by name, when a classification
+/// rule sets `then.policy`, or by category, SEND topic and urgency).
+#[derive(Debug, Clone)]
+pub struct PolicyRule {
+    pub name: String,
+    pub categories: Vec<crate::case::Category>,
+    pub send_topics: Vec<crate::case::SendTopic>,
+    pub urgent: Option<bool>,
+    pub acknowledge_days: Option<u32>,
+    pub respond_days: Option<u32>,
+    pub urgent_respond_days: Option<u32>,
+}
+
+/// A statutory SEND clock: `weeks` calendar weeks from the request date.
+#[derive(Debug, Clone)]
+pub struct Milestone {
+    pub name: String,
+    pub regulation: Option<String>,
+    pub weeks: u32,
+    pub send_topics: Vec<crate::case::SendTopic>,
+}
+
+/// The targets that apply to one case.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Targets {
+    /// The policy rule that set them (`None`: the defaults).
+    pub policy: Option<String>,
+    pub acknowledge_days: u32,
+    pub respond_days: u32,
+}
+
+impl Policy {
+    /// The targets for a case: the rule a classification named, else the
+    /// first rule whose categories, topics and urgency all match, else the
+    /// defaults.
+    pub fn targets(
+        &self,
+        named: Option<&str>,
+        category: Option<crate::case::Category>,
+        send_topic: Option<crate::case::SendTopic>,
+        urgent: bool,
+    ) -> Targets {
+        let matches = |r: &&PolicyRule| {
+            (r.categories.is_empty() || category.is_some_and(|c| r.categories.contains(&c)))
+                && (r.send_topics.is_empty()
+                    || send_topic.is_some_and(|t| r.send_topics.contains(&t)))
+                && r.urgent.is_none_or(|u| u == urgent)
+        };
+        let rule = named
+            .and_then(|n| self.rules.iter().find(|r| r.name == n))
+            .or_else(|| self.rules.iter().find(matches));
+        let respond = |r: Option<&PolicyRule>| match (urgent, r) {
+            (true, Some(r)) => r.urgent_respond_days.unwrap_or(self.urgent_respond_days),
+            (false, Some(r)) => r.respond_days.unwrap_or(self.respond_days),
+            (true, None) => self.urgent_respond_days,
+            (false, None) => self.respond_days,
+        };
+        Targets {
+            policy: rule.map(|r| r.name.clone()),
+            acknowledge_days: rule
+                .and_then(|r| r.acknowledge_days)
+                .unwrap_or(self.acknowledge_days),
+            respond_days: respond(rule),
+        }
+    }
+}
+
+/// Who hears about a deadline.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Recipient {
+    /// The case's caseworker (its team's manager when nobody holds it).
+    Caseworker,
+    /// The manager of the case's team.
+    Manager,
+    Address(String),
+}
+
+/// One rung of the ladder for deadlines that have passed.
+#[derive(Debug, Clone)]
+pub struct Escalation {
+    /// Working days after the due date (1: the first working day after).
+    pub after: u32,
+    pub to: Vec<Recipient>,
+}
+
+/// When people are reminded of deadlines.
+#[derive(Debug, Clone)]
+pub struct Reminders {
+    /// Working days before a due date that the caseworker hears of it.
+    pub before: Vec<u32>,
+    /// And on the day itself.
+    pub on_the_day: bool,
+    pub overdue: Vec<Escalation>,
+    /// Local times between which reminders and digests go out, on
+    /// working days.
+    pub hours: (NaiveTime, NaiveTime),
+}
+
+/// When managers get digests.
+#[derive(Debug, Clone)]
+pub struct Digests {
+    /// Local time of the daily digest, on working days.
+    pub daily: Option<NaiveTime>,
+    /// Day and local time of the weekly digest (on the next working day
+    /// when that day is not one).
+    pub weekly: Option<(chrono::Weekday, NaiveTime)>,
+    pub due_within_days: u32,
 }
 
 impl Config {
@@ -317,6 +432,9 @@ impl Config {
             a
         });
         let teams = check_teams(&mut c, raw.team);
+        let policy = check_policy(&mut c, raw.policy, council.division);
+        let reminders = check_reminders(&mut c, raw.reminders);
+        let digests = check_digests(&mut c, raw.digests);
         let oauth = raw.oauth.map(|o| check_oauth(&mut c, o));
         let extract = Extract {
             timeout: c.duration(&raw.extract.timeout, "extract.timeout"),
@@ -335,16 +453,14 @@ impl Config {
             directory,
             sources,
             delivery,
-            policy: Policy {
-                acknowledge_days: raw.policy.acknowledge_days,
-                respond_days: raw.policy.respond_days,
-                urgent_respond_days: raw.policy.urgent_respond_days,
-            },
+            policy,
             acknowledgements_per_sender_per_hour: raw.limits.acknowledgements_per_sender_per_hour,
             poll_interval,
             shutdown_timeout,
             stall_alert,
             admin,
+            reminders,
+            digests,
             extract,
             teams,
             oauth,

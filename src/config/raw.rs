@@ -30,6 +30,10 @@ pub(super) struct RawConfig {
     pub(super) team: Vec<Spanned<RawTeam>>,
     #[serde(default)]
     pub(super) oauth: Option<Spanned<RawOAuth>>,
+    #[serde(default)]
+    pub(super) reminders: RawReminders,
+    #[serde(default)]
+    pub(super) digests: RawDigests,
 }
 
 #[derive(Deserialize)]
@@ -268,6 +272,12 @@ pub(super) struct RawPolicy {
     pub(super) respond_days: u32,
     #[serde(default = "two")]
     pub(super) urgent_respond_days: u32,
+    /// Targets for some cases: the first rule that matches wins.
+    #[serde(default)]
+    pub(super) rule: Vec<Spanned<RawPolicyRule>>,
+    /// Statutory SEND milestones; England's by default.
+    #[serde(default)]
+    pub(super) milestone: Option<Vec<Spanned<RawMilestone>>>,
 }
 
 impl Default for RawPolicy {
@@ -276,8 +286,118 @@ impl Default for RawPolicy {
             acknowledge_days: 0,
             respond_days: 10,
             urgent_respond_days: 2,
+            rule: Vec::new(),
+            milestone: None,
         }
     }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawPolicyRule {
+    pub(super) name: String,
+    #[serde(default)]
+    pub(super) categories: Vec<String>,
+    #[serde(default)]
+    pub(super) send_topics: Vec<String>,
+    #[serde(default)]
+    pub(super) urgent: Option<bool>,
+    #[serde(default)]
+    pub(super) acknowledge_days: Option<u32>,
+    #[serde(default)]
+    pub(super) respond_days: Option<u32>,
+    #[serde(default)]
+    pub(super) urgent_respond_days: Option<u32>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawMilestone {
+    pub(super) name: String,
+    #[serde(default)]
+    pub(super) regulation: Option<String>,
+    pub(super) weeks: u32,
+    pub(super) send_topics: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawReminders {
+    /// Working days before each due date that the caseworker is reminded.
+    #[serde(default = "default_before")]
+    pub(super) before: Vec<u32>,
+    #[serde(default = "yes")]
+    pub(super) on_the_day: bool,
+    #[serde(default)]
+    pub(super) overdue: Option<Vec<Spanned<RawEscalation>>>,
+    /// Reminders and digests go out only between these local times, on
+    /// working days.
+    #[serde(default = "default_hours")]
+    pub(super) hours: Spanned<String>,
+}
+
+impl Default for RawReminders {
+    fn default() -> Self {
+        RawReminders {
+            before: default_before(),
+            on_the_day: true,
+            overdue: None,
+            hours: default_hours(),
+        }
+    }
+}
+
+pub(super) fn default_before() -> Vec<u32> {
+    vec![2]
+}
+pub(super) fn yes() -> bool {
+    true
+}
+pub(super) fn default_hours() -> Spanned<String> {
+    Spanned::new(0..0, "09:00-17:00".into())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawEscalation {
+    /// Working days after the due date (1: the first working day after).
+    pub(super) after: u32,
+    /// "caseworker", "manager", or addresses.
+    pub(super) to: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawDigests {
+    /// Local time of the daily digest on working days ("" for none).
+    #[serde(default = "default_daily")]
+    pub(super) daily: Spanned<String>,
+    /// Day and time of the weekly digest ("monday 08:30"; "" for none).
+    #[serde(default = "default_weekly")]
+    pub(super) weekly: Spanned<String>,
+    /// "Due soon" means within this many working days.
+    #[serde(default = "default_due_soon")]
+    pub(super) due_within_days: u32,
+}
+
+impl Default for RawDigests {
+    fn default() -> Self {
+        RawDigests {
+            daily: default_daily(),
+            weekly: default_weekly(),
+            due_within_days: default_due_soon(),
+        }
+    }
+}
+
+pub(super) fn default_daily() -> Spanned<String> {
+    Spanned::new(0..0, "08:30".into())
+}
+pub(super) fn default_weekly() -> Spanned<String> {
+    Spanned::new(0..0, "monday 08:30".into())
+}
+pub(super) fn default_due_soon() -> u32 {
+    5
 }
 
 pub(super) fn ten() -> u32 {

@@ -48,6 +48,14 @@ pub struct Totals {
     pub failed: usize,
 }
 
+impl std::ops::AddAssign for Totals {
+    fn add_assign(&mut self, other: Totals) {
+        self.sent += other.sent;
+        self.retried += other.retried;
+        self.failed += other.failed;
+    }
+}
+
 pub struct Worker {
     store: Store,
     transport: Transport,
@@ -104,6 +112,13 @@ impl Worker {
                 if let Some(case) = mail.case_id {
                     if mail.purpose == "acknowledgement" {
                         cases::set_acknowledged(&mut tx, case, now).await?;
+                        crate::store::deadlines::meet(
+                            &mut tx,
+                            case,
+                            &[crate::deadlines::Kind::Acknowledge],
+                            now,
+                        )
+                        .await?;
                     }
                     let detail = json!({ "outbox": mail.id, "purpose": mail.purpose, "message_id": mail.message_id });
                     cases::add_event(&mut tx, case, now, "postroom", "mail_sent", None, &detail)

@@ -125,6 +125,63 @@ pub async fn set_acknowledged(conn: &mut Conn, case: i64, at: DateTime<Utc>) -> 
     Ok(())
 }
 
+/// Pauses (`Some`) or resumes (`None`) a case's clocks.
+pub async fn set_paused(
+    conn: &mut Conn,
+    case: i64,
+    paused: Option<(DateTime<Utc>, &str)>,
+) -> Result<()> {
+    sqlx::query("UPDATE cases SET paused_at = $1, pause_reason = $2 WHERE id = $3")
+        .bind(paused.map(|(at, _)| ts(at)))
+        .bind(paused.map(|(_, why)| why.to_string()))
+        .bind(case)
+        .execute(&mut *conn)
+        .await
+        .context("Cannot pause or resume the case")?;
+    Ok(())
+}
+
+/// Sets a case's status; `answered` and `closed` also stamp their time.
+pub async fn set_status(conn: &mut Conn, case: i64, status: &str, at: DateTime<Utc>) -> Result<()> {
+    let column = match status {
+        "answered" => Some("answered_at"),
+        "closed" => Some("closed_at"),
+        _ => None,
+    };
+    let sql = match column {
+        Some(c) => format!("UPDATE cases SET status = $1, {c} = COALESCE({c}, $2) WHERE id = $3"),
+        None => "UPDATE cases SET status = $1, updated_at = $2 WHERE id = $3".to_string(),
+    };
+    sqlx::query(&sql)
+        .bind(status)
+        .bind(ts(at))
+        .bind(case)
+        .execute(&mut *conn)
+        .await
+        .context("Cannot change the case's status")?;
+    Ok(())
+}
+
+/// The due dates a case shows (from its deadlines).
+pub async fn set_due_dates(
+    conn: &mut Conn,
+    case: i64,
+    acknowledge_due: Option<chrono::NaiveDate>,
+    response_due: Option<chrono::NaiveDate>,
+) -> Result<()> {
+    let date = |d: Option<chrono::NaiveDate>| d.map(|d| d.format("%Y-%m-%d").to_string());
+    sqlx::query(
+        "UPDATE cases SET acknowledge_due = COALESCE($1, acknowledge_due), response_due = COALESCE($2, response_due) WHERE id = $3",
+    )
+    .bind(date(acknowledge_due))
+    .bind(date(response_due))
+    .bind(case)
+    .execute(&mut *conn)
+    .await
+    .context("Cannot change the case's due dates")?;
+    Ok(())
+}
+
 /// A case as listings and threading see it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CaseRow {
@@ -150,13 +207,18 @@ pub struct CaseRow {
     pub acknowledged_at: Option<String>,
     pub answered_at: Option<String>,
     pub closed_at: Option<String>,
+    /// Since when the case's clocks are paused, and why.
+    pub paused_at: Option<String>,
+    pub pause_reason: Option<String>,
+    pub policy: Option<String>,
+    pub created_at: String,
 }
 
-const COLUMNS: &str = "id, reference, status, kind, triage_reason, category, send_topic, urgent, from_mp_office, \
+pub(crate) const COLUMNS: &str = "id, reference, status, kind, triage_reason, category, send_topic, urgent, from_mp_office, \
     mp_name, constituency, mp_reference, correspondent, subject, team, assignee, received_at, acknowledge_due, \
-    response_due, acknowledged_at, answered_at, closed_at";
+    response_due, acknowledged_at, answered_at, closed_at, paused_at, pause_reason, policy, created_at";
 
-fn from_row(r: &sqlx::any::AnyRow) -> Result<CaseRow> {
+pub(crate) fn from_row(r: &sqlx::any::AnyRow) -> Result<CaseRow> {
     Ok(CaseRow {
         id: r.try_get("id")?,
         reference: r.try_get("reference")?,
@@ -180,6 +242,10 @@ fn from_row(r: &sqlx::any::AnyRow) -> Result<CaseRow> {
         acknowledged_at: r.try_get("acknowledged_at")?,
         answered_at: r.try_get("answered_at")?,
         closed_at: r.try_get("closed_at")?,
+        paused_at: r.try_get("paused_at")?,
+        pause_reason: r.try_get("pause_reason")?,
+        policy: r.try_get("policy")?,
+        created_at: r.try_get("created_at")?,
     })
 }
 
@@ -294,4 +360,65 @@ pub async fn open_caseload(conn: &mut Conn, assignee: &str) -> Result<i64> {
     .await
     .context("Cannot count a caseload")?;
     Ok(row.try_get("n")?)
+}
+
+/// Which time of a case a period query looks at.
+#[derive(Debug, Clone, Copy)]
+pub enum Moment {
+    Received,
+    Answered,
+}
+
+/// Cases of `team` whose `moment` falls in `[from, to]`.
+pub async fn of_team_between(
+    conn: &mut Conn,
+    team: &str,
+    moment: Moment,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<Vec<CaseRow>> {
+    let column = match moment {
+        Moment::Received => "received_at",
+        Moment::Answered => "answered_at",
+    };
+    let rows = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM cases WHERE team = $1 AND {column} >= $2 AND {column} <= $3 ORDER BY {column}, id"
+    ))
+    .bind(team)
+    .bind(ts(from))
+    .bind(ts(to))
+    .fetch_all(&mut *conn)
+    .await
+    .context("Cannot read a team's cases")?;
+    rows.iter().map(from_row).collect()
+}
+
+/// Cases of `team` with an event of `kind` in `[from, to]`, and how many.
+pub async fn with_events_between(
+    conn: &mut Conn,
+    team: &str,
+    kind: &str,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<Vec<(CaseRow, usize)>> {
+    let rows = sqlx::query(
+        "SELECT e.case_id AS case_id, COUNT(*) AS n FROM case_events e JOIN cases c ON c.id = e.case_id \
+         WHERE c.team = $1 AND e.kind = $2 AND e.at >= $3 AND e.at <= $4 GROUP BY e.case_id ORDER BY e.case_id",
+    )
+    .bind(team)
+    .bind(kind)
+    .bind(ts(from))
+    .bind(ts(to))
+    .fetch_all(&mut *conn)
+    .await
+    .context("Cannot read a team's case events")?;
+    let mut out = Vec::new();
+    for r in rows {
+        let id: i64 = r.try_get("case_id")?;
+        let n: i64 = r.try_get("n")?;
+        if let Some(case) = by_id(conn, id).await? {
+            out.push((case, n as usize));
+        }
+    }
+    Ok(out)
 }

@@ -15,7 +15,9 @@
 //! connection (a second process, `postroom cases` while the daemon runs) has
 //! written in between.
 
+pub mod calendar;
 pub mod cases;
+pub mod deadlines;
 pub mod health;
 pub mod imap;
 pub mod messages;

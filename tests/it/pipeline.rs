@@ -97,7 +97,13 @@ async fn sample_mailbox_becomes_cases_and_acknowledgements(backend: Backend) {
     // The chaser (05) joined case 1; the automatic reply (06) case 2; the
     // bounce (07) case 3.
     let events = cases::events(&mut conn, ehc.id).await.unwrap();
-    let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
+    // (It is overdue by 27 November: a reminder is due too, for nobody,
+    // since the test council has no teams.)
+    let kinds: Vec<&str> = events
+        .iter()
+        .map(|e| e.kind.as_str())
+        .filter(|k| !k.starts_with("reminder"))
+        .collect();
     assert_eq!(
         kinds,
         ["created", "acknowledgement_queued", "chaser", "mail_sent"]

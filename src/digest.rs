@@ -1,0 +1,358 @@
+//! Digests for managers, daily and weekly: new cases, what is due in the
+//! next few working days, what is overdue (worst first), chasers, the
+//! share of replies sent in time, and a chart of cases received and
+//! answered per week. One digest per manager (covering every team they
+//! manage) per period, recorded in `digests_sent` in the transaction that
+//! queues it, so no restart or second instance sends it twice. Digests go
+//! out at their configured time, inside `reminders.hours`, on working days.
+
+use std::collections::BTreeMap;
+
+use anyhow::Result;
+use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, TimeZone, Utc};
+use tracing::info;
+
+use crate::app::App;
+use crate::chart;
+use crate::compose::{
+    self, ChaserItem, CouncilContext, DigestContext, DueItem, Rendered, WeekFigures,
+};
+use crate::deadlines;
+use crate::notify::{case_context, long_date};
+use crate::store::cases::{self, Moment};
+use crate::store::{deadlines as stored, outbox, parse_date, parse_ts};
+
+/// Daily or weekly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Period {
+    Daily,
+    Weekly,
+}
+
+impl Period {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Period::Daily => "daily",
+            Period::Weekly => "weekly",
+        }
+    }
+}
+
+/// A rendered digest, with its chart.
+pub struct Digest {
+    pub manager: String,
+    pub period: Period,
+    /// The period's key in `digests_sent` ("2026-11-27", "2026-W48").
+    pub key: String,
+    pub rendered: Rendered,
+    pub chart_svg: String,
+}
+
+/// The managers and the teams each manages.
+pub fn managers(app: &App) -> BTreeMap<String, Vec<String>> {
+    let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for team in &app.config.teams {
+        if let Some(m) = &team.manager {
+            out.entry(m.clone()).or_default().push(team.name.clone());
+        }
+    }
+    out
+}
+
+/// The digests whose time has come and that went out to nobody yet:
+/// sends them. Returns how many were queued.
+pub async fn run_due(app: &App) -> Result<usize> {
+    let now = app.clock.now();
+    let calendar = app.calendar();
+    if !calendar.in_working_hours(now, app.config.reminders.hours) {
+        return Ok(0);
+    }
+    let mut queued = 0;
+    for period in [Period::Daily, Period::Weekly] {
+        let Some(key) = due_key(app, period, now) else {
+            continue;
+        };
+        for (manager, teams) in managers(app) {
+            let mut tx = app.store.begin().await?;
+            let claimed = sqlx::query(
+                "INSERT INTO digests_sent (recipient, kind, period, sent_at) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (recipient, kind, period) DO NOTHING",
+            )
+            .bind(&manager)
+            .bind(period.as_str())
+            .bind(&key)
+            .bind(crate::store::ts(now))
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+                == 1;
+            if !claimed {
+                tx.rollback().await?;
+                continue;
+            }
+            let digest = build(app, &manager, &teams, period, now).await?;
+            let id = queue(app, &mut tx, &digest, now).await?;
+            sqlx::query("UPDATE digests_sent SET outbox_id = $1 WHERE recipient = $2 AND kind = $3 AND period = $4")
+                .bind(id)
+                .bind(&manager)
+                .bind(period.as_str())
+                .bind(&key)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            queued += 1;
+        }
+    }
+    if queued > 0 {
+        info!(digests = queued, "Digests queued.");
+    }
+    Ok(queued)
+}
+
+/// The key of the `period` digest due at `now`, if one is due: the daily
+/// one from its time on a working day; the weekly one from its day and
+/// time (or the first working day after, when that day is not one) until
+/// the week ends.
+fn due_key(app: &App, period: Period, now: DateTime<Utc>) -> Option<String> {
+    let calendar = app.calendar();
+    let local = now.with_timezone(&calendar.tz());
+    let today = local.date_naive();
+    if !calendar.is_working_day(today) {
+        return None;
+    }
+    match period {
+        Period::Daily => {
+            let at = app.config.digests.daily?;
+            (local.time() >= at).then(|| today.to_string())
+        }
+        Period::Weekly => {
+            let (weekday, at) = app.config.digests.weekly?;
+            let monday = today - Duration::days(i64::from(today.weekday().num_days_from_monday()));
+            let mut day = monday + Duration::days(i64::from(weekday.num_days_from_monday()));
+            while !calendar.is_working_day(day) && day.iso_week() == today.iso_week() {
+                day += Duration::days(1);
+            }
+            let due = today > day || (today == day && local.time() >= at);
+            let week = today.iso_week();
+            (due && day.iso_week() == week).then(|| format!("{}-W{:02}", week.year(), week.week()))
+        }
+    }
+}
+
+fn local_at(app: &App, day: NaiveDate, time: NaiveTime) -> DateTime<Utc> {
+    let tz = app.calendar().tz();
+    tz.from_local_datetime(&day.and_time(time))
+        .earliest()
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap_or_else(|| Utc.from_utc_datetime(&day.and_time(time)))
+}
+
+/// Renders `manager`'s digest for the period that ends at `now` (without
+/// sending it): what `postroom digest --preview` shows.
+pub async fn build(
+    app: &App,
+    manager: &str,
+    teams: &[String],
+    period: Period,
+    now: DateTime<Utc>,
+) -> Result<Digest> {
+    let calendar = app.calendar();
+    let today = calendar.local_date(now);
+    let (from, key, title) = match period {
+        Period::Daily => {
+            let time = app
+                .config
+                .digests
+                .daily
+                .unwrap_or(NaiveTime::from_hms_opt(8, 30, 0).unwrap_or(NaiveTime::MIN));
+            let from = local_at(app, calendar.sub_working_days(today, 1), time);
+            (from, today.to_string(), long_date(today))
+        }
+        Period::Weekly => {
+            let week = today.iso_week();
+            (
+                now - Duration::days(7),
+                format!("{}-W{:02}", week.year(), week.week()),
+                format!("the week to {}", long_date(today)),
+            )
+        }
+    };
+    let mut conn = app.store.conn().await?;
+    let mut new_cases = Vec::new();
+    let mut chasers = Vec::new();
+    let (mut answered, mut on_time) = (0, 0);
+    for team in teams {
+        for case in cases::of_team_between(&mut conn, team, Moment::Received, from, now).await? {
+            new_cases.push(case_context(app, &case)?);
+        }
+        for (case, n) in cases::with_events_between(&mut conn, team, "chaser", from, now).await? {
+            chasers.push(ChaserItem {
+                case: case_context(app, &case)?,
+                chasers: n,
+            });
+        }
+        for case in cases::of_team_between(&mut conn, team, Moment::Answered, from, now).await? {
+            answered += 1;
+            let answered_on = case
+                .answered_at
+                .as_deref()
+                .map(parse_ts)
+                .transpose()?
+                .map(|t| calendar.local_date(t));
+            let due = case.response_due.as_deref().map(parse_date).transpose()?;
+            if matches!((answered_on, due), (Some(a), Some(d)) if a <= d) {
+                on_time += 1;
+            }
+        }
+    }
+
+    let horizon = calendar.add_working_days(today, app.config.digests.due_within_days);
+    let (mut overdue, mut due_soon) = (Vec::new(), Vec::new());
+    for (d, case) in stored::open_for_teams(&mut conn, teams, horizon).await? {
+        let (state, days) = deadlines::state(&calendar, d.due_on, today);
+        let item = DueItem {
+            case: case_context(app, &case)?,
+            deadline: d.name.clone(),
+            kind: d.kind.as_str().to_string(),
+            due: long_date(d.due_on),
+            state,
+            overdue: d.due_on < today,
+            days,
+        };
+        if item.overdue {
+            overdue.push(item);
+        } else {
+            due_soon.push(item);
+        }
+    }
+    overdue.sort_by_key(|i| i.days);
+
+    // Eight weeks, Monday to Sunday, this one last.
+    let this_monday = today - Duration::days(i64::from(today.weekday().num_days_from_monday()));
+    let first = this_monday - Duration::weeks(7);
+    let start = local_at(app, first, NaiveTime::MIN);
+    let mut received = [0usize; 8];
+    let mut replied = [0usize; 8];
+    let week_of = |t: DateTime<Utc>| -> Option<usize> {
+        let days = (calendar.local_date(t) - first).num_days();
+        (0..56).contains(&days).then_some((days / 7) as usize)
+    };
+    for team in teams {
+        for case in cases::of_team_between(&mut conn, team, Moment::Received, start, now).await? {
+            if let Some(w) = week_of(parse_ts(&case.received_at)?) {
+                received[w] += 1;
+            }
+        }
+        for case in cases::of_team_between(&mut conn, team, Moment::Answered, start, now).await? {
+            if let Some(w) = case
+                .answered_at
+                .as_deref()
+                .map(parse_ts)
+                .transpose()?
+                .and_then(week_of)
+            {
+                replied[w] += 1;
+            }
+        }
+    }
+    drop(conn);
+    let weeks: Vec<WeekFigures> = (0..8)
+        .map(|w| WeekFigures {
+            week: (first + Duration::weeks(w as i64))
+                .format("%-d %b")
+                .to_string(),
+            received: received[w],
+            answered: replied[w],
+        })
+        .collect();
+    let labels: Vec<String> = weeks.iter().map(|w| w.week.clone()).collect();
+    let chart_svg = chart::bars(
+        "Cases per week",
+        &labels,
+        &[
+            chart::Series {
+                name: "received",
+                colour: "#1d70b8",
+                values: received.iter().map(|v| *v as f64).collect(),
+            },
+            chart::Series {
+                name: "answered",
+                colour: "#00703c",
+                values: replied.iter().map(|v| *v as f64).collect(),
+            },
+        ],
+        560,
+        220,
+    );
+
+    let council = &app.config.council;
+    let ctx = DigestContext {
+        council: CouncilContext {
+            name: council.name.clone(),
+            mailbox: council.mailbox.clone(),
+        },
+        manager: manager.to_string(),
+        teams: teams.to_vec(),
+        period: period.as_str().to_string(),
+        title,
+        new_cases,
+        due_soon,
+        due_within_days: app.config.digests.due_within_days,
+        overdue,
+        chasers,
+        answered,
+        answered_on_time: on_time,
+        on_time_percent: (answered > 0)
+            .then(|| ((on_time * 100) as f64 / answered as f64).round() as u32),
+        weeks,
+        chart: true,
+    };
+    let rendered = app.templates.render("digest", &ctx)?;
+    Ok(Digest {
+        manager: manager.to_string(),
+        period,
+        key,
+        rendered,
+        chart_svg,
+    })
+}
+
+async fn queue(
+    app: &App,
+    tx: &mut crate::store::Tx,
+    digest: &Digest,
+    now: DateTime<Utc>,
+) -> Result<i64> {
+    let council = &app.config.council;
+    let tag = format!("{}-{}", digest.period.as_str(), digest.key);
+    let message_id = compose::message_id("digest", &tag, &council.message_id_domain);
+    let raw = compose::build(&compose::Outgoing {
+        from: &app.from,
+        to: &digest.manager,
+        rendered: &digest.rendered,
+        message_id: &message_id,
+        in_reply_to: None,
+        references: &[],
+        auto_submitted: "auto-generated",
+        case_reference: None,
+        date: now,
+        inline: Some(compose::Inline {
+            id: "chart",
+            content_type: "image/svg+xml",
+            bytes: digest.chart_svg.as_bytes(),
+        }),
+    })?;
+    outbox::enqueue(
+        tx,
+        &outbox::NewOutbox {
+            case_id: None,
+            purpose: "digest",
+            message_id: &message_id,
+            envelope_from: &council.mailbox,
+            recipients: std::slice::from_ref(&digest.manager),
+            raw: &raw,
+            now,
+        },
+    )
+    .await
+}

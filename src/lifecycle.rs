@@ -1,0 +1,245 @@
+//! What people do to a case after it opened: pause and resume its clocks,
+//! record that it was answered, close it. Each change is an audited event
+//! (who, when, why) written in one transaction with its effect on the
+//! case's deadlines and reminders: reminders stop when a case is paused,
+//! answered or closed, and a resumed clock runs on for as long as it was
+//! paused.
+
+use anyhow::{Context, Result, bail};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde_json::json;
+
+use crate::app::App;
+use crate::calendar::Unit;
+use crate::deadlines::{self, Kind};
+use crate::store::cases::{self, CaseRow};
+use crate::store::{Tx, deadlines as stored, parse_ts};
+
+async fn open_case(tx: &mut Tx, reference: &str) -> Result<CaseRow> {
+    cases::by_reference(tx, reference)
+        .await?
+        .with_context(|| format!("There is no case {reference}"))
+}
+
+fn ensure_live(case: &CaseRow) -> Result<()> {
+    if case.status == "closed" {
+        bail!("{} is closed; reopen it first", case.reference);
+    }
+    Ok(())
+}
+
+/// Stops a case's clocks, with the reason (waiting for the MP office's
+/// consent, say). No reminders go out while it is paused.
+pub async fn pause(app: &App, reference: &str, reason: &str, actor: &str) -> Result<CaseRow> {
+    let now = app.clock.now();
+    let mut tx = app.store.begin().await?;
+    let case = open_case(&mut tx, reference).await?;
+    ensure_live(&case)?;
+    if let Some(since) = &case.paused_at {
+        bail!("{reference} has been paused since {since}");
+    }
+    if reason.trim().is_empty() {
+        bail!("Say why the clock stops (--reason)");
+    }
+    cases::set_paused(&mut tx, case.id, Some((now, reason))).await?;
+    stored::silence(&mut tx, case.id).await?;
+    cases::add_event(
+        &mut tx,
+        case.id,
+        now,
+        actor,
+        "paused",
+        None,
+        &json!({ "reason": reason }),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(case)
+}
+
+/// A deadline moved by a resume or a calendar change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Moved {
+    pub name: String,
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+}
+
+/// Starts a paused case's clocks again; every unmet deadline moves on by
+/// the time the case was paused (working days for working-day clocks,
+/// calendar days for clocks in weeks).
+pub async fn resume(app: &App, reference: &str, actor: &str) -> Result<Vec<Moved>> {
+    let now = app.clock.now();
+    let calendar = app.calendar();
+    let today = calendar.local_date(now);
+    let mut tx = app.store.begin().await?;
+    let case = open_case(&mut tx, reference).await?;
+    let Some(paused_at) = &case.paused_at else {
+        bail!("{reference} is not paused");
+    };
+    let paused_on = calendar.local_date(parse_ts(paused_at)?);
+    let working = calendar.working_days_between(paused_on, today).max(0) as u32;
+    let days = (today - paused_on).num_days().max(0) as u32;
+    let mut moved = Vec::new();
+    for d in stored::for_case(&mut tx, case.id).await? {
+        if d.met_at.is_some() {
+            continue;
+        }
+        let paused_days = d.paused_days
+            + match d.unit {
+                Unit::WorkingDays => working,
+                Unit::Weeks => days,
+            };
+        let due = calendar.due(d.unit, d.start_on, d.amount, paused_days);
+        let steps = deadlines::ladder(&app.config.reminders, &calendar, due);
+        let (stage, next_on) = deadlines::schedule(&steps, today);
+        stored::redate(&mut tx, d.id, paused_days, due, stage, next_on).await?;
+        if due != d.due_on {
+            moved.push(Moved {
+                name: d.name.clone(),
+                from: d.due_on,
+                to: due,
+            });
+        }
+        update_case_due(&mut tx, case.id, d.kind, due).await?;
+    }
+    cases::set_paused(&mut tx, case.id, None).await?;
+    let detail = json!({
+        "paused_since": paused_at,
+        "working_days": working,
+        "moved": moved.iter().map(|m| json!({ "deadline": m.name, "from": m.from.to_string(), "to": m.to.to_string() })).collect::<Vec<_>>(),
+    });
+    cases::add_event(&mut tx, case.id, now, actor, "resumed", None, &detail).await?;
+    tx.commit().await?;
+    Ok(moved)
+}
+
+pub(crate) async fn update_case_due(
+    tx: &mut Tx,
+    case: i64,
+    kind: Kind,
+    due: NaiveDate,
+) -> Result<()> {
+    match kind {
+        Kind::Respond => cases::set_due_dates(tx, case, None, Some(due)).await,
+        Kind::Acknowledge => cases::set_due_dates(tx, case, Some(due), None).await,
+        Kind::Statutory => Ok(()),
+    }
+}
+
+/// Records that the MP office has had its reply (at `at`, by default now):
+/// the reply and acknowledgement deadlines are met, every reminder stops.
+pub async fn answer(
+    app: &App,
+    reference: &str,
+    at: Option<DateTime<Utc>>,
+    actor: &str,
+) -> Result<()> {
+    let now = app.clock.now();
+    let at = at.unwrap_or(now);
+    let mut tx = app.store.begin().await?;
+    let case = open_case(&mut tx, reference).await?;
+    ensure_live(&case)?;
+    if case.answered_at.is_some() {
+        bail!("{reference} was answered already");
+    }
+    cases::set_status(&mut tx, case.id, "answered", at).await?;
+    stored::meet(&mut tx, case.id, &[Kind::Acknowledge, Kind::Respond], at).await?;
+    stored::silence(&mut tx, case.id).await?;
+    cases::add_event(
+        &mut tx,
+        case.id,
+        now,
+        actor,
+        "answered",
+        None,
+        &json!({ "at": crate::store::ts(at) }),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Closes a case: no more reminders, and it leaves the open lists.
+pub async fn close(app: &App, reference: &str, actor: &str) -> Result<()> {
+    let now = app.clock.now();
+    let mut tx = app.store.begin().await?;
+    let case = open_case(&mut tx, reference).await?;
+    ensure_live(&case)?;
+    cases::set_status(&mut tx, case.id, "closed", now).await?;
+    stored::silence(&mut tx, case.id).await?;
+    cases::add_event(&mut tx, case.id, now, actor, "closed", None, &json!({})).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Stores a newer bank-holiday feed and moves every open working-day
+/// deadline it changes, each move recorded on its case. Returns the moves.
+pub async fn update_calendar(app: &App, feed: &str, actor: &str) -> Result<Vec<(String, Moved)>> {
+    for division in [
+        crate::calendar::Division::EnglandAndWales,
+        crate::calendar::Division::Scotland,
+        crate::calendar::Division::NorthernIreland,
+    ] {
+        crate::calendar::parse_feed(feed, division)
+            .map_err(|e| anyhow::anyhow!("Not a gov.uk bank-holidays feed: {e}"))?;
+    }
+    let now = app.clock.now();
+    {
+        let mut conn = app.store.conn().await?;
+        crate::store::calendar::add_feed(&mut conn, feed, now).await?;
+    }
+    app.refresh_calendar().await?;
+    let calendar = app.calendar();
+    let today = calendar.local_date(now);
+    let mut moves = Vec::new();
+    let mut after = 0;
+    loop {
+        let mut tx = app.store.begin().await?;
+        let batch = stored::unmet(&mut tx, after, 500).await?;
+        let Some(last) = batch.last() else {
+            break;
+        };
+        after = last.id;
+        for d in batch {
+            let due = calendar.due(d.unit, d.start_on, d.amount, d.paused_days);
+            if due == d.due_on {
+                continue;
+            }
+            let Some(case) = cases::by_id(&mut tx, d.case_id).await? else {
+                continue;
+            };
+            let live =
+                case.paused_at.is_none() && case.status != "closed" && case.status != "answered";
+            let (stage, next_on) = if live {
+                let steps = deadlines::ladder(&app.config.reminders, &calendar, due);
+                deadlines::schedule(&steps, today)
+            } else {
+                (d.stage, None)
+            };
+            stored::redate(&mut tx, d.id, d.paused_days, due, stage, next_on).await?;
+            update_case_due(&mut tx, case.id, d.kind, due).await?;
+            let detail = json!({ "deadline": d.name, "from": d.due_on.to_string(), "to": due.to_string(), "why": "bank holidays updated" });
+            cases::add_event(
+                &mut tx,
+                case.id,
+                now,
+                actor,
+                "due_date_changed",
+                None,
+                &detail,
+            )
+            .await?;
+            moves.push((
+                case.reference.clone(),
+                Moved {
+                    name: d.name,
+                    from: d.due_on,
+                    to: due,
+                },
+            ));
+        }
+        tx.commit().await?;
+    }
+    Ok(moves)
+}
