@@ -16,4 +16,5 @@ mod outbox;
 mod pipeline;
 mod realworld;
 mod rules;
+mod schedule;
 mod store;

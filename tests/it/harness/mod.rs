@@ -117,6 +117,19 @@ impl TestApp {
         }
     }
 
+    /// A second postroom on the same config, database and clock: a restart,
+    /// or another instance beside this one.
+    pub async fn another_instance(&self) -> Arc<App> {
+        let config =
+            Config::load(&self.dir.path().join("postroom.toml")).unwrap_or_else(|e| panic!("{e}"));
+        let mut prepared = Prepared::new(config).unwrap_or_else(|p| panic!("{p}"));
+        prepared.extractor.helper = env!("CARGO_BIN_EXE_postroom").into();
+        let store = Store::connect(&self._db.secret_url(), 5)
+            .await
+            .expect("the test database opens");
+        Arc::new(App::new(prepared, store, self.clock.clone()))
+    }
+
     pub fn inbox(&self) -> PathBuf {
         self.dir.path().join("inbox")
     }
