@@ -336,8 +336,12 @@ pub struct DigestContext {
     pub title: String,
     pub new_cases: Vec<CaseContext>,
     pub due_soon: Vec<DueItem>,
+    /// All that are due soon (the list holds at most 50).
+    pub due_soon_total: usize,
     pub due_within_days: u32,
     pub overdue: Vec<DueItem>,
+    /// All that are overdue (the list holds the worst 50).
+    pub overdue_total: usize,
     pub chasers: Vec<ChaserItem>,
     /// Replies in the period, and how many were in time.
     pub answered: usize,
@@ -379,8 +383,10 @@ pub fn sample_for(mail: &str) -> serde_json::Value {
             title: "Tuesday 3 March 2026".into(),
             new_cases: vec![base.case.clone()],
             due_soon: vec![item("due in 2 working days", false, 2)],
+            due_soon_total: 1,
             due_within_days: 5,
             overdue: vec![item("overdue by 1 working day", true, -1)],
+            overdue_total: 1,
             chasers: vec![ChaserItem {
                 case: base.case.clone(),
                 chasers: 2,

@@ -19,7 +19,7 @@ use crate::compose::{
 };
 use crate::deadlines;
 use crate::notify::{case_context, long_date};
-use crate::store::cases::{self, Moment};
+use crate::store::cases::{self, CaseRow, Moment};
 use crate::store::{deadlines as stored, outbox, parse_date, parse_ts};
 
 /// Daily or weekly.
@@ -47,6 +47,10 @@ pub struct Digest {
     pub rendered: Rendered,
     pub chart_svg: String,
 }
+
+/// At most this many overdue and this many due-soon deadlines are listed
+/// in a digest (worst or soonest first); the totals are always given.
+const LIST_LIMIT: i64 = 50;
 
 /// The managers and the teams each manages.
 pub fn managers(app: &App) -> BTreeMap<String, Vec<String>> {
@@ -203,52 +207,46 @@ pub async fn build(
     }
 
     let horizon = calendar.add_working_days(today, app.config.digests.due_within_days);
-    let (mut overdue, mut due_soon) = (Vec::new(), Vec::new());
-    for (d, case) in stored::open_for_teams(&mut conn, teams, horizon).await? {
+    let item = |d: &stored::Deadline, case: &CaseRow| -> Result<DueItem> {
         let (state, days) = deadlines::state(&calendar, d.due_on, today);
-        let item = DueItem {
-            case: case_context(app, &case)?,
+        Ok(DueItem {
+            case: case_context(app, case)?,
             deadline: d.name.clone(),
             kind: d.kind.as_str().to_string(),
             due: long_date(d.due_on),
             state,
             overdue: d.due_on < today,
             days,
-        };
-        if item.overdue {
-            overdue.push(item);
-        } else {
-            due_soon.push(item);
-        }
-    }
+        })
+    };
+    let yesterday = today - Duration::days(1);
+    let (late, overdue_total) =
+        stored::open_for_teams(&mut conn, teams, None, yesterday, LIST_LIMIT).await?;
+    let (soon, due_soon_total) =
+        stored::open_for_teams(&mut conn, teams, Some(today), horizon, LIST_LIMIT).await?;
+    let mut overdue = late
+        .iter()
+        .map(|(d, c)| item(d, c))
+        .collect::<Result<Vec<_>>>()?;
+    let due_soon = soon
+        .iter()
+        .map(|(d, c)| item(d, c))
+        .collect::<Result<Vec<_>>>()?;
     overdue.sort_by_key(|i| i.days);
 
     // Eight weeks, Monday to Sunday, this one last.
     let this_monday = today - Duration::days(i64::from(today.weekday().num_days_from_monday()));
     let first = this_monday - Duration::weeks(7);
-    let start = local_at(app, first, NaiveTime::MIN);
     let mut received = [0usize; 8];
     let mut replied = [0usize; 8];
-    let week_of = |t: DateTime<Utc>| -> Option<usize> {
-        let days = (calendar.local_date(t) - first).num_days();
-        (0..56).contains(&days).then_some((days / 7) as usize)
-    };
-    for team in teams {
-        for case in cases::of_team_between(&mut conn, team, Moment::Received, start, now).await? {
-            if let Some(w) = week_of(parse_ts(&case.received_at)?) {
-                received[w] += 1;
-            }
-        }
-        for case in cases::of_team_between(&mut conn, team, Moment::Answered, start, now).await? {
-            if let Some(w) = case
-                .answered_at
-                .as_deref()
-                .map(parse_ts)
-                .transpose()?
-                .and_then(week_of)
-            {
-                replied[w] += 1;
-            }
+    for w in 0..8 {
+        let start = local_at(app, first + Duration::weeks(w as i64), NaiveTime::MIN);
+        let end = local_at(app, first + Duration::weeks(w as i64 + 1), NaiveTime::MIN).min(now);
+        for team in teams {
+            received[w] +=
+                cases::count_of_team_between(&mut conn, team, Moment::Received, start, end).await?;
+            replied[w] +=
+                cases::count_of_team_between(&mut conn, team, Moment::Answered, start, end).await?;
         }
     }
     drop(conn);
@@ -293,8 +291,10 @@ pub async fn build(
         title,
         new_cases,
         due_soon,
+        due_soon_total,
         due_within_days: app.config.digests.due_within_days,
         overdue,
+        overdue_total,
         chasers,
         answered,
         answered_on_time: on_time,

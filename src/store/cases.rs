@@ -393,6 +393,30 @@ pub async fn of_team_between(
     rows.iter().map(from_row).collect()
 }
 
+/// How many cases of `team` have their `moment` in `[from, to)`.
+pub async fn count_of_team_between(
+    conn: &mut Conn,
+    team: &str,
+    moment: Moment,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<usize> {
+    let column = match moment {
+        Moment::Received => "received_at",
+        Moment::Answered => "answered_at",
+    };
+    let n: i64 = sqlx::query_scalar(&format!(
+        "SELECT COUNT(*) FROM cases WHERE team = $1 AND {column} >= $2 AND {column} < $3"
+    ))
+    .bind(team)
+    .bind(ts(from))
+    .bind(ts(to))
+    .fetch_one(&mut *conn)
+    .await
+    .context("Cannot count a team's cases")?;
+    Ok(n as usize)
+}
+
 /// Cases of `team` with an event of `kind` in `[from, to]`, and how many.
 pub async fn with_events_between(
     conn: &mut Conn,

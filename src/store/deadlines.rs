@@ -193,36 +193,58 @@ pub async fn unmet(conn: &mut Conn, after: i64, limit: i64) -> Result<Vec<Deadli
     rows.iter().map(from_row).collect()
 }
 
-/// Unmet deadlines of the open cases of `teams` due on or before `until`,
-/// with their cases: a digest's "due soon" and "overdue".
+/// Unmet deadlines of the open, running cases of `teams` due between
+/// `from` and `until` (inclusive), earliest first, with their cases: a
+/// digest's "overdue" and "due soon". At most `limit` are read; the second
+/// value is how many there are in all.
 pub async fn open_for_teams(
     conn: &mut Conn,
     teams: &[String],
+    from: Option<NaiveDate>,
     until: NaiveDate,
-) -> Result<Vec<(Deadline, super::cases::CaseRow)>> {
-    let mut out = Vec::new();
+    limit: i64,
+) -> Result<(Vec<(Deadline, super::cases::CaseRow)>, usize)> {
+    const WHERE: &str = "FROM deadlines d JOIN cases c ON c.id = d.case_id \
+         WHERE d.met_at IS NULL AND d.due_on >= $1 AND d.due_on <= $2 AND c.team = $3 \
+         AND c.status IN ('open', 'triage') AND c.paused_at IS NULL";
+    let from = from.map(date).unwrap_or_default();
+    let columns: String = COLUMNS
+        .split(", ")
+        .map(|c| format!("d.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut found = Vec::new();
+    let mut total = 0usize;
     for team in teams {
-        let rows = sqlx::query(
-            "SELECT d.id FROM deadlines d JOIN cases c ON c.id = d.case_id \
-             WHERE d.met_at IS NULL AND d.due_on <= $1 AND c.team = $2 \
-             AND c.status IN ('open', 'triage') AND c.paused_at IS NULL ORDER BY d.due_on, d.id",
-        )
+        let count: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) {WHERE}"))
+            .bind(&from)
+            .bind(date(until))
+            .bind(team)
+            .fetch_one(&mut *conn)
+            .await
+            .context("Cannot count a team's deadlines")?;
+        total += count as usize;
+        let rows = sqlx::query(&format!(
+            "SELECT {columns} {WHERE} ORDER BY d.due_on, d.id LIMIT $4"
+        ))
+        .bind(&from)
         .bind(date(until))
         .bind(team)
+        .bind(limit)
         .fetch_all(&mut *conn)
         .await
         .context("Cannot read a team's deadlines")?;
-        for r in rows {
-            let id: i64 = r.try_get("id")?;
-            let d = sqlx::query(&format!("SELECT {COLUMNS} FROM deadlines WHERE id = $1"))
-                .bind(id)
-                .fetch_one(&mut *conn)
-                .await?;
-            let d = from_row(&d)?;
-            if let Some(case) = super::cases::by_id(conn, d.case_id).await? {
-                out.push((d, case));
-            }
+        for r in &rows {
+            found.push(from_row(r)?);
         }
     }
-    Ok(out)
+    found.sort_by_key(|d| (d.due_on, d.id));
+    found.truncate(limit.max(0) as usize);
+    let mut out = Vec::with_capacity(found.len());
+    for d in found {
+        if let Some(case) = super::cases::by_id(conn, d.case_id).await? {
+            out.push((d, case));
+        }
+    }
+    Ok((out, total))
 }

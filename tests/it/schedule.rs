@@ -236,6 +236,28 @@ async fn a_month_of_reminders_and_digests(backend: Backend) {
                     );
                     assert_eq!(moved[0].to, NaiveDate::from_ymd_opt(2026, 12, 17).unwrap());
                 }
+                // D arrives on Friday 11 December after the 17:00 cut-off:
+                // its clock starts on Monday 14th.
+                (11, "18:00") => {
+                    let d = enquiry(
+                        "Sam Oyelaran <sam.oyelaran@parliament.uk>",
+                        "month-d",
+                        "Fri, 11 Dec 2026 17:30:00 +0000",
+                        "Housing register banding - Our ref: IP/2612/12",
+                        "Dear Sir or Madam,\r\n\r\nIdris Pugh MP asks about a constituent's \
+                         housing register application and banding, made in September.\r\n\r\n\
+                         Sam Oyelaran\r\nOffice of Idris Pugh MP",
+                    );
+                    t.deliver("d.eml", &d);
+                    std::fs::File::options()
+                        .write(true)
+                        .open(t.inbox().join("d.eml"))
+                        .unwrap()
+                        .set_modified(at("2026-12-11T17:30:00Z").into())
+                        .unwrap();
+                    let (outcomes, _) = postroom::daemon::run_once(&instances[0]).await.unwrap();
+                    assert_eq!(outcomes.len(), 1, "{outcomes:?}");
+                }
                 // B is answered before any reminder was due.
                 (8, "13:00") => {
                     postroom::lifecycle::answer(&t.app, &b.reference, None, "cal")
@@ -302,8 +324,14 @@ async fn a_month_of_reminders_and_digests(backend: Backend) {
         on(17, cal, "reminder x1"),
         on(18, cal, "reminder x1 overdue"),
         on(18, gen_mgr, "reminder x1 overdue"),
-        on(24, cal, "reminder x1 overdue"),
         on(24, gen_mgr, "reminder x1 overdue"),
+        // ... and on the 24th, cal hears of C and D in one mail (see D).
+        // D: received after the cut-off on Friday 11th, so the ten working
+        // days run from Tuesday 15th to Wednesday 30th (over Christmas).
+        on(24, cal, "reminder x2 overdue"),
+        on(30, cal, "reminder x1"),
+        on(31, cal, "reminder x1 overdue"),
+        on(31, gen_mgr, "reminder x1 overdue"),
         // B: answered on 8 December, never reminded.
     ];
     expected.sort();
@@ -336,12 +364,24 @@ async fn a_month_of_reminders_and_digests(backend: Backend) {
             "{log:#?}"
         );
     }
-    // Nothing else was sent.
-    let others: Vec<&Sent> = log
+    // Nothing else was sent but D's acknowledgement and its notice.
+    let others: Vec<(u32, &str)> = log
         .iter()
         .filter(|s| !s.what.starts_with("reminder") && !s.what.contains("digest"))
+        .map(|s| (s.day.day(), s.to.as_str()))
         .collect();
-    assert!(others.is_empty(), "{others:#?}");
+    assert_eq!(
+        others,
+        vec![(11, "sam.oyelaran@parliament.uk"), (11, cal)],
+        "{log:#?}"
+    );
+    let d = t
+        .cases()
+        .await
+        .into_iter()
+        .find(|c| c.mp_reference.as_deref() == Some("IP/2612/12"))
+        .unwrap();
+    assert_eq!(d.response_due.as_deref(), Some("2026-12-30"));
 
     // The record: each reminder an event on its case, the pause and resume
     // with who and why.
