@@ -35,7 +35,13 @@ pub struct Cli {
 /// The config file of the daemon.
 #[derive(Debug, clap::Args)]
 pub struct ConfigFile {
-    #[arg(long, short, env = "POSTROOM_CONFIG", default_value = "postroom.toml")]
+    #[arg(
+        long,
+        short,
+        global = true,
+        env = "POSTROOM_CONFIG",
+        default_value = "postroom.toml"
+    )]
     pub config: PathBuf,
 }
 

@@ -290,3 +290,91 @@ fn the_demo_will_not_overwrite_a_folder_that_is_not_its_own() {
     assert!(!out.status.success());
     assert!(dir.path().join("precious.txt").exists());
 }
+
+#[test]
+fn cases_are_paused_resumed_answered_and_closed_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = dir.path().join("demo");
+    let out = postroom()
+        .arg("demo")
+        .arg("--dir")
+        .arg(&demo)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let config = demo.join("postroom.toml");
+    let run = |args: &[&str]| {
+        let out = postroom()
+            .args(args)
+            .arg("--config")
+            .arg(&config)
+            .env("USER", "test.caseworker")
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned()
+                + &String::from_utf8_lossy(&out.stderr),
+        )
+    };
+    let (ok, text) = run(&[
+        "cases",
+        "pause",
+        "MPE-2026-00003",
+        "--reason",
+        "waiting for consent",
+    ]);
+    assert!(ok, "{text}");
+    assert!(text.contains("paused"), "{text}");
+    // Twice is refused, with why.
+    let (ok, text) = run(&["cases", "pause", "MPE-2026-00003", "--reason", "again"]);
+    assert!(!ok && text.contains("has been paused since"), "{text}");
+    let (ok, text) = run(&["cases", "pause", "MPE-2026-00003", "--reason", " "]);
+    assert!(!ok, "{text}");
+    let (ok, text) = run(&["cases", "resume", "MPE-2026-00003"]);
+    assert!(ok && text.contains("running again"), "{text}");
+    let (ok, text) = run(&["cases", "answer", "MPE-2026-00003", "--at", "2026-11-20"]);
+    assert!(ok && text.contains("answered"), "{text}");
+    let (ok, text) = run(&["cases", "answer", "MPE-2026-00003"]);
+    assert!(!ok && text.contains("answered already"), "{text}");
+    let (ok, text) = run(&["cases", "close", "MPE-2026-00003"]);
+    assert!(ok, "{text}");
+    let (ok, text) = run(&["cases", "pause", "MPE-2026-00003", "--reason", "x"]);
+    assert!(!ok && text.contains("is closed"), "{text}");
+    let (ok, text) = run(&["cases", "close", "MPE-2099-00001"]);
+    assert!(
+        !ok && text.contains("There is no case MPE-2099-00001"),
+        "{text}"
+    );
+
+    // The preview renders every manager's digest and sends nothing.
+    let before = files_with_ext(&demo.join("outbox"), "eml").len();
+    let html = dir.path().join("digest.html");
+    let (ok, text) = run(&[
+        "digest",
+        "--preview",
+        "--manager",
+        "send.manager@wexcombe.gov.uk",
+        "--html",
+        html.to_str().unwrap(),
+    ]);
+    assert!(ok, "{text}");
+    assert!(
+        text.contains("Subject: MP enquiries daily digest"),
+        "{text}"
+    );
+    assert!(text.contains("OVERDUE ("), "{text}");
+    assert!(!text.contains("casework.manager"), "{text}");
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(page.contains("<img src=\"digest.svg\""), "{page}");
+    let chart = std::fs::read_to_string(html.with_extension("svg")).unwrap();
+    assert!(
+        chart.starts_with("<svg") && chart.contains("received"),
+        "{chart}"
+    );
+    assert_eq!(files_with_ext(&demo.join("outbox"), "eml").len(), before);
+}
