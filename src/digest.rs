@@ -67,6 +67,12 @@ pub fn managers(app: &App) -> BTreeMap<String, Vec<String>> {
 /// sends them. Returns how many were queued.
 pub async fn run_due(app: &App) -> Result<usize> {
     let now = app.clock.now();
+    if !app
+        .calendar()
+        .in_working_hours(now, app.config.reminders.hours)
+    {
+        return Ok(0);
+    }
     let mut queued = 0;
     for period in [Period::Daily, Period::Weekly] {
         let Some(key) = due_key(app, period, now) else {

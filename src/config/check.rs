@@ -1063,8 +1063,16 @@ pub(super) fn check_reminders(c: &mut Checker<'_>, raw: RawReminders) -> Reminde
     }
 }
 
-pub(super) fn check_digests(c: &mut Checker<'_>, raw: RawDigests) -> Digests {
+/// Digests go out inside the working-hours window (`reminders.hours`) like
+/// reminders, so their times must fall inside it.
+pub(super) fn check_digests(
+    c: &mut Checker<'_>,
+    raw: RawDigests,
+    hours: (NaiveTime, NaiveTime),
+) -> Digests {
     let time = |s: &str| NaiveTime::parse_from_str(s.trim(), "%H:%M").ok();
+    let outside = |t: NaiveTime| t < hours.0 || t >= hours.1;
+    let window = format!("{}-{}", hours.0.format("%H:%M"), hours.1.format("%H:%M"));
     let daily = match raw.daily.get_ref().trim() {
         "" => None,
         s => match time(s) {
@@ -1096,6 +1104,24 @@ pub(super) fn check_digests(c: &mut Checker<'_>, raw: RawDigests) -> Digests {
             }
         },
     };
+    if let Some(t) = daily.filter(|t| outside(*t)) {
+        c.error_at(
+            raw.daily.span(),
+            format!(
+                "digests.daily {} is outside the working hours reminders.hours = {window:?}; digests go out only inside them",
+                t.format("%H:%M")
+            ),
+        );
+    }
+    if let Some((_, t)) = weekly.filter(|(_, t)| outside(*t)) {
+        c.error_at(
+            raw.weekly.span(),
+            format!(
+                "digests.weekly at {} is outside the working hours reminders.hours = {window:?}; digests go out only inside them",
+                t.format("%H:%M")
+            ),
+        );
+    }
     Digests {
         daily,
         weekly,

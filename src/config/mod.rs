@@ -434,7 +434,7 @@ impl Config {
         let teams = check_teams(&mut c, raw.team);
         let policy = check_policy(&mut c, raw.policy, council.division);
         let reminders = check_reminders(&mut c, raw.reminders);
-        let digests = check_digests(&mut c, raw.digests);
+        let digests = check_digests(&mut c, raw.digests, reminders.hours);
         let oauth = raw.oauth.map(|o| check_oauth(&mut c, o));
         let extract = Extract {
             timeout: c.duration(&raw.extract.timeout, "extract.timeout"),

@@ -331,7 +331,7 @@ pub(super) struct RawReminders {
     #[serde(default)]
     pub(super) overdue: Option<Vec<Spanned<RawEscalation>>>,
     /// Reminders and digests go out only between these local times, on
-    /// working days.
+    /// working days (digest times must fall inside).
     #[serde(default = "default_hours")]
     pub(super) hours: Spanned<String>,
 }
@@ -354,7 +354,7 @@ pub(super) fn yes() -> bool {
     true
 }
 pub(super) fn default_hours() -> Spanned<String> {
-    Spanned::new(0..0, "09:00-17:00".into())
+    Spanned::new(0..0, "08:00-18:00".into())
 }
 
 #[derive(Deserialize)]

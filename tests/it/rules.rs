@@ -161,3 +161,26 @@ async fn a_team_config_with_mistakes_is_refused_with_lines() {
         assert!(errors.contains(expected), "{expected}: {errors}");
     }
 }
+
+#[tokio::test]
+async fn a_schedule_config_with_mistakes_is_refused_with_lines() {
+    let errors = postroom::config::Config::parse(
+        "postroom.toml",
+        "[council]\nname = \"X\"\nmailbox = \"mp@x.example\"\n\n\
+         [reminders]\nhours = \"09:00-17:00\"\n\n\
+         [[reminders.overdue]]\nafter = 1\nto = [\"the boss\"]\n\n\
+         [digests]\ndaily = \"07:30\"\nweekly = \"someday 10:00\"\n\n\
+         [[policy.milestone]]\nname = \"m\"\nweeks = 6\nsend_topics = [\"potholes\"]\n",
+        Path::new("/etc/postroom"),
+    )
+    .unwrap_err()
+    .to_string();
+    for expected in [
+        "postroom.toml:13: digests.daily 07:30 is outside the working hours",
+        "postroom.toml:14: digests.weekly \"someday 10:00\" is not a day and time",
+        "postroom.toml:8: \"the boss\" is not caseworker, manager or an email address",
+        "\"potholes\"",
+    ] {
+        assert!(errors.contains(expected), "{expected}: {errors}");
+    }
+}
