@@ -194,6 +194,8 @@ pub struct App {
     pub from: Mailbox,
     pub store: Store,
     pub clock: SharedClock,
+    /// This process among the instances sharing the database.
+    pub instance: String,
 }
 
 impl App {
@@ -214,6 +216,7 @@ impl App {
             from: prepared.from,
             store,
             clock,
+            instance: format!("{}-{:08x}", std::process::id(), rand::random::<u32>()),
         }
     }
 

@@ -26,6 +26,9 @@ use crate::source::{Checkpoint, Source};
 /// Messages stored per transaction, at most: one commit (one fsync) for
 /// the lot, short enough not to hold up the delivery worker.
 pub const BATCH: usize = 100;
+/// How often an instance standing by asks for a source's lease: the
+/// longest a source goes unread after the instance reading it dies.
+pub const LEASE_RETRY: Duration = Duration::from_secs(2);
 /// How often the schedule (reminders, digests) is looked at.
 pub const SCHEDULE_TICK: Duration = Duration::from_secs(60);
 /// Bytes of mail stored per transaction, at most (a single larger message
@@ -90,6 +93,7 @@ pub fn worker(app: &App) -> Result<Worker> {
         app.clock.clone(),
         app.config.delivery.retry_for,
         app.config.delivery.max_attempts,
+        app.instance.clone(),
     ))
 }
 
@@ -171,7 +175,45 @@ pub async fn run(app: Arc<App>, stop: CancellationToken) -> Result<()> {
         tracker.spawn(async move {
             let mut source = Source::from_config(&config, &app);
             info!(source = %config.name, "Source started.");
+            let mut lease: Option<crate::store::Lease> = None;
+            let mut standing_by = false;
             loop {
+                // One instance reads a source at a time: hold its lease,
+                // or stand by and try again shortly.
+                let held = match lease.as_mut() {
+                    Some(l) => l.holds().await,
+                    None => false,
+                };
+                if !held {
+                    if lease.take().is_some() {
+                        warn!(source = %config.name, "Lost the lease on this source; another instance may read it now.");
+                    }
+                    match app.store.try_lease(&config.name).await {
+                        Ok(Some(l)) => {
+                            if standing_by {
+                                info!(source = %config.name, "This instance reads the source now (taken over).");
+                            }
+                            lease = Some(l);
+                            standing_by = false;
+                        }
+                        Ok(None) => {
+                            if !standing_by {
+                                info!(source = %config.name, "Another instance reads this source; standing by.");
+                                standing_by = true;
+                            }
+                        }
+                        Err(e) => {
+                            error!(source = %config.name, error = format!("{e:#}"), "Cannot ask for the source's lease; will retry.");
+                        }
+                    }
+                    if lease.is_none() {
+                        tokio::select! {
+                            _ = stop.cancelled() => break,
+                            _ = tokio::time::sleep(LEASE_RETRY) => {}
+                        }
+                        continue;
+                    }
+                }
                 let polled = poll_source(&app, &mut source, &stop, &ready).await;
                 let recorded = match &polled {
                     Ok(_) => health::poll_ok(&app, &config.name).await,
@@ -197,7 +239,33 @@ pub async fn run(app: Arc<App>, stop: CancellationToken) -> Result<()> {
                 }
             }
             source.close().await;
+            if let Some(l) = lease {
+                l.release().await;
+            }
             info!(source = %config.name, "Source stopped.");
+        });
+    }
+    {
+        // Alive: other instances take over this one's claimed mail when it
+        // stops saying so.
+        let (app, stop) = (app.clone(), stop.clone());
+        tracker.spawn(async move {
+            loop {
+                let beat = async {
+                    let mut conn = app.store.conn().await?;
+                    crate::store::outbox::heartbeat(&mut conn, &app.instance, app.clock.now()).await
+                };
+                if let Err(e) = beat.await {
+                    warn!(
+                        error = format!("{e:#}"),
+                        "Cannot record that this instance is alive; will retry."
+                    );
+                }
+                tokio::select! {
+                    _ = stop.cancelled() => break,
+                    _ = tokio::time::sleep(crate::outbox::HEARTBEAT) => {}
+                }
+            }
         });
     }
     {
@@ -268,6 +336,14 @@ pub async fn run(app: Arc<App>, stop: CancellationToken) -> Result<()> {
         .is_err()
     {
         warn!("Tasks still running after the shutdown timeout; stopping them.");
+    }
+    if let Ok(mut conn) = app.store.conn().await
+        && let Err(e) = crate::store::outbox::forget_instance(&mut conn, &app.instance).await
+    {
+        warn!(
+            error = format!("{e:#}"),
+            "Cannot remove this instance's record."
+        );
     }
     app.store.close().await;
     Ok(())

@@ -62,7 +62,16 @@ pub struct Worker {
     clock: SharedClock,
     retry_for: Duration,
     max_attempts: u32,
+    /// Who claims: this process's instance id.
+    instance: String,
+    /// When this worker last said the instance is alive (by its clock).
+    last_beat: std::sync::Mutex<Option<chrono::DateTime<chrono::Utc>>>,
 }
+
+/// An instance not seen for this long has died: its claims end.
+pub const INSTANCE_GONE: Duration = Duration::from_secs(20);
+/// How often a running instance says it is alive.
+pub const HEARTBEAT: Duration = Duration::from_secs(5);
 
 impl Worker {
     pub fn new(
@@ -71,6 +80,7 @@ impl Worker {
         clock: SharedClock,
         retry_for: Duration,
         max_attempts: u32,
+        instance: String,
     ) -> Worker {
         Worker {
             store,
@@ -78,6 +88,8 @@ impl Worker {
             clock,
             retry_for,
             max_attempts,
+            instance,
+            last_beat: std::sync::Mutex::new(None),
         }
     }
 
@@ -87,7 +99,33 @@ impl Worker {
         let lease = chrono::Duration::from_std(LEASE)?;
         let claimed = {
             let mut conn = self.store.conn().await?;
-            outbox::claim_next(&mut conn, self.store.backend(), now, now + lease).await?
+            // Alive, before claiming: a claim by an instance not seen lately
+            // is anybody's.
+            let beat_due = self
+                .last_beat
+                .lock()
+                .map(|last| {
+                    last.is_none_or(|t| {
+                        now - t >= chrono::Duration::from_std(HEARTBEAT).unwrap_or_default()
+                    })
+                })
+                .unwrap_or(true);
+            if beat_due {
+                outbox::heartbeat(&mut conn, &self.instance, now).await?;
+                if let Ok(mut last) = self.last_beat.lock() {
+                    *last = Some(now);
+                }
+            }
+            let gone_before = now - chrono::Duration::from_std(INSTANCE_GONE)?;
+            outbox::claim_next(
+                &mut conn,
+                self.store.backend(),
+                now,
+                now + lease,
+                &self.instance,
+                gone_before,
+            )
+            .await?
         };
         let Some(mail) = claimed else {
             return Ok(None);

@@ -149,6 +149,35 @@ impl Store {
         self.backend
     }
 
+    /// Takes the right to read source `name`, if no other instance holds
+    /// it: on PostgreSQL a session advisory lock on a connection of its
+    /// own, which the server releases the moment that connection ends
+    /// (however its process ends), so another instance takes over on its
+    /// next try. On SQLite the single-instance lock already covers every
+    /// source, so the lease is always granted.
+    pub async fn try_lease(&self, name: &str) -> Result<Option<Lease>> {
+        if self.backend == Backend::Sqlite {
+            return Ok(Some(Lease { conn: None }));
+        }
+        let mut conn = self
+            .pool
+            .acquire()
+            .await
+            .context("Cannot get a database connection")?
+            .detach();
+        let got: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
+            .bind(lease_key(name))
+            .fetch_one(&mut conn)
+            .await
+            .context("Cannot ask for the source's lease")?;
+        if got {
+            Ok(Some(Lease { conn: Some(conn) }))
+        } else {
+            sqlx::Connection::close(conn).await.ok();
+            Ok(None)
+        }
+    }
+
     pub fn pool(&self) -> &AnyPool {
         &self.pool
     }
@@ -178,6 +207,43 @@ impl Store {
     pub async fn close(&self) {
         self.pool.close().await;
     }
+}
+
+/// The right to read one source (see [`Store::try_lease`]); given up when
+/// dropped.
+#[derive(Debug)]
+pub struct Lease {
+    /// The connection that holds the advisory lock (PostgreSQL).
+    conn: Option<Conn>,
+}
+
+impl Lease {
+    /// Whether the lease still holds: its connection answers. A lost
+    /// connection has lost the lock, and another instance may hold it now.
+    pub async fn holds(&mut self) -> bool {
+        match &mut self.conn {
+            None => true,
+            Some(conn) => sqlx::query("SELECT 1").execute(&mut *conn).await.is_ok(),
+        }
+    }
+
+    /// Gives the lease up at once (dropping it does too, when the
+    /// connection closes).
+    pub async fn release(self) {
+        if let Some(conn) = self.conn {
+            sqlx::Connection::close(conn).await.ok();
+        }
+    }
+}
+
+/// The advisory-lock key of a source: the first eight bytes of the SHA-256
+/// of its name, so that every instance with the same config agrees.
+fn lease_key(name: &str) -> i64 {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(format!("postroom source {name}").as_bytes());
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&digest[..8]);
+    i64::from_be_bytes(first)
 }
 
 /// Creates the SQLite file readable by its owner only, before SQLite does so

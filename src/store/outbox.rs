@@ -62,25 +62,34 @@ pub struct Claimed {
 /// Claims the oldest mail that is due, for `lease`, counting the attempt
 /// before it is made. On PostgreSQL, several instances claim side by side
 /// (`FOR UPDATE SKIP LOCKED`); SQLite serialises writers anyway.
+///
+/// A claim ends when `claimed_until` passes, or as soon as the instance
+/// that made it has not been seen since `gone_before` (it died mid-send).
 pub async fn claim_next(
     conn: &mut Conn,
     backend: Backend,
     now: DateTime<Utc>,
     lease_until: DateTime<Utc>,
+    instance: &str,
+    gone_before: DateTime<Utc>,
 ) -> Result<Option<Claimed>> {
     let lock = match backend {
         Backend::Postgres => " FOR UPDATE SKIP LOCKED",
         Backend::Sqlite => "",
     };
     let sql = format!(
-        "UPDATE outbox SET claimed_until = $1, attempts = attempts + 1 WHERE id = (\
+        "UPDATE outbox SET claimed_until = $1, claimed_by = $3, attempts = attempts + 1 WHERE id = (\
            SELECT id FROM outbox WHERE status = 'queued' AND next_attempt_at <= $2 \
-           AND (claimed_until IS NULL OR claimed_until < $2) ORDER BY id LIMIT 1{lock}) \
+           AND (claimed_until IS NULL OR claimed_until < $2 OR claimed_by IS NULL \
+                OR claimed_by NOT IN (SELECT id FROM instances WHERE seen_at >= $4)) \
+           ORDER BY id LIMIT 1{lock}) \
          RETURNING id, case_id, purpose, message_id, envelope_from, recipients, raw, attempts, queued_at"
     );
     let row = sqlx::query(&sql)
         .bind(ts(lease_until))
         .bind(ts(now))
+        .bind(instance)
+        .bind(ts(gone_before))
         .fetch_optional(&mut *conn)
         .await
         .context("Cannot claim mail from the outbox")?;
@@ -278,4 +287,39 @@ pub async fn release_claims(conn: &mut Conn) -> Result<u64> {
     .await
     .context("Cannot release the outbox's claims")?;
     Ok(done.rows_affected())
+}
+
+/// Records that `instance` is alive (every few seconds), and forgets
+/// instances not seen for a day.
+pub async fn heartbeat(conn: &mut Conn, instance: &str, now: DateTime<Utc>) -> Result<()> {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_default();
+    sqlx::query(
+        "INSERT INTO instances (id, host, pid, started_at, seen_at) VALUES ($1, $2, $3, $4, $4) \
+         ON CONFLICT (id) DO UPDATE SET seen_at = $4",
+    )
+    .bind(instance)
+    .bind(host)
+    .bind(i64::from(std::process::id()))
+    .bind(ts(now))
+    .execute(&mut *conn)
+    .await
+    .context("Cannot record that this instance is alive")?;
+    sqlx::query("DELETE FROM instances WHERE seen_at < $1")
+        .bind(ts(now - chrono::Duration::days(1)))
+        .execute(&mut *conn)
+        .await
+        .context("Cannot forget old instances")?;
+    Ok(())
+}
+
+/// Forgets `instance` (a clean stop): its claims, if any, end at once.
+pub async fn forget_instance(conn: &mut Conn, instance: &str) -> Result<()> {
+    sqlx::query("DELETE FROM instances WHERE id = $1")
+        .bind(instance)
+        .execute(&mut *conn)
+        .await
+        .context("Cannot remove this instance's record")?;
+    Ok(())
 }

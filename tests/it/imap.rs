@@ -640,3 +640,140 @@ async fn postroom_killed_at_random_moments_stores_and_acknowledges_every_message
         "{extra_copies} repeated sends after {KILLS} kills"
     );
 }
+
+/// Two `postroom run` processes on one PostgreSQL database and one Dovecot
+/// mailbox: one reads, the other stands by; the reader is killed half-way
+/// through a backlog of 1,000 and the other takes over. Every message is
+/// stored once, every case opened once, every acknowledgement queued once
+/// and sent (SMTP is at-least-once: a mail in flight at the kill may go
+/// twice, with the same Message-ID).
+#[tokio::test]
+async fn two_instances_share_a_mailbox_and_one_takes_over_when_the_other_dies() {
+    const MESSAGES: usize = 1000;
+    let d = Dovecot::start();
+    let smtp = SmtpServer::start();
+    d.append("INBOX", &synthetic_messages(MESSAGES), None).await;
+    let t = TestApp::with_extra(
+        Backend::Postgres,
+        Delivery::Smtp(smtp.port),
+        &format!(
+            "{}\n[limits]\nacknowledgements_per_sender_per_hour = 100000\n",
+            imap_source(d.port, "since = \"2000-01-01T00:00:00Z\"")
+        ),
+    )
+    .await;
+    let config = t.dir.path().join("postroom.toml");
+    let spawn = |name: &str| {
+        let log = std::fs::File::create(t.dir.path().join(format!("{name}.log"))).unwrap();
+        std::process::Command::new(env!("CARGO_BIN_EXE_postroom"))
+            .arg("run")
+            .arg("--config")
+            .arg(&config)
+            .stdout(std::process::Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap()
+    };
+    let log = |name: &str| {
+        std::fs::read_to_string(t.dir.path().join(format!("{name}.log"))).unwrap_or_default()
+    };
+    let reading = |text: &str| text.contains("New mail fetched.");
+
+    let a = spawn("a");
+    let b = spawn("b");
+    // Whoever took the mailbox's lease reads; the other stands by.
+    let start = Instant::now();
+    while count_messages(&t).await < MESSAGES / 3 && start.elapsed() < Duration::from_secs(120) {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let (mut reader, mut standby, reader_name, standby_name) = if reading(&log("a")) {
+        (a, b, "a", "b")
+    } else {
+        (b, a, "b", "a")
+    };
+    let at_kill = count_messages(&t).await;
+    reader.kill().unwrap(); // SIGKILL, mid-backlog
+    let killed = Instant::now();
+    reader.wait().unwrap();
+    let standby_log = log(standby_name);
+    assert!(
+        standby_log.contains("Another instance reads this source; standing by.")
+            && !reading(&standby_log),
+        "the second instance stood by while the first read: {standby_log}"
+    );
+    assert!(at_kill < MESSAGES, "the kill landed in the backlog");
+
+    // The survivor takes over: the first message it stores after the kill.
+    let after_kill = count_messages(&t).await;
+    while count_messages(&t).await <= after_kill && killed.elapsed() < Duration::from_secs(60) {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let takeover = killed.elapsed();
+    let stored = wait_for_messages(&t, MESSAGES, Duration::from_secs(180)).await;
+    let start = Instant::now();
+    let outbox_rows = loop {
+        let mut conn = t.app.store.conn().await.unwrap();
+        let rows = outbox::list(&mut conn, None).await.unwrap();
+        if rows.iter().all(|r| r.status == "sent") || start.elapsed() > Duration::from_secs(60) {
+            break rows;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let unmarked = wait_for_marks(&d, Duration::from_secs(30)).await;
+    // SAFETY: signals our own child.
+    unsafe { libc::kill(standby.id() as i32, libc::SIGTERM) };
+    let status = standby.wait().unwrap();
+    let survivor_log = log(standby_name);
+    assert!(status.success(), "a clean stop: {status}");
+    assert!(
+        survivor_log.contains("This instance reads the source now (taken over)."),
+        "{survivor_log}"
+    );
+    assert!(
+        !log(reader_name).is_empty(),
+        "the killed instance had logged"
+    );
+
+    assert_eq!(stored, MESSAGES, "{survivor_log}");
+    let mut conn = t.app.store.conn().await.unwrap();
+    let all = messages::all(&mut conn).await.unwrap();
+    let unique: HashSet<&str> = all.iter().map(|m| m.sha256.as_str()).collect();
+    assert_eq!(unique.len(), MESSAGES, "each message stored once");
+    assert!(all.iter().all(|m| m.deliveries == 1), "none read twice");
+    let cases = cases::all(&mut conn).await.unwrap();
+    assert_eq!(cases.len(), MESSAGES, "each case opened once");
+    assert!(unmarked.is_empty(), "all marked: {unmarked:?}");
+
+    let acks: Vec<_> = outbox_rows
+        .iter()
+        .filter(|r| r.purpose == "acknowledgement")
+        .collect();
+    let by_case: HashSet<Option<i64>> = acks.iter().map(|r| r.case_id).collect();
+    assert_eq!(by_case.len(), acks.len(), "one acknowledgement per case");
+    assert!(!acks.is_empty());
+    assert!(acks.iter().all(|r| r.status == "sent"), "all sent");
+    let received_ids: Vec<String> = smtp
+        .received()
+        .iter()
+        .filter_map(|r| r.header("Message-ID"))
+        .map(|id| id.trim_matches(|c| c == '<' || c == '>').to_string())
+        .collect();
+    let distinct: HashSet<&String> = received_ids.iter().collect();
+    for ack in &acks {
+        assert!(
+            distinct.contains(&ack.message_id),
+            "{} arrived",
+            ack.message_id
+        );
+    }
+    let twice = received_ids.len() - distinct.len();
+    assert!(twice <= 1, "{twice} mails sent twice after one kill");
+    eprintln!(
+        "two instances: {MESSAGES} messages, {} cases, {} acknowledgements queued and sent, \
+         {twice} sent twice (same Message-ID), killed the reader at {at_kill} stored, \
+         takeover in {:.2} s",
+        cases.len(),
+        acks.len(),
+        takeover.as_secs_f64()
+    );
+}

@@ -56,10 +56,15 @@ async fn two_workers_never_claim_the_same_mail() {
             tx.commit().await.unwrap();
         }
         let mut workers = Vec::new();
-        for _ in 0..4 {
+        for k in 0..4 {
             let store = store.clone();
             workers.push(tokio::spawn(async move {
                 let mut got = Vec::new();
+                let me = format!("worker-{k}");
+                {
+                    let mut conn = store.conn().await.unwrap();
+                    outbox::heartbeat(&mut conn, &me, now).await.unwrap();
+                }
                 loop {
                     let mut conn = store.conn().await.unwrap();
                     let claimed = outbox::claim_next(
@@ -67,6 +72,8 @@ async fn two_workers_never_claim_the_same_mail() {
                         store.backend(),
                         now,
                         now + Duration::minutes(10),
+                        &me,
+                        now - Duration::seconds(20),
                     )
                     .await
                     .unwrap();
@@ -78,8 +85,13 @@ async fn two_workers_never_claim_the_same_mail() {
             }));
         }
         let mut all = Vec::new();
-        for w in workers {
-            all.extend(w.await.unwrap());
+        let mut by_worker_0 = 0;
+        for (k, w) in workers.into_iter().enumerate() {
+            let got = w.await.unwrap();
+            if k == 0 {
+                by_worker_0 = got.len();
+            }
+            all.extend(got);
         }
         all.sort();
         assert_eq!(
@@ -87,22 +99,74 @@ async fn two_workers_never_claim_the_same_mail() {
             (1..=20).collect::<Vec<i64>>(),
             "{backend:?}: each mail claimed exactly once"
         );
-        // A claim whose lease ran out can be taken over.
-        let later = now + Duration::minutes(11);
+        // While its claimers are alive, nothing is claimable again ...
         let mut conn = store.conn().await.unwrap();
-        let again = outbox::claim_next(
-            &mut conn,
-            store.backend(),
-            later,
-            later + Duration::minutes(10),
-        )
-        .await
-        .unwrap();
+        let soon = now + Duration::seconds(5);
+        outbox::heartbeat(&mut conn, "worker-0", soon)
+            .await
+            .unwrap();
+        outbox::heartbeat(&mut conn, "worker-new", soon)
+            .await
+            .unwrap();
+        let store_backend = store.backend();
+        assert!(
+            claim_as_new(&mut conn, store_backend, soon).await.is_none(),
+            "nothing claimed by a live instance is taken"
+        );
+        // ... but once an instance has not been seen for 20 s, what it
+        // claimed is anybody's, long before its claim runs out.
+        let later = now + Duration::seconds(30);
+        outbox::heartbeat(&mut conn, "worker-0", later)
+            .await
+            .unwrap();
+        outbox::heartbeat(&mut conn, "worker-new", later)
+            .await
+            .unwrap();
+        let mut taken = Vec::new();
+        while let Some(m) = claim_as_new(&mut conn, store_backend, later).await {
+            taken.push(m);
+            assert!(taken.len() <= 20, "a claim taken twice");
+        }
+        assert_eq!(
+            taken.len(),
+            20 - by_worker_0,
+            "the claims of the three silent workers, not worker-0's"
+        );
+        assert!(
+            taken.iter().all(|m| m.attempts == 2),
+            "the second attempt is counted"
+        );
+        // A claim whose lease ran out can be taken over whoever holds it.
+        let much_later = now + Duration::minutes(11);
+        outbox::heartbeat(&mut conn, "worker-0", much_later)
+            .await
+            .unwrap();
+        outbox::heartbeat(&mut conn, "worker-new", much_later)
+            .await
+            .unwrap();
+        let again = claim_as_new(&mut conn, store_backend, much_later).await;
         let again = again.expect("an expired claim is claimable");
-        assert_eq!(again.attempts, 2, "the second attempt is counted");
+        assert!(again.attempts >= 2, "every attempt is counted");
         assert_eq!(
             store.backend() == StoreBackend::Postgres,
             backend == Backend::Postgres
         );
     }
+}
+
+async fn claim_as_new(
+    conn: &mut sqlx::AnyConnection,
+    backend: StoreBackend,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Option<outbox::Claimed> {
+    outbox::claim_next(
+        conn,
+        backend,
+        at,
+        at + Duration::minutes(10),
+        "worker-new",
+        at - Duration::seconds(20),
+    )
+    .await
+    .unwrap()
 }
