@@ -159,6 +159,60 @@ pub enum Command {
 
 #[derive(Debug, Subcommand)]
 pub enum CasesCommand {
+    /// List cases, oldest first; every option narrows the list.
+    List {
+        /// open, triage, answered or closed.
+        #[arg(long)]
+        status: Option<String>,
+        #[arg(long)]
+        team: Option<String>,
+        /// The caseworker's address.
+        #[arg(long)]
+        assignee: Option<String>,
+        /// send, housing, adult_social_care, ...
+        #[arg(long)]
+        category: Option<String>,
+        /// Part of the MP's name or constituency.
+        #[arg(long)]
+        mp: Option<String>,
+        /// Open and past the reply date.
+        #[arg(long)]
+        overdue: bool,
+        /// Reply due on or before this day (YYYY-MM-DD).
+        #[arg(long)]
+        due_before: Option<chrono::NaiveDate>,
+        #[arg(long, value_enum, default_value = "table")]
+        format: crate::casework::Format,
+    },
+    /// One case in full: facts, deadlines, messages with their text and
+    /// attachments, the rules that classified it, the timeline.
+    Show { reference: String },
+    /// The original bytes of the case's first message (or message ID), to
+    /// standard output.
+    Raw {
+        reference: String,
+        /// Which of the case's messages (its #number in `show`).
+        #[arg(long)]
+        message: Option<i64>,
+    },
+    /// Give a case to another caseworker, who is told.
+    Assign { reference: String, to: String },
+    /// Correct what a case is about; kept as an event to improve the rules.
+    Recategorise {
+        reference: String,
+        #[arg(long)]
+        category: Option<String>,
+        #[arg(long)]
+        send_topic: Option<String>,
+        #[arg(long, conflicts_with = "not_urgent")]
+        urgent: bool,
+        #[arg(long)]
+        not_urgent: bool,
+    },
+    /// Add a note to the case's record.
+    Note { reference: String, text: String },
+    /// Open an answered or closed case again.
+    Reopen { reference: String },
     /// Stop a case's clocks (waiting for the MP office's consent, say).
     Pause {
         reference: String,
@@ -328,6 +382,94 @@ async fn cases(config: &Path, command: CasesCommand) -> Result<ExitCode> {
     let app = App::start(prepared, clock::system()).await?;
     let who = actor();
     match command {
+        CasesCommand::List {
+            status,
+            team,
+            assignee,
+            category,
+            mp,
+            overdue,
+            due_before,
+            format,
+        } => {
+            let today = app.calendar().local_date(app.clock.now());
+            let filter = crate::store::cases::Filter {
+                status,
+                team,
+                assignee,
+                category,
+                mp,
+                overdue_on: overdue.then_some(today),
+                due_before,
+            };
+            let rows = crate::store::cases::list(&mut *app.store.conn().await?, &filter).await?;
+            print!("{}", crate::casework::render_list(&rows, format)?);
+        }
+        CasesCommand::Show { reference } => {
+            let text = crate::casework::show(&mut *app.store.conn().await?, &reference).await?;
+            print!("{text}");
+        }
+        CasesCommand::Raw { reference, message } => {
+            let mut conn = app.store.conn().await?;
+            let case = crate::store::cases::by_reference(&mut conn, &reference)
+                .await?
+                .with_context(|| format!("There is no case {reference}"))?;
+            let all = crate::store::messages::of_case(&mut conn, case.id).await?;
+            let chosen = match message {
+                Some(id) => all.iter().find(|m| m.id == id),
+                None => all.first(),
+            }
+            .with_context(|| format!("{reference} has no such message"))?;
+            let bytes = crate::store::messages::raw(&mut conn, chosen.id).await?;
+            std::io::stdout().write_all(&bytes)?;
+        }
+        CasesCommand::Assign { reference, to } => {
+            let case = lifecycle::assign(&app, &reference, &to, &who).await?;
+            println!(
+                "{reference}: assigned to {} ({}); they are told by mail.",
+                to,
+                case.team.as_deref().unwrap_or("no team")
+            );
+        }
+        CasesCommand::Recategorise {
+            reference,
+            category,
+            send_topic,
+            urgent,
+            not_urgent,
+        } => {
+            let urgent = match (urgent, not_urgent) {
+                (true, _) => Some(true),
+                (_, true) => Some(false),
+                _ => None,
+            };
+            let case = lifecycle::recategorise(
+                &app,
+                &reference,
+                category.as_deref(),
+                send_topic.as_deref(),
+                urgent,
+                &who,
+            )
+            .await?;
+            println!(
+                "{reference}: now {}{}{}.",
+                case.category.as_deref().unwrap_or("-"),
+                case.send_topic
+                    .as_deref()
+                    .map(|t| format!(": {t}"))
+                    .unwrap_or_default(),
+                if case.urgent { ", urgent" } else { "" }
+            );
+        }
+        CasesCommand::Note { reference, text } => {
+            lifecycle::note(&app, &reference, &text, &who).await?;
+            println!("{reference}: note added.");
+        }
+        CasesCommand::Reopen { reference } => {
+            lifecycle::reopen(&app, &reference, &who).await?;
+            println!("{reference}: open again.");
+        }
         CasesCommand::Pause { reference, reason } => {
             lifecycle::pause(&app, &reference, &reason, &who).await?;
             println!("{reference}: clocks paused ({reason}).");

@@ -19,6 +19,7 @@ pub mod app;
 pub mod assign;
 pub mod calendar;
 pub mod case;
+pub mod casework;
 pub mod chart;
 pub mod classify;
 pub mod cli;

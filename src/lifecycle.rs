@@ -243,3 +243,168 @@ pub async fn update_calendar(app: &App, feed: &str, actor: &str) -> Result<Vec<(
     }
     Ok(moves)
 }
+
+/// Gives a case to another caseworker (in the team that has them as a
+/// member, when one does), who gets the usual notice.
+pub async fn assign(app: &App, reference: &str, to: &str, actor: &str) -> Result<CaseRow> {
+    let to = to.trim();
+    if !to.contains('@') || to.contains(char::is_whitespace) {
+        bail!("{to:?} is not an email address");
+    }
+    let now = app.clock.now();
+    let mut tx = app.store.begin().await?;
+    let case = open_case(&mut tx, reference).await?;
+    ensure_live(&case)?;
+    if case
+        .assignee
+        .as_deref()
+        .is_some_and(|a| a.eq_ignore_ascii_case(to))
+    {
+        bail!("{reference} is already assigned to {to}");
+    }
+    let team = app
+        .config
+        .teams
+        .iter()
+        .find(|t| t.members.iter().any(|m| m.eq_ignore_ascii_case(to)))
+        .map(|t| t.name.clone());
+    cases::set_assignee(&mut tx, case.id, to, team.as_deref()).await?;
+    cases::add_event(
+        &mut tx,
+        case.id,
+        now,
+        actor,
+        "assigned",
+        None,
+        &json!({ "from": case.assignee, "to": to, "team": team, "by": "hand" }),
+    )
+    .await?;
+    let case = open_case(&mut tx, reference).await?;
+    crate::notify::new_case(app, &mut tx, &case, now).await?;
+    tx.commit().await?;
+    Ok(case)
+}
+
+/// Corrects what a case is about. The correction is an event that keeps
+/// what the rules said, so the rules can learn from it.
+pub async fn recategorise(
+    app: &App,
+    reference: &str,
+    category: Option<&str>,
+    send_topic: Option<&str>,
+    urgent: Option<bool>,
+    actor: &str,
+) -> Result<CaseRow> {
+    use crate::case::{Category, SendTopic};
+    if let Some(c) = category
+        && Category::parse(c).is_none()
+    {
+        bail!("{c:?} is not a category: {}", Category::names());
+    }
+    if let Some(t) = send_topic
+        && SendTopic::parse(t).is_none()
+    {
+        bail!("{t:?} is not a SEND topic: {}", SendTopic::names());
+    }
+    if category.is_none() && send_topic.is_none() && urgent.is_none() {
+        bail!("Say what to change: --category, --send-topic or --urgent/--not-urgent");
+    }
+    let now = app.clock.now();
+    let mut tx = app.store.begin().await?;
+    let case = open_case(&mut tx, reference).await?;
+    let new_category = category.map(str::to_string).or(case.category.clone());
+    let new_topic = match (send_topic, new_category.as_deref()) {
+        (Some(t), _) => Some(t.to_string()),
+        (None, Some("send")) => case.send_topic.clone(),
+        (None, _) => None,
+    };
+    if new_topic.is_some() && new_category.as_deref() != Some("send") {
+        bail!("A SEND topic needs the category send");
+    }
+    let new_urgent = urgent.unwrap_or(case.urgent);
+    cases::set_classification(
+        &mut tx,
+        case.id,
+        new_category.as_deref(),
+        new_topic.as_deref(),
+        new_urgent,
+    )
+    .await?;
+    cases::add_event(
+        &mut tx,
+        case.id,
+        now,
+        actor,
+        "recategorised",
+        None,
+        &json!({
+            "from": { "category": case.category, "send_topic": case.send_topic, "urgent": case.urgent },
+            "to": { "category": new_category, "send_topic": new_topic, "urgent": new_urgent },
+        }),
+    )
+    .await?;
+    let case = open_case(&mut tx, reference).await?;
+    tx.commit().await?;
+    Ok(case)
+}
+
+/// A caseworker's note on the case's record.
+pub async fn note(app: &App, reference: &str, text: &str, actor: &str) -> Result<()> {
+    if text.trim().is_empty() {
+        bail!("The note is empty");
+    }
+    let now = app.clock.now();
+    let mut tx = app.store.begin().await?;
+    let case = open_case(&mut tx, reference).await?;
+    cases::add_event(
+        &mut tx,
+        case.id,
+        now,
+        actor,
+        "note",
+        None,
+        &json!({ "text": text }),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Opens an answered or closed case again: its unmet clocks (a statutory
+/// milestone, say) remind again from today.
+pub async fn reopen(app: &App, reference: &str, actor: &str) -> Result<()> {
+    let now = app.clock.now();
+    let calendar = app.calendar();
+    let today = calendar.local_date(now);
+    let mut tx = app.store.begin().await?;
+    let case = open_case(&mut tx, reference).await?;
+    if case.status != "closed" && case.status != "answered" {
+        bail!(
+            "{reference} is {}; only an answered or closed case is reopened",
+            case.status
+        );
+    }
+    cases::reopen(&mut tx, case.id, now).await?;
+    if case.paused_at.is_none() {
+        for d in stored::for_case(&mut tx, case.id).await? {
+            if d.met_at.is_some() {
+                continue;
+            }
+            let steps = deadlines::ladder(&app.config.reminders, &calendar, d.due_on);
+            let (stage, next_on) = deadlines::schedule(&steps, today);
+            stored::redate(&mut tx, d.id, d.paused_days, d.due_on, stage, next_on).await?;
+        }
+    }
+    cases::add_event(
+        &mut tx,
+        case.id,
+        now,
+        actor,
+        "reopened",
+        None,
+        &json!({ "was": case.status }),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}

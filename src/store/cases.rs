@@ -183,7 +183,7 @@ pub async fn set_due_dates(
 }
 
 /// A case as listings and threading see it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct CaseRow {
     pub id: i64,
     pub reference: String,
@@ -306,6 +306,131 @@ pub async fn all(conn: &mut Conn) -> Result<Vec<CaseRow>> {
         .await
         .context("Cannot list cases")?;
     rows.iter().map(from_row).collect()
+}
+
+/// What `postroom cases list` asks for; every field narrows the list.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    pub status: Option<String>,
+    pub team: Option<String>,
+    pub assignee: Option<String>,
+    pub category: Option<String>,
+    /// Part of the MP's name or constituency (any case).
+    pub mp: Option<String>,
+    /// Open (or in triage), unanswered and past its reply date on `today`.
+    pub overdue_on: Option<chrono::NaiveDate>,
+    /// Reply due on or before this day.
+    pub due_before: Option<chrono::NaiveDate>,
+}
+
+/// The cases that match `f`, oldest first.
+pub async fn list(conn: &mut Conn, f: &Filter) -> Result<Vec<CaseRow>> {
+    let mut clauses: Vec<String> = Vec::new();
+    let mut binds: Vec<String> = Vec::new();
+    let mut bind = |clauses: &mut Vec<String>, sql: &str, values: &[String]| {
+        let mut sql = sql.to_string();
+        for v in values {
+            binds.push(v.clone());
+            sql = sql.replacen('?', &format!("${}", binds.len()), 1);
+        }
+        clauses.push(sql);
+    };
+    let date = |d: chrono::NaiveDate| d.format("%Y-%m-%d").to_string();
+    if let Some(v) = &f.status {
+        bind(&mut clauses, "status = ?", std::slice::from_ref(v));
+    }
+    if let Some(v) = &f.team {
+        bind(&mut clauses, "team = ?", std::slice::from_ref(v));
+    }
+    if let Some(v) = &f.assignee {
+        bind(
+            &mut clauses,
+            "LOWER(assignee) = LOWER(?)",
+            std::slice::from_ref(v),
+        );
+    }
+    if let Some(v) = &f.category {
+        bind(&mut clauses, "category = ?", std::slice::from_ref(v));
+    }
+    if let Some(v) = &f.mp {
+        let like = format!("%{}%", v.to_lowercase());
+        bind(
+            &mut clauses,
+            "(LOWER(mp_name) LIKE ? OR LOWER(constituency) LIKE ?)",
+            &[like.clone(), like],
+        );
+    }
+    if let Some(d) = f.overdue_on {
+        bind(
+            &mut clauses,
+            "status IN ('open', 'triage') AND answered_at IS NULL AND response_due < ?",
+            &[date(d)],
+        );
+    }
+    if let Some(d) = f.due_before {
+        bind(&mut clauses, "response_due <= ?", &[date(d)]);
+    }
+    let filter = if clauses.is_empty() {
+        String::new()
+    } else {
+        format!(" WHERE {}", clauses.join(" AND "))
+    };
+    let sql = format!("SELECT {COLUMNS} FROM cases{filter} ORDER BY received_at, id");
+    let mut q = sqlx::query(&sql);
+    for b in &binds {
+        q = q.bind(b.clone());
+    }
+    let rows = q.fetch_all(&mut *conn).await.context("Cannot list cases")?;
+    rows.iter().map(from_row).collect()
+}
+
+/// Gives a case to `assignee` (and `team`, when given).
+pub async fn set_assignee(
+    conn: &mut Conn,
+    case: i64,
+    assignee: &str,
+    team: Option<&str>,
+) -> Result<()> {
+    sqlx::query("UPDATE cases SET assignee = $1, team = COALESCE($2, team) WHERE id = $3")
+        .bind(assignee)
+        .bind(team)
+        .bind(case)
+        .execute(&mut *conn)
+        .await
+        .context("Cannot assign the case")?;
+    Ok(())
+}
+
+/// Corrects what a case is about.
+pub async fn set_classification(
+    conn: &mut Conn,
+    case: i64,
+    category: Option<&str>,
+    send_topic: Option<&str>,
+    urgent: bool,
+) -> Result<()> {
+    sqlx::query("UPDATE cases SET category = $1, send_topic = $2, urgent = $3 WHERE id = $4")
+        .bind(category)
+        .bind(send_topic)
+        .bind(i64::from(urgent))
+        .bind(case)
+        .execute(&mut *conn)
+        .await
+        .context("Cannot recategorise the case")?;
+    Ok(())
+}
+
+/// Opens a closed or answered case again.
+pub async fn reopen(conn: &mut Conn, case: i64, at: DateTime<Utc>) -> Result<()> {
+    sqlx::query(
+        "UPDATE cases SET status = 'open', answered_at = NULL, closed_at = NULL, updated_at = $1 WHERE id = $2",
+    )
+    .bind(ts(at))
+    .bind(case)
+    .execute(&mut *conn)
+    .await
+    .context("Cannot reopen the case")?;
+    Ok(())
 }
 
 /// One entry of a case's audit trail.

@@ -378,3 +378,169 @@ fn cases_are_paused_resumed_answered_and_closed_from_the_command_line() {
     );
     assert_eq!(files_with_ext(&demo.join("outbox"), "eml").len(), before);
 }
+
+#[test]
+fn cases_are_listed_shown_and_corrected_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = dir.path().join("demo");
+    let out = postroom()
+        .arg("demo")
+        .arg("--dir")
+        .arg(&demo)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let config = demo.join("postroom.toml");
+    let run = |args: &[&str]| {
+        let out = postroom()
+            .args(args)
+            .arg("--config")
+            .arg(&config)
+            .env("USER", "test.caseworker")
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            out.stdout,
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let text = |args: &[&str]| {
+        let (ok, stdout, stderr) = run(args);
+        assert!(ok, "{args:?}: {stderr}");
+        String::from_utf8(stdout).unwrap()
+    };
+
+    // JSON lists every case with every field; filters narrow it.
+    let all: Vec<serde_json::Value> =
+        serde_json::from_str(&text(&["cases", "list", "--format", "json"])).unwrap();
+    assert_eq!(all.len(), 8);
+    let send: Vec<serde_json::Value> = serde_json::from_str(&text(&[
+        "cases",
+        "list",
+        "--category",
+        "send",
+        "--format",
+        "json",
+    ]))
+    .unwrap();
+    assert!(!send.is_empty() && send.len() < all.len());
+    assert!(send.iter().all(|c| c["category"] == "send"));
+    let by_mp: Vec<serde_json::Value> = serde_json::from_str(&text(&[
+        "cases",
+        "list",
+        "--mp",
+        "kettering",
+        "--format",
+        "json",
+    ]))
+    .unwrap();
+    assert!(!by_mp.is_empty());
+    assert!(by_mp.iter().all(|c| c["mp_name"] == "Joanna Kettering"));
+    // Overdue against today's date: every open case of the November demo.
+    let overdue: Vec<serde_json::Value> =
+        serde_json::from_str(&text(&["cases", "list", "--overdue", "--format", "json"])).unwrap();
+    assert!(overdue.iter().all(|c| c["answered_at"].is_null()));
+    assert!(!overdue.is_empty());
+    let csv = text(&["cases", "list", "--status", "open", "--format", "csv"]);
+    let mut lines = csv.lines();
+    assert!(lines.next().unwrap().starts_with("id,reference,status,"));
+    assert!(lines.all(|l| l.contains(",open,")), "{csv}");
+    let table = text(&["cases", "list", "--assignee", "a.shah@wexcombe.gov.uk"]);
+    assert!(
+        table.contains("MPE-2026-00001") && !table.contains("c.lewis"),
+        "{table}"
+    );
+
+    // One case in full: its text, the rules, the timeline.
+    let shown = text(&["cases", "show", "MPE-2026-00001"]);
+    for expected in [
+        "Deadlines",
+        "Reply to the MP office",
+        "rules: ",
+        "| Dear Colleague",
+        "Timeline",
+        "created",
+    ] {
+        assert!(shown.contains(expected), "{expected}: {shown}");
+    }
+    // The original bytes, exactly.
+    let (ok, raw, _) = run(&["cases", "raw", "MPE-2026-00001"]);
+    assert!(ok);
+    let original = postroom::demo::SAMPLE_MAILBOX
+        .iter()
+        .find(|(name, _)| name.starts_with("01-"))
+        .unwrap()
+        .1;
+    assert_eq!(raw, original);
+
+    // Corrections, each an event with who made it.
+    assert!(
+        text(&[
+            "cases",
+            "assign",
+            "MPE-2026-00001",
+            "b.okoro@wexcombe.gov.uk"
+        ])
+        .contains("assigned to")
+    );
+    let (ok, _, err) = run(&["cases", "assign", "MPE-2026-00001", "not an address"]);
+    assert!(!ok && err.contains("is not an email address"), "{err}");
+    assert!(
+        text(&[
+            "cases",
+            "recategorise",
+            "MPE-2026-00001",
+            "--send-topic",
+            "tribunal",
+            "--urgent"
+        ])
+        .contains("send: tribunal, urgent")
+    );
+    let (ok, _, err) = run(&[
+        "cases",
+        "recategorise",
+        "MPE-2026-00001",
+        "--category",
+        "potholes",
+    ]);
+    assert!(!ok && err.contains("is not a category"), "{err}");
+    text(&["cases", "note", "MPE-2026-00001", "Phoned the office"]);
+    text(&["cases", "answer", "MPE-2026-00001"]);
+    text(&["cases", "reopen", "MPE-2026-00001"]);
+    let (ok, _, err) = run(&["cases", "reopen", "MPE-2026-00001"]);
+    assert!(
+        !ok && err.contains("only an answered or closed case"),
+        "{err}"
+    );
+    let shown = text(&["cases", "show", "MPE-2026-00001"]);
+    for event in ["assigned", "recategorised", "note", "answered", "reopened"] {
+        assert!(
+            shown
+                .lines()
+                .any(|l| l.contains(&format!(" {event} ")) && l.contains("cli:test.caseworker")),
+            "{event} by the caseworker: {shown}"
+        );
+    }
+    assert!(shown.contains("\"send_topic\":\"tribunal\""), "{shown}");
+    let reassigned: Vec<serde_json::Value> = serde_json::from_str(&text(&[
+        "cases",
+        "list",
+        "--assignee",
+        "b.okoro@wexcombe.gov.uk",
+        "--status",
+        "open",
+        "--format",
+        "json",
+    ]))
+    .unwrap();
+    assert!(
+        reassigned
+            .iter()
+            .any(|c| c["reference"] == "MPE-2026-00001")
+    );
+}
