@@ -143,20 +143,30 @@ pub async fn answer(
     if case.answered_at.is_some() {
         bail!("{reference} was answered already");
     }
-    cases::set_status(&mut tx, case.id, "answered", at).await?;
-    stored::meet(&mut tx, case.id, &[Kind::Acknowledge, Kind::Respond], at).await?;
-    stored::silence(&mut tx, case.id).await?;
-    cases::add_event(
-        &mut tx,
-        case.id,
-        now,
-        actor,
-        "answered",
-        None,
-        &json!({ "at": crate::store::ts(at) }),
-    )
-    .await?;
+    record_answer(&mut tx, &case, at, now, actor, None).await?;
     tx.commit().await?;
+    Ok(())
+}
+
+/// In `tx`: the case is answered at `at` (by hand, or by a reply copied to
+/// the mailbox, `message`), its reply deadlines met, its reminders stopped.
+pub(crate) async fn record_answer(
+    tx: &mut Tx,
+    case: &CaseRow,
+    at: DateTime<Utc>,
+    now: DateTime<Utc>,
+    actor: &str,
+    message: Option<i64>,
+) -> Result<()> {
+    cases::set_status(tx, case.id, "answered", at).await?;
+    stored::meet(tx, case.id, &[Kind::Acknowledge, Kind::Respond], at).await?;
+    stored::silence(tx, case.id).await?;
+    let mut detail = json!({ "at": crate::store::ts(at) });
+    if let Some(m) = message {
+        detail["message"] = json!(m);
+        detail["by"] = json!("reply copied to the mailbox");
+    }
+    cases::add_event(tx, case.id, now, actor, "answered", message, &detail).await?;
     Ok(())
 }
 

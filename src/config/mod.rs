@@ -57,6 +57,8 @@ pub struct Config {
     pub oauth: Option<crate::oauth::OAuthConfig>,
     pub reminders: Reminders,
     pub digests: Digests,
+    /// Holding-reply phrases, lower case.
+    pub holding_phrases: Vec<String>,
 }
 
 /// A team of caseworkers and the categories of case it takes.
@@ -461,6 +463,13 @@ impl Config {
             admin,
             reminders,
             digests,
+            holding_phrases: raw
+                .answers
+                .holding_phrases
+                .iter()
+                .map(|p| p.trim().to_lowercase())
+                .filter(|p| !p.is_empty())
+                .collect(),
             extract,
             teams,
             oauth,

@@ -34,6 +34,47 @@ pub(super) struct RawConfig {
     pub(super) reminders: RawReminders,
     #[serde(default)]
     pub(super) digests: RawDigests,
+    #[serde(default)]
+    pub(super) answers: RawAnswers,
+}
+
+/// How postroom tells a caseworker's reply to the MP office (copied to the
+/// mailbox) that answers the case from a holding reply.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawAnswers {
+    /// Words that make a reply a holding (interim) reply; so does
+    /// `[holding]` in its subject.
+    #[serde(default = "default_holding_phrases")]
+    pub(super) holding_phrases: Vec<String>,
+}
+
+impl Default for RawAnswers {
+    fn default() -> Self {
+        RawAnswers {
+            holding_phrases: default_holding_phrases(),
+        }
+    }
+}
+
+pub(super) fn default_holding_phrases() -> Vec<String> {
+    [
+        "holding reply",
+        "holding response",
+        "interim reply",
+        "interim response",
+        "full response will follow",
+        "full reply will follow",
+        "will respond in full",
+        "will reply in full",
+        "respond more fully",
+        "write again once",
+        "write to you again",
+        "provide a full response",
+        "provide a full reply",
+    ]
+    .map(String::from)
+    .to_vec()
 }
 
 #[derive(Deserialize)]

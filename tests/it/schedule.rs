@@ -495,3 +495,140 @@ async fn a_new_bank_holiday_moves_due_dates_and_reminders_on_every_instance() {
         assert!(!other.calendar().is_working_day(tuesday));
     }
 }
+
+fn council_mail(
+    from: &str,
+    to: &str,
+    cc: &str,
+    id: &str,
+    date: &str,
+    subject: &str,
+    body: &str,
+) -> Vec<u8> {
+    format!(
+        "From: {from}\r\nTo: {to}\r\nCc: {cc}\r\nSubject: {subject}\r\nDate: {date}\r\n\
+         Message-ID: <{id}@wexcombe.gov.uk>\r\nMIME-Version: 1.0\r\n\
+         Content-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n"
+    )
+    .into_bytes()
+}
+
+#[tokio::test]
+async fn a_caseworkers_reply_copied_to_the_mailbox_answers_the_case() {
+    for backend in backends() {
+        let t = TestApp::with_extra(backend, Delivery::Folder, TEAMS).await;
+        t.clock.set(at("2026-11-30T09:00:00Z"));
+        let (name, bytes) = the_three_enquiries().swap_remove(1);
+        t.deliver(name, &bytes);
+        t.run_once().await;
+        let case = t.cases().await.remove(0);
+        let r = case.reference.clone();
+        let office = "Sam Oyelaran <sam.oyelaran@parliament.uk>";
+        let mailbox = "MP Enquiries <mpenquiries@wexcombe.gov.uk>";
+        let cal = "Cal Jones <cal@wexcombe.gov.uk>";
+
+        // An internal note between colleagues, citing the case: not an
+        // answer to the MP office.
+        t.clock.set(at("2026-12-01T10:00:00Z"));
+        t.deliver(
+            "internal.eml",
+            &council_mail(
+                cal,
+                "Housing Repairs <repairs@wexcombe.gov.uk>",
+                mailbox,
+                "internal-1",
+                "Tue, 1 Dec 2026 09:58:00 +0000",
+                &format!("FW: {r}"),
+                "Can you look at this one?",
+            ),
+        );
+        t.run_once().await;
+        // A holding reply: recorded, the clock runs on.
+        t.clock.set(at("2026-12-02T15:00:00Z"));
+        t.deliver(
+            "holding.eml",
+            &council_mail(cal, office, mailbox, "holding-1", "Wed, 2 Dec 2026 14:55:00 +0000",
+                &format!("RE: Housing repairs - Our ref: IP/2611/77 [{r}]"),
+                "Dear Sam,\r\n\r\nThank you for your email. This is a holding reply: the repairs team \
+                 is inspecting the flat this week and we will write to you again once they have.\r\n\r\nCal"),
+        );
+        t.run_once().await;
+        let now = t
+            .cases()
+            .await
+            .into_iter()
+            .find(|c| c.reference == r)
+            .unwrap();
+        assert_eq!(now.status, "open");
+        assert!(now.answered_at.is_none());
+        {
+            let mut conn = t.app.store.conn().await.unwrap();
+            let d = deadlines::for_case(&mut conn, case.id).await.unwrap();
+            let respond = d.iter().find(|x| x.kind == Kind::Respond).unwrap();
+            assert!(
+                respond.met_at.is_none() && respond.next_on.is_some(),
+                "{respond:?}"
+            );
+        }
+
+        // The full reply, Bcc'd to the mailbox (so only the office is in
+        // To), answers the case at its date, by its sender.
+        t.clock.set(at("2026-12-04T12:00:00Z"));
+        t.deliver(
+            "reply.eml",
+            &council_mail(cal, office, "", "reply-1", "Fri, 4 Dec 2026 11:30:00 +0000",
+                &format!("RE: Housing repairs - Our ref: IP/2611/77 [{r}]"),
+                &format!("Dear Sam,\r\n\r\nThe repairs were completed on 3 December.\r\n\r\nCal\r\n\r\n\
+                 -----Original Message-----\r\nThis is a holding reply; we will write to you again.\r\nOur ref: {r}")),
+        );
+        let (outcomes, _) = t.run_once().await;
+        assert_eq!(outcomes.len(), 1);
+        assert!(
+            matches!(&outcomes[0], postroom::ingest::Outcome::Joined { reference, .. } if *reference == r),
+            "{outcomes:?}"
+        );
+        let all = t.cases().await;
+        assert_eq!(all.len(), 1, "no case opened for council mail: {all:?}");
+        let answered = &all[0];
+        assert_eq!(answered.status, "answered");
+        assert_eq!(
+            answered.answered_at.as_deref(),
+            Some("2026-12-04T11:30:00.000Z")
+        );
+        let mut conn = t.app.store.conn().await.unwrap();
+        let d = deadlines::for_case(&mut conn, case.id).await.unwrap();
+        let respond = d.iter().find(|x| x.kind == Kind::Respond).unwrap();
+        assert!(
+            respond.met_at.is_some() && respond.next_on.is_none(),
+            "reminders stop: {respond:?}"
+        );
+        let events = cases::events(&mut conn, case.id).await.unwrap();
+        let kinds: Vec<(&str, &str)> = events
+            .iter()
+            .map(|e| (e.kind.as_str(), e.actor.as_str()))
+            .collect();
+        assert!(
+            kinds.contains(&("internal", "cal@wexcombe.gov.uk")),
+            "{kinds:?}"
+        );
+        assert!(
+            kinds.contains(&("interim_reply", "cal@wexcombe.gov.uk")),
+            "{kinds:?}"
+        );
+        assert!(
+            kinds.contains(&("answered", "cal@wexcombe.gov.uk")),
+            "{kinds:?}"
+        );
+        assert_eq!(kinds.iter().filter(|(k, _)| *k == "answered").count(), 1);
+        // Nothing was acknowledged to the council's own people.
+        let acks = postroom::store::outbox::list(&mut conn, None)
+            .await
+            .unwrap();
+        assert!(
+            acks.iter()
+                .all(|m| !m.recipients.iter().any(|r| r.contains("cal@"))
+                    || m.purpose != "acknowledgement"),
+            "{acks:?}"
+        );
+    }
+}
