@@ -252,3 +252,126 @@ pub async fn show(conn: &mut Conn, reference: &str) -> Result<String> {
     }
     Ok(out)
 }
+
+/// Renders a report: a readable summary and tables, the periods as CSV, or
+/// everything as JSON.
+pub fn render_report(r: &crate::report::Report, format: Format) -> Result<String> {
+    let opt = |v: Option<f64>| v.map(|v| format!("{v}")).unwrap_or_else(|| "-".into());
+    match format {
+        Format::Json => Ok(serde_json::to_string_pretty(r)? + "\n"),
+        Format::Csv => {
+            let mut w = csv::Writer::from_writer(Vec::new());
+            for p in r.periods.iter().chain(std::iter::once(&r.total)) {
+                w.serialize(p)?;
+            }
+            Ok(String::from_utf8(w.into_inner()?)?)
+        }
+        Format::Table => {
+            let mut out = String::new();
+            let t = &r.total;
+            writeln!(out, "MP referrals received {} to {}", r.from, r.to)?;
+            writeln!(
+                out,
+                "  received             {} ({} from MP offices)",
+                t.received, t.from_mp_offices
+            )?;
+            writeln!(
+                out,
+                "  acknowledged         {}: median {} h, 90th percentile {} h",
+                t.acknowledged,
+                opt(t.acknowledge_hours_median),
+                opt(t.acknowledge_hours_p90)
+            )?;
+            writeln!(
+                out,
+                "  answered             {}: median {} working days, 90th percentile {}",
+                t.answered,
+                opt(t.response_working_days_median),
+                opt(t.response_working_days_p90)
+            )?;
+            writeln!(
+                out,
+                "  answered in time     {} ({}%)",
+                t.answered_in_time,
+                opt(t.answered_in_time_percent)
+            )?;
+            writeln!(
+                out,
+                "  open at the end      {1} ({2} overdue on {0})",
+                r.to, t.open_at_end, t.overdue_at_end
+            )?;
+            writeln!(
+                out,
+                "  chasers              {} ({} per case)",
+                t.chasers,
+                opt(t.chasers_per_case)
+            )?;
+            match &r.trend {
+                Some(tr) => writeln!(
+                    out,
+                    "  trend                {:+}% a year ({:+} referrals a {} by least squares)",
+                    tr.change_per_year_percent,
+                    tr.slope_per_period,
+                    match r.by {
+                        crate::report::By::Month => "month",
+                        crate::report::By::Week => "week",
+                    }
+                )?,
+                None => writeln!(out, "  trend                - (fewer than three periods)")?,
+            }
+            let mut table = Table::new();
+            table.load_preset(UTF8_FULL_CONDENSED);
+            table.set_header([
+                "Period",
+                "Received",
+                "Answered",
+                "In time %",
+                "Median days",
+                "P90 days",
+                "Open at end",
+                "Overdue at end",
+                "Chasers/case",
+            ]);
+            for p in &r.periods {
+                table.add_row([
+                    p.period.clone(),
+                    p.received.to_string(),
+                    p.answered.to_string(),
+                    opt(p.answered_in_time_percent),
+                    opt(p.response_working_days_median),
+                    opt(p.response_working_days_p90),
+                    p.open_at_end.to_string(),
+                    p.overdue_at_end.to_string(),
+                    opt(p.chasers_per_case),
+                ]);
+            }
+            writeln!(out, "\n{table}")?;
+            let breakdown = |out: &mut String,
+                             title: &str,
+                             m: &std::collections::BTreeMap<String, usize>|
+             -> Result<()> {
+                if m.is_empty() {
+                    return Ok(());
+                }
+                let mut v: Vec<(&String, &usize)> = m.iter().collect();
+                v.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+                writeln!(out, "\n{title}")?;
+                for (k, n) in v {
+                    writeln!(out, "  {n:>6}  {k}")?;
+                }
+                Ok(())
+            };
+            let years: std::collections::BTreeMap<String, usize> = r
+                .per_year
+                .iter()
+                .map(|(y, n)| (y.to_string(), *n))
+                .collect();
+            breakdown(&mut out, "By year", &years)?;
+            breakdown(&mut out, "By MP", &r.by_mp)?;
+            breakdown(&mut out, "By constituency", &r.by_constituency)?;
+            breakdown(&mut out, "By category", &r.by_category)?;
+            breakdown(&mut out, "By SEND topic", &r.by_send_topic)?;
+            Ok(out)
+        }
+    }
+}

@@ -22,12 +22,26 @@ pub fn bars(
     width: u32,
     height: u32,
 ) -> String {
+    bars_with_line(title, labels, series, None, width, height)
+}
+
+/// As [`bars`], with a line (a trend, say) drawn through the groups'
+/// centres over the bars, and its name in the legend.
+pub fn bars_with_line(
+    title: &str,
+    labels: &[String],
+    series: &[Series<'_>],
+    line: Option<&Series<'_>>,
+    width: u32,
+    height: u32,
+) -> String {
     let (w, h) = (f64::from(width), f64::from(height));
     let (left, right, top, bottom) = (36.0, 8.0, 28.0, 34.0);
     let plot_w = (w - left - right).max(1.0);
     let plot_h = (h - top - bottom).max(1.0);
     let max = series
         .iter()
+        .chain(line)
         .flat_map(|s| s.values.iter().copied())
         .fold(0.0_f64, f64::max);
     let top_value = nice_ceiling(max);
@@ -83,12 +97,35 @@ pub fn bars(
                     .set("fill", s.colour),
             );
         }
-        doc = doc.add(text(x0 + group_w * 0.4, h - bottom + 14.0, label, "middle"));
+        // Every label when they fit; every n-th when there are many.
+        let every = (labels.len() / 12).max(1);
+        if g % every == 0 {
+            doc = doc.add(text(x0 + group_w * 0.4, h - bottom + 14.0, label, "middle"));
+        }
+    }
+    if let Some(l) = line {
+        let points: Vec<String> = l
+            .values
+            .iter()
+            .enumerate()
+            .map(|(g, v)| {
+                let x = left + group_w * g as f64 + group_w * 0.5;
+                format!("{x:.1},{:.1}", y(v.max(0.0)))
+            })
+            .collect();
+        doc = doc.add(
+            svg::node::element::Polyline::new()
+                .set("points", points.join(" "))
+                .set("fill", "none")
+                .set("stroke", l.colour)
+                .set("stroke-width", 2)
+                .set("stroke-dasharray", "6 3"),
+        );
     }
 
     // Legend, top right.
     let mut lx = w - right;
-    for s in series.iter().rev() {
+    for s in line.into_iter().chain(series.iter().rev()) {
         let label_w = 7.0 * s.name.len() as f64;
         lx -= label_w + 18.0;
         doc = doc.add(

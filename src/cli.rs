@@ -138,6 +138,26 @@ pub enum Command {
         #[command(subcommand)]
         command: CalendarCommand,
     },
+    /// Figures for a period: referrals by MP, constituency, category and
+    /// SEND topic; acknowledgement and response times; the share answered
+    /// in time; open and overdue at the end; chasers; the trend.
+    Report {
+        #[command(flatten)]
+        config: ConfigFile,
+        /// First day (YYYY-MM-DD).
+        #[arg(long)]
+        from: chrono::NaiveDate,
+        /// Last day (YYYY-MM-DD), inclusive.
+        #[arg(long)]
+        to: chrono::NaiveDate,
+        #[arg(long, value_enum, default_value = "month")]
+        by: crate::report::By,
+        #[arg(long, value_enum, default_value = "table")]
+        format: crate::casework::Format,
+        /// Also write the chart (received, answered, trend) as SVG here.
+        #[arg(long)]
+        chart: Option<PathBuf>,
+    },
     /// Show a manager's digest as it would go out now, without sending it.
     Digest {
         #[command(flatten)]
@@ -314,6 +334,14 @@ async fn dispatch(command: Command) -> Result<ExitCode> {
         Command::Outbox { config, command } => outbox(&config.config, command).await,
         Command::Status { config, json } => status(&config.config, json).await,
         Command::Cases { config, command } => cases(&config.config, command).await,
+        Command::Report {
+            config,
+            from,
+            to,
+            by,
+            format,
+            chart,
+        } => report(&config.config, from, to, by, format, chart.as_deref()).await,
         Command::Calendar {
             config,
             command: CalendarCommand::Update { file },
@@ -490,6 +518,37 @@ async fn cases(config: &Path, command: CasesCommand) -> Result<ExitCode> {
             lifecycle::close(&app, &reference, &who).await?;
             println!("{reference}: closed.");
         }
+    }
+    app.store.close().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn report(
+    config: &Path,
+    from: chrono::NaiveDate,
+    to: chrono::NaiveDate,
+    by: crate::report::By,
+    format: crate::casework::Format,
+    chart: Option<&Path>,
+) -> Result<ExitCode> {
+    if to < from {
+        bail!("--to {to} is before --from {from}");
+    }
+    let prepared = prepare(config)?;
+    let app = App::start(prepared, clock::system()).await?;
+    let (rows, chasers) = {
+        let mut conn = app.store.conn().await?;
+        (
+            crate::store::cases::all(&mut conn).await?,
+            crate::store::cases::chasers_per_case(&mut conn).await?,
+        )
+    };
+    let report = crate::report::build(&rows, &chasers, &app.calendar(), from, to, by)?;
+    print!("{}", crate::casework::render_report(&report, format)?);
+    if let Some(path) = chart {
+        std::fs::write(path, crate::report::chart(&report))
+            .with_context(|| format!("Cannot write {}", path.display()))?;
+        eprintln!("Chart written to {}", path.display());
     }
     app.store.close().await;
     Ok(ExitCode::SUCCESS)

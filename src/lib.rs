@@ -42,6 +42,7 @@ pub mod outbox;
 pub mod parse;
 pub mod problem;
 pub mod remind;
+pub mod report;
 pub mod source;
 pub mod store;
 pub mod telemetry;

@@ -571,3 +571,19 @@ pub async fn with_events_between(
     }
     Ok(out)
 }
+
+/// Chaser messages per case (cases with none are absent).
+pub async fn chasers_per_case(conn: &mut Conn) -> Result<std::collections::HashMap<i64, usize>> {
+    let rows = sqlx::query(
+        "SELECT case_id, COUNT(*) AS n FROM case_events WHERE kind = 'chaser' GROUP BY case_id",
+    )
+    .fetch_all(&mut *conn)
+    .await
+    .context("Cannot count chasers")?;
+    let mut out = std::collections::HashMap::new();
+    for r in rows {
+        let n: i64 = r.try_get("n")?;
+        out.insert(r.try_get::<i64, _>("case_id")?, n as usize);
+    }
+    Ok(out)
+}

@@ -544,3 +544,87 @@ fn cases_are_listed_shown_and_corrected_from_the_command_line() {
             .any(|c| c["reference"] == "MPE-2026-00001")
     );
 }
+
+#[test]
+fn a_report_gives_the_figures_of_the_demo_as_json_csv_and_a_chart() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = dir.path().join("demo");
+    let out = postroom()
+        .arg("demo")
+        .arg("--dir")
+        .arg(&demo)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let config = demo.join("postroom.toml");
+    let chart = dir.path().join("report.svg");
+    let run = |extra: &[&str]| {
+        let out = postroom()
+            .args([
+                "report",
+                "--from",
+                "2026-10-01",
+                "--to",
+                "2026-11-30",
+                "--config",
+            ])
+            .arg(&config)
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let json: serde_json::Value = serde_json::from_str(&run(&[
+        "--format",
+        "json",
+        "--chart",
+        chart.to_str().unwrap(),
+    ]))
+    .unwrap();
+    // The sample mailbox: eight cases, six from MP offices (all acknowledged),
+    // none answered yet, one chaser; two months.
+    assert_eq!(json["total"]["received"], 8);
+    assert_eq!(json["total"]["from_mp_offices"], 6);
+    assert_eq!(json["total"]["acknowledged"], 6);
+    assert_eq!(json["total"]["answered"], 0);
+    assert_eq!(json["total"]["open_at_end"], 8);
+    assert_eq!(json["total"]["chasers"], 1);
+    assert_eq!(json["periods"].as_array().unwrap().len(), 2);
+    assert_eq!(json["by_mp"]["Marcus Ellery"], 2);
+    assert_eq!(json["by_category"]["send"], 5);
+    assert!(std::fs::read_to_string(&chart).unwrap().starts_with("<svg"));
+    let csv = run(&["--format", "csv", "--by", "week"]);
+    let lines: Vec<&str> = csv.lines().collect();
+    assert!(lines[0].starts_with("period,received,"));
+    assert!(lines.iter().any(|l| l.starts_with("2026-W45,")), "{csv}");
+    assert!(lines.last().unwrap().starts_with("all,8,"), "{csv}");
+    let table = run(&[]);
+    assert!(
+        table.contains("received             8 (6 from MP offices)"),
+        "{table}"
+    );
+    // A range the wrong way round is refused.
+    let out = postroom()
+        .args([
+            "report",
+            "--from",
+            "2026-11-30",
+            "--to",
+            "2026-10-01",
+            "--config",
+        ])
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is before --from"));
+}
