@@ -73,6 +73,10 @@ pub const SAMPLE_MAILBOX: &[(&str, &[u8])] = &[
         "13-forwarded-school-place.eml",
         include_bytes!("../examples/mailbox/13-forwarded-school-place.eml"),
     ),
+    (
+        "14-reply-housing.eml",
+        include_bytes!("../examples/mailbox/14-reply-housing.eml"),
+    ),
 ];
 
 /// The sample council's MP directory.
@@ -226,7 +230,7 @@ pub async fn run(dir: &Path) -> Result<()> {
     let filed = count(&|o| matches!(o, Outcome::Filed { .. }));
     println!(
         "{} messages read: {opened} cases opened ({acked} acknowledged), {joined} filed on their case \
-         (chasers, automatic replies, bounces), {filed} stored without a case (junk).",
+         (chasers, automatic replies, bounces, replies), {filed} stored without a case (junk).",
         outcomes.len()
     );
     let sent = crate::store::outbox::list(&mut *app.store.conn().await?, Some("sent")).await?;

@@ -35,6 +35,9 @@ pub async fn pause(app: &App, reference: &str, reason: &str, actor: &str) -> Res
     let mut tx = app.store.begin().await?;
     let case = open_case(&mut tx, reference).await?;
     ensure_live(&case)?;
+    if case.answered_at.is_some() {
+        bail!("{reference} was answered; reopen it first");
+    }
     if let Some(since) = &case.paused_at {
         bail!("{reference} has been paused since {since}");
     }

@@ -4,7 +4,52 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use crate::harness::{files_with_ext, repo, shared};
+use crate::harness::{Backend, TestDb, backends, files_with_ext, repo, shared};
+
+/// The demo's cases on `backend`: `postroom demo` (SQLite) and, for
+/// PostgreSQL, its config pointed at a fresh database and run once over
+/// the same sample mailbox. Returns the folder, the config and the
+/// database (kept alive).
+fn demo_on(backend: Backend) -> (tempfile::TempDir, std::path::PathBuf, Option<TestDb>) {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = dir.path().join("demo");
+    let out = postroom()
+        .arg("demo")
+        .arg("--dir")
+        .arg(&demo)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let sqlite = demo.join("postroom.toml");
+    if backend == Backend::Sqlite {
+        return (dir, sqlite, None);
+    }
+    let db = tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(TestDb::new(Backend::Postgres));
+    let text = std::fs::read_to_string(&sqlite).unwrap().replace(
+        "url = \"sqlite:postroom.sqlite\"",
+        &format!("url_env = \"{}\"", db.url_env()),
+    );
+    assert!(text.contains("url_env"));
+    let config = demo.join("postroom-pg.toml");
+    std::fs::write(&config, text).unwrap();
+    let out = postroom()
+        .args(["run", "--once", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (dir, config, Some(db))
+}
 
 fn postroom() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_postroom"));
@@ -246,7 +291,7 @@ fn the_demo_runs_with_no_configuration() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("MPE-2026-00008"), "{stdout}");
     assert!(
-        stdout.contains("13 messages read: 8 cases opened (6 acknowledged)"),
+        stdout.contains("14 messages read: 8 cases opened (6 acknowledged)"),
         "{stdout}"
     );
     let acknowledgements = |dir: &std::path::Path| {
@@ -293,20 +338,14 @@ fn the_demo_will_not_overwrite_a_folder_that_is_not_its_own() {
 
 #[test]
 fn cases_are_paused_resumed_answered_and_closed_from_the_command_line() {
-    let dir = tempfile::tempdir().unwrap();
-    let demo = dir.path().join("demo");
-    let out = postroom()
-        .arg("demo")
-        .arg("--dir")
-        .arg(&demo)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let config = demo.join("postroom.toml");
+    for backend in backends() {
+        cases_are_paused_resumed_answered_and_closed_from_the_command_line_on(backend);
+    }
+}
+
+fn cases_are_paused_resumed_answered_and_closed_from_the_command_line_on(backend: Backend) {
+    let (dir, config, _db) = demo_on(backend);
+    let demo = config.parent().unwrap().to_path_buf();
     let run = |args: &[&str]| {
         let out = postroom()
             .args(args)
@@ -324,26 +363,32 @@ fn cases_are_paused_resumed_answered_and_closed_from_the_command_line() {
     let (ok, text) = run(&[
         "cases",
         "pause",
-        "MPE-2026-00003",
+        "MPE-2026-00004",
         "--reason",
         "waiting for consent",
     ]);
     assert!(ok, "{text}");
     assert!(text.contains("paused"), "{text}");
     // Twice is refused, with why.
-    let (ok, text) = run(&["cases", "pause", "MPE-2026-00003", "--reason", "again"]);
+    let (ok, text) = run(&["cases", "pause", "MPE-2026-00004", "--reason", "again"]);
     assert!(!ok && text.contains("has been paused since"), "{text}");
-    let (ok, text) = run(&["cases", "pause", "MPE-2026-00003", "--reason", " "]);
+    let (ok, text) = run(&["cases", "pause", "MPE-2026-00004", "--reason", " "]);
     assert!(!ok, "{text}");
-    let (ok, text) = run(&["cases", "resume", "MPE-2026-00003"]);
-    assert!(ok && text.contains("running again"), "{text}");
-    let (ok, text) = run(&["cases", "answer", "MPE-2026-00003", "--at", "2026-11-20"]);
-    assert!(ok && text.contains("answered"), "{text}");
-    let (ok, text) = run(&["cases", "answer", "MPE-2026-00003"]);
-    assert!(!ok && text.contains("answered already"), "{text}");
-    let (ok, text) = run(&["cases", "close", "MPE-2026-00003"]);
-    assert!(ok, "{text}");
+    // The sample reply answered case 3: its clock cannot be paused.
     let (ok, text) = run(&["cases", "pause", "MPE-2026-00003", "--reason", "x"]);
+    assert!(
+        !ok && text.contains("was answered; reopen it first"),
+        "{text}"
+    );
+    let (ok, text) = run(&["cases", "resume", "MPE-2026-00004"]);
+    assert!(ok && text.contains("running again"), "{text}");
+    let (ok, text) = run(&["cases", "answer", "MPE-2026-00004", "--at", "2026-11-20"]);
+    assert!(ok && text.contains("answered"), "{text}");
+    let (ok, text) = run(&["cases", "answer", "MPE-2026-00004"]);
+    assert!(!ok && text.contains("answered already"), "{text}");
+    let (ok, text) = run(&["cases", "close", "MPE-2026-00004"]);
+    assert!(ok, "{text}");
+    let (ok, text) = run(&["cases", "pause", "MPE-2026-00004", "--reason", "x"]);
     assert!(!ok && text.contains("is closed"), "{text}");
     let (ok, text) = run(&["cases", "close", "MPE-2099-00001"]);
     assert!(
@@ -381,20 +426,13 @@ fn cases_are_paused_resumed_answered_and_closed_from_the_command_line() {
 
 #[test]
 fn cases_are_listed_shown_and_corrected_from_the_command_line() {
-    let dir = tempfile::tempdir().unwrap();
-    let demo = dir.path().join("demo");
-    let out = postroom()
-        .arg("demo")
-        .arg("--dir")
-        .arg(&demo)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let config = demo.join("postroom.toml");
+    for backend in backends() {
+        cases_are_listed_shown_and_corrected_from_the_command_line_on(backend);
+    }
+}
+
+fn cases_are_listed_shown_and_corrected_from_the_command_line_on(backend: Backend) {
+    let (_dir, config, _db) = demo_on(backend);
     let run = |args: &[&str]| {
         let out = postroom()
             .args(args)
@@ -547,20 +585,13 @@ fn cases_are_listed_shown_and_corrected_from_the_command_line() {
 
 #[test]
 fn a_report_gives_the_figures_of_the_demo_as_json_csv_and_a_chart() {
-    let dir = tempfile::tempdir().unwrap();
-    let demo = dir.path().join("demo");
-    let out = postroom()
-        .arg("demo")
-        .arg("--dir")
-        .arg(&demo)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let config = demo.join("postroom.toml");
+    for backend in backends() {
+        a_report_gives_the_figures_of_the_demo_as_json_csv_and_a_chart_on(backend);
+    }
+}
+
+fn a_report_gives_the_figures_of_the_demo_as_json_csv_and_a_chart_on(backend: Backend) {
+    let (dir, config, _db) = demo_on(backend);
     let chart = dir.path().join("report.svg");
     let run = |extra: &[&str]| {
         let out = postroom()
@@ -591,12 +622,13 @@ fn a_report_gives_the_figures_of_the_demo_as_json_csv_and_a_chart() {
     ]))
     .unwrap();
     // The sample mailbox: eight cases, six from MP offices (all acknowledged),
-    // none answered yet, one chaser; two months.
+    // one answered by the caseworker's reply, one chaser; two months.
     assert_eq!(json["total"]["received"], 8);
     assert_eq!(json["total"]["from_mp_offices"], 6);
     assert_eq!(json["total"]["acknowledged"], 6);
-    assert_eq!(json["total"]["answered"], 0);
-    assert_eq!(json["total"]["open_at_end"], 8);
+    assert_eq!(json["total"]["answered"], 1);
+    assert_eq!(json["total"]["answered_in_time"], 1);
+    assert_eq!(json["total"]["open_at_end"], 7);
     assert_eq!(json["total"]["chasers"], 1);
     assert_eq!(json["periods"].as_array().unwrap().len(), 2);
     assert_eq!(json["by_mp"]["Marcus Ellery"], 2);

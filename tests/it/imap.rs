@@ -777,3 +777,146 @@ async fn two_instances_share_a_mailbox_and_one_takes_over_when_the_other_dies() 
         takeover.as_secs_f64()
     );
 }
+
+fn mail(
+    from: &str,
+    to: &str,
+    cc: &str,
+    id: &str,
+    date: &str,
+    subject: &str,
+    body: &str,
+) -> Vec<u8> {
+    format!(
+        "From: {from}\r\nTo: {to}\r\nCc: {cc}\r\nSubject: {subject}\r\nDate: {date}\r\n\
+         Message-ID: <{id}>\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n"
+    )
+    .into_bytes()
+}
+
+/// A caseworker answers from their own mail client: a holding reply copied
+/// to the mailbox leaves the clock running (the reminder still comes); the
+/// full reply, found in the shared mailbox's Sent folder, answers the case
+/// and no reminder follows. Real Dovecot, real SMTP server.
+#[tokio::test]
+async fn a_reply_in_the_mailbox_answers_its_case_and_stops_its_reminders() {
+    let d = Dovecot::start();
+    d.create_folder("Sent").await;
+    let smtp = SmtpServer::start();
+    let t = TestApp::with_extra(
+        Backend::Sqlite,
+        Delivery::Smtp(smtp.port),
+        &format!(
+            "{}\n[[team]]\nname = \"general\"\ndefault = true\nmembers = [\"cal@wexcombe.gov.uk\"]\n",
+            imap_source(
+                d.port,
+                "since = \"2000-01-01T00:00:00Z\"\nfolders = [\"INBOX\", \"Sent\"]"
+            )
+        ),
+    )
+    .await;
+    let office = "Sam Oyelaran <sam.oyelaran@parliament.uk>";
+    let mailbox = "MP Enquiries <mpenquiries@wexcombe.gov.uk>";
+    let cal = "Cal Lewis <cal@wexcombe.gov.uk>";
+    let to_cal = |smtp: &SmtpServer| {
+        smtp.received()
+            .iter()
+            .filter(|r| r.rcpt_tos.iter().any(|a| a == "cal@wexcombe.gov.uk"))
+            .filter(|r| r.header("Subject").is_some_and(|s| s.contains("a reply")))
+            .count()
+    };
+
+    // Friday 27 November: the enquiry. Its reply is due on Friday 11
+    // December; the reminder two working days before, on the 9th.
+    d.append(
+        "INBOX",
+        &[mail(
+            office,
+            mailbox,
+            "",
+            "enq-1@parliament.uk",
+            "Fri, 27 Nov 2026 09:50:00 +0000",
+            "Housing register banding - Our ref: IP/2611/90",
+            "Dear Sir or Madam,\r\n\r\nIdris Pugh MP asks about a constituent's housing register \
+             application, made in September.\r\n\r\nSam Oyelaran\r\nOffice of Idris Pugh MP",
+        )],
+        None,
+    )
+    .await;
+    t.run_once().await;
+    let case = t.cases().await.remove(0);
+    let r = case.reference.clone();
+    assert_eq!(case.response_due.as_deref(), Some("2026-12-11"));
+    smtp.wait_for(2, Duration::from_secs(10)); // acknowledgement and notice
+
+    // Tuesday 1 December: a holding reply, copied to the mailbox.
+    t.clock.set(crate::harness::at("2026-12-01T11:00:00Z"));
+    d.append(
+        "INBOX",
+        &[mail(
+            cal,
+            office,
+            mailbox,
+            "hold-1@wexcombe.gov.uk",
+            "Tue, 1 Dec 2026 10:55:00 +0000",
+            &format!("RE: Housing register banding [{r}] [holding]"),
+            "Dear Sam,\r\n\r\nWe are looking into this and will write again shortly.\r\n\r\nCal",
+        )],
+        None,
+    )
+    .await;
+    t.run_once().await;
+    assert_eq!(t.cases().await[0].status, "open");
+
+    // Wednesday 9 December: the clock ran on, so the reminder comes.
+    t.clock.set(crate::harness::at("2026-12-09T10:00:00Z"));
+    t.run_once().await;
+    let start = Instant::now();
+    while to_cal(&smtp) < 1 && start.elapsed() < Duration::from_secs(10) {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(to_cal(&smtp), 1, "the reminder after a holding reply");
+
+    // Thursday 10 December: the full reply, sent from the shared mailbox
+    // and so in its Sent folder.
+    t.clock.set(crate::harness::at("2026-12-10T15:00:00Z"));
+    d.append(
+        "Sent",
+        &[mail(mailbox, office, "", "reply-1@wexcombe.gov.uk", "Thu, 10 Dec 2026 14:40:00 +0000",
+            &format!("RE: Housing register banding - Our ref: IP/2611/90 [{r}]"),
+            "Dear Sam,\r\n\r\nThe application has been banded; a letter went to your constituent today.\r\n\r\nCal Lewis\r\nHousing Options")],
+        None,
+    )
+    .await;
+    t.run_once().await;
+    let answered = t.cases().await.remove(0);
+    assert_eq!(answered.status, "answered");
+    assert_eq!(
+        answered.answered_at.as_deref(),
+        Some("2026-12-10T14:40:00.000Z")
+    );
+
+    // The due day and a week after: no more reminders.
+    for day in [
+        "2026-12-11T10:00:00Z",
+        "2026-12-14T10:00:00Z",
+        "2026-12-18T10:00:00Z",
+    ] {
+        t.clock.set(crate::harness::at(day));
+        t.run_once().await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(to_cal(&smtp), 1, "no reminder once answered");
+    let mut conn = t.app.store.conn().await.unwrap();
+    let events = cases::events(&mut conn, case.id).await.unwrap();
+    let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
+    assert!(
+        kinds.contains(&"interim_reply") && kinds.contains(&"answered"),
+        "{kinds:?}"
+    );
+    assert_eq!(
+        kinds.iter().filter(|k| **k == "reminder").count(),
+        1,
+        "{kinds:?}"
+    );
+}

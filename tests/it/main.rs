@@ -15,6 +15,7 @@ mod oauth;
 mod outbox;
 mod pipeline;
 mod realworld;
+mod report;
 mod rules;
 mod schedule;
 mod store;

@@ -33,7 +33,7 @@ async fn sample_mailbox_becomes_cases_and_acknowledgements(backend: Backend) {
 
     let (outcomes, totals) = t.run_once().await;
 
-    assert_eq!(outcomes.len(), 13, "{outcomes:?}");
+    assert_eq!(outcomes.len(), 14, "{outcomes:?}");
     let cases = t.cases().await;
     let by_ref: BTreeMap<&str, &cases::CaseRow> =
         cases.iter().map(|c| (c.reference.as_str(), c)).collect();
@@ -116,6 +116,14 @@ async fn sample_mailbox_becomes_cases_and_acknowledgements(backend: Backend) {
         .await
         .unwrap();
     assert!(events.iter().any(|e| e.kind == "bounce"));
+    // ... and the caseworker's reply (14), copied to the mailbox, answered
+    // case 3 on 16 November, by its sender.
+    let answered = events.iter().find(|e| e.kind == "answered").unwrap();
+    assert_eq!(answered.actor, "c.lewis@wexcombe.gov.uk");
+    assert_eq!(
+        by_ref["MPE-2026-00003"].answered_at.as_deref(),
+        Some("2026-11-16T15:20:33.000Z")
+    );
 
     // The parent writing directly and the unreadable file wait for a person.
     let triage: Vec<&cases::CaseRow> = cases.iter().filter(|c| c.status == "triage").collect();
@@ -129,7 +137,7 @@ async fn sample_mailbox_becomes_cases_and_acknowledgements(backend: Backend) {
 
     // Every message is stored byte for byte.
     let stored = messages::all_raw(&mut conn).await.unwrap();
-    assert_eq!(stored.len(), 13);
+    assert_eq!(stored.len(), 14);
     for (name, bytes) in postroom::demo::SAMPLE_MAILBOX {
         let sha = postroom::message::sha256_hex(bytes);
         let (_, raw) = stored

@@ -1,0 +1,285 @@
+//! `postroom report` over a generated year of cases in SQLite and
+//! PostgreSQL, checked against figures this test computes on its own.
+//!
+//! The cases arrive on Mondays of 2025 whose next three weeks hold no bank
+//! holiday, at noon (so the London date is the UTC date in every season),
+//! and are answered k weekdays later: k working days, counted here without
+//! postroom's calendar.
+
+use std::collections::BTreeMap;
+
+use chrono::{Datelike, Duration, NaiveDate, TimeZone, Utc};
+use postroom::case::CaseRef;
+use postroom::store::cases;
+
+use crate::harness::{Delivery, TestApp, backends};
+
+/// England and Wales bank holidays of 2025 and early 2026.
+const HOLIDAYS: [&str; 10] = [
+    "2025-01-01",
+    "2025-04-18",
+    "2025-04-21",
+    "2025-05-05",
+    "2025-05-26",
+    "2025-08-25",
+    "2025-12-25",
+    "2025-12-26",
+    "2026-01-01",
+    "2026-04-03",
+];
+
+fn d(s: &str) -> NaiveDate {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+}
+
+/// `k` weekdays after a Monday.
+fn weekdays_after(monday: NaiveDate, k: i64) -> NaiveDate {
+    monday + Duration::days(k + 2 * (k / 5))
+}
+
+struct Generated {
+    mp: &'static str,
+    received: NaiveDate,
+    ack_minutes: i64,
+    /// Working days to the answer; `None`: not answered.
+    answered_after: Option<i64>,
+    chasers: usize,
+}
+
+fn generate() -> Vec<Generated> {
+    let holidays: Vec<NaiveDate> = HOLIDAYS.iter().map(|h| d(h)).collect();
+    let mondays: Vec<NaiveDate> = (0..53)
+        .map(|w| d("2025-01-06") + Duration::weeks(w))
+        .filter(|m| m.year() == 2025)
+        .filter(|m| {
+            !holidays
+                .iter()
+                .any(|h| *h >= *m && *h < *m + Duration::days(21))
+        })
+        .collect();
+    assert!(mondays.len() > 30);
+    let mps = ["Ann Able", "Ben Baker", "Cal Carter"];
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = |n: u64| {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x % n
+    };
+    (0..240)
+        .map(|i| {
+            let received = mondays[next(mondays.len() as u64) as usize];
+            let answered = next(10);
+            Generated {
+                mp: mps[i % 3],
+                received,
+                ack_minutes: 1 + next(600) as i64,
+                // One in ten unanswered; the rest after 0 to 13 working days.
+                answered_after: (answered != 0).then(|| next(14) as i64),
+                chasers: if next(4) == 0 {
+                    1 + next(2) as usize
+                } else {
+                    0
+                },
+            }
+        })
+        .collect()
+}
+
+/// Nearest-rank percentile, rounded to 0.1, as a person would work it out.
+fn nearest_rank(mut v: Vec<f64>, p: f64) -> Option<f64> {
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    let rank = ((p / 100.0) * v.len() as f64).ceil() as usize;
+    Some((v[rank.max(1) - 1] * 10.0).round() / 10.0)
+}
+
+#[tokio::test]
+async fn a_report_over_a_generated_year_matches_figures_computed_independently() {
+    let generated = generate();
+    for backend in backends() {
+        let t = TestApp::new(backend, Delivery::Folder).await;
+        let noon = |day: NaiveDate| Utc.from_utc_datetime(&day.and_hms_opt(12, 0, 0).unwrap());
+        {
+            let mut tx = t.app.store.begin().await.unwrap();
+            for (i, g) in generated.iter().enumerate() {
+                // Ten working days: two weeks on from a Monday, no holidays.
+                let due = g.received + Duration::days(14);
+                let reference = CaseRef::new("MPE", 2025, i as i64 + 1);
+                let id = cases::insert(
+                    &mut tx,
+                    &cases::NewCase {
+                        reference: &reference,
+                        status: "open",
+                        kind: "new_enquiry",
+                        triage_reason: None,
+                        category: Some("send"),
+                        send_topic: None,
+                        urgent: false,
+                        from_mp_office: true,
+                        mp_name: Some(g.mp),
+                        constituency: None,
+                        mp_reference: None,
+                        correspondent: "office@parliament.uk",
+                        subject: "generated",
+                        team: None,
+                        assignee: None,
+                        policy: None,
+                        tags: &[],
+                        received_at: noon(g.received),
+                        acknowledge_due: Some(g.received),
+                        response_due: Some(due),
+                        now: noon(g.received),
+                    },
+                )
+                .await
+                .unwrap();
+                cases::set_acknowledged(
+                    &mut tx,
+                    id,
+                    noon(g.received) + Duration::minutes(g.ack_minutes),
+                )
+                .await
+                .unwrap();
+                if let Some(k) = g.answered_after {
+                    cases::set_status(&mut tx, id, "answered", noon(weekdays_after(g.received, k)))
+                        .await
+                        .unwrap();
+                }
+                for _ in 0..g.chasers {
+                    cases::add_event(
+                        &mut tx,
+                        id,
+                        noon(g.received),
+                        "postroom",
+                        "chaser",
+                        None,
+                        &serde_json::json!({}),
+                    )
+                    .await
+                    .unwrap();
+                }
+            }
+            tx.commit().await.unwrap();
+        }
+
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_postroom"))
+            .args([
+                "report",
+                "--from",
+                "2025-01-01",
+                "--to",
+                "2025-12-31",
+                "--format",
+                "json",
+                "--config",
+            ])
+            .arg(t.dir.path().join("postroom.toml"))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+
+        // Worked out here, from what was generated.
+        let answered: Vec<&Generated> = generated
+            .iter()
+            .filter(|g| g.answered_after.is_some())
+            .collect();
+        let in_time = answered
+            .iter()
+            .filter(|g| g.answered_after.unwrap() <= 10)
+            .count();
+        let ack_hours: Vec<f64> = generated
+            .iter()
+            .map(|g| g.ack_minutes as f64 / 60.0)
+            .collect();
+        let response: Vec<f64> = answered
+            .iter()
+            .map(|g| g.answered_after.unwrap() as f64)
+            .collect();
+        let chasers: usize = generated.iter().map(|g| g.chasers).sum();
+        let mut by_month: BTreeMap<String, usize> = BTreeMap::new();
+        for g in &generated {
+            *by_month
+                .entry(g.received.format("%Y-%m").to_string())
+                .or_default() += 1;
+        }
+        let mut by_mp: BTreeMap<&str, usize> = BTreeMap::new();
+        for g in &generated {
+            *by_mp.entry(g.mp).or_default() += 1;
+        }
+        let open_at_end = generated
+            .iter()
+            .filter(|g| {
+                g.answered_after
+                    .is_none_or(|k| weekdays_after(g.received, k) > d("2025-12-31"))
+            })
+            .count();
+
+        let total = &report["total"];
+        let ctx = format!("{backend:?}: {total}");
+        assert_eq!(total["received"], generated.len(), "{ctx}");
+        assert_eq!(total["answered"], answered.len(), "{ctx}");
+        assert_eq!(total["answered_in_time"], in_time, "{ctx}");
+        let percent = (1000.0 * in_time as f64 / answered.len() as f64).round() / 10.0;
+        assert_eq!(total["answered_in_time_percent"], percent, "{ctx}");
+        assert_eq!(
+            total["acknowledge_hours_median"],
+            nearest_rank(ack_hours.clone(), 50.0).unwrap(),
+            "{ctx}"
+        );
+        assert_eq!(
+            total["acknowledge_hours_p90"],
+            nearest_rank(ack_hours, 90.0).unwrap(),
+            "{ctx}"
+        );
+        assert_eq!(
+            total["response_working_days_median"],
+            nearest_rank(response.clone(), 50.0).unwrap(),
+            "{ctx}"
+        );
+        assert_eq!(
+            total["response_working_days_p90"],
+            nearest_rank(response, 90.0).unwrap(),
+            "{ctx}"
+        );
+        assert_eq!(total["chasers"], chasers, "{ctx}");
+        assert_eq!(total["open_at_end"], open_at_end, "{ctx}");
+        for (mp, n) in &by_mp {
+            assert_eq!(report["by_mp"][*mp], *n, "{ctx}");
+        }
+        let periods = report["periods"].as_array().unwrap();
+        assert_eq!(periods.len(), 12);
+        for p in periods {
+            let month = p["period"].as_str().unwrap();
+            assert_eq!(
+                p["received"],
+                by_month.get(month).copied().unwrap_or(0),
+                "{month}"
+            );
+        }
+        // The trend, by least squares over the twelve months.
+        let ys: Vec<f64> = (1..=12)
+            .map(|m| by_month.get(&format!("2025-{m:02}")).copied().unwrap_or(0) as f64)
+            .collect();
+        let mean_x = 5.5;
+        let mean_y = ys.iter().sum::<f64>() / 12.0;
+        let slope = ys
+            .iter()
+            .enumerate()
+            .map(|(i, y)| (i as f64 - mean_x) * (y - mean_y))
+            .sum::<f64>()
+            / (0..12).map(|i| (i as f64 - mean_x).powi(2)).sum::<f64>();
+        let per_year = (1000.0 * slope * 12.0 / mean_y).round() / 10.0;
+        assert_eq!(
+            report["trend"]["change_per_year_percent"], per_year,
+            "{ctx}"
+        );
+    }
+}
