@@ -94,6 +94,13 @@ pub fn worker(app: &App) -> Result<Worker> {
         app.config.delivery.retry_for,
         app.config.delivery.max_attempts,
         app.instance.clone(),
+    )
+    .with_webhook(
+        app.config
+            .webhook
+            .clone()
+            .map(crate::webhook::Sender::new)
+            .transpose()?,
     ))
 }
 

@@ -484,7 +484,7 @@ async fn council_reply(
         let detail = json!({ "message": message_row, "at": crate::store::ts(at), "by": actor });
         cases::add_event(tx, case.id, now, &actor, event, Some(message_row), &detail).await?;
     } else {
-        crate::lifecycle::record_answer(tx, &case, at, now, &actor, Some(message_row)).await?;
+        crate::lifecycle::record_answer(app, tx, &case, at, now, &actor, Some(message_row)).await?;
     }
     tracing::Span::current().record("case", case.reference.as_str());
     Ok(Some(Outcome::Joined {
@@ -737,6 +737,10 @@ async fn open_case(
     // acknowledged or announced.
     if !history {
         notify::new_case(app, tx, &case, now).await?;
+        crate::webhook::queue(app, tx, "case_created", &case, now).await?;
+        if case.assignee.is_some() {
+            crate::webhook::queue(app, tx, "case_assigned", &case, now).await?;
+        }
     }
     Ok(Outcome::Opened {
         reference: reference.to_string(),

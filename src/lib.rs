@@ -47,3 +47,4 @@ pub mod source;
 pub mod store;
 pub mod telemetry;
 pub mod tls;
+pub mod webhook;

@@ -146,7 +146,7 @@ pub async fn answer(
     if case.answered_at.is_some() {
         bail!("{reference} was answered already");
     }
-    record_answer(&mut tx, &case, at, now, actor, None).await?;
+    record_answer(app, &mut tx, &case, at, now, actor, None).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -154,6 +154,7 @@ pub async fn answer(
 /// In `tx`: the case is answered at `at` (by hand, or by a reply copied to
 /// the mailbox, `message`), its reply deadlines met, its reminders stopped.
 pub(crate) async fn record_answer(
+    app: &App,
     tx: &mut Tx,
     case: &CaseRow,
     at: DateTime<Utc>,
@@ -170,6 +171,9 @@ pub(crate) async fn record_answer(
         detail["by"] = json!("reply copied to the mailbox");
     }
     cases::add_event(tx, case.id, now, actor, "answered", message, &detail).await?;
+    if let Some(case) = cases::by_id(tx, case.id).await? {
+        crate::webhook::queue(app, tx, "case_answered", &case, now).await?;
+    }
     Ok(())
 }
 
@@ -182,6 +186,8 @@ pub async fn close(app: &App, reference: &str, actor: &str) -> Result<()> {
     cases::set_status(&mut tx, case.id, "closed", now).await?;
     stored::silence(&mut tx, case.id).await?;
     cases::add_event(&mut tx, case.id, now, actor, "closed", None, &json!({})).await?;
+    let case = open_case(&mut tx, reference).await?;
+    crate::webhook::queue(app, &mut tx, "case_closed", &case, now).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -294,6 +300,7 @@ pub async fn assign(app: &App, reference: &str, to: &str, actor: &str) -> Result
     .await?;
     let case = open_case(&mut tx, reference).await?;
     crate::notify::new_case(app, &mut tx, &case, now).await?;
+    crate::webhook::queue(app, &mut tx, "case_assigned", &case, now).await?;
     tx.commit().await?;
     Ok(case)
 }

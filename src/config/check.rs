@@ -1128,3 +1128,79 @@ pub(super) fn check_digests(
         due_within_days: raw.due_within_days.max(1),
     }
 }
+
+/// The events a webhook can be sent for.
+pub const WEBHOOK_EVENTS: [&str; 4] = [
+    "case_created",
+    "case_assigned",
+    "case_answered",
+    "case_closed",
+];
+
+pub(super) fn check_webhook(
+    c: &mut Checker<'_>,
+    spanned: Spanned<super::raw::RawWebhook>,
+) -> Option<super::Webhook> {
+    let span = spanned.span();
+    let raw = spanned.into_inner();
+    if raw.secret.is_some() {
+        c.error_at(span.clone(), "webhook.secret: secrets are not read from the config file; use webhook.secret_env or webhook.secret_file");
+    }
+    let url = match reqwest::Url::parse(&raw.url) {
+        Ok(u) => u,
+        Err(e) => {
+            c.error_at(span, format!("webhook.url {:?} is not a URL: {e}", raw.url));
+            return None;
+        }
+    };
+    let host = url
+        .host_str()
+        .unwrap_or("")
+        .trim_matches(['[', ']'])
+        .to_string();
+    match url.scheme() {
+        "https" => {}
+        "http" if is_loopback(&host) => {}
+        "http" => c.error_at(
+            span.clone(),
+            format!("webhook.url: case data goes over HTTPS only; plain http is allowed only to a loopback address, not {host:?}"),
+        ),
+        other => c.error_at(span.clone(), format!("webhook.url: {other:?} is not http or https")),
+    }
+    let secret = c.secret(
+        raw.secret_env.as_deref(),
+        raw.secret_file.as_deref(),
+        span.clone(),
+        "webhook secret",
+    );
+    if secret.is_none() && raw.secret_env.is_none() && raw.secret_file.is_none() {
+        c.error_at(
+            span.clone(),
+            "webhook needs secret_env or secret_file (the HMAC key the receiver checks)",
+        );
+    }
+    let events = match raw.events {
+        None => WEBHOOK_EVENTS.iter().map(|e| e.to_string()).collect(),
+        Some(list) => {
+            for e in &list {
+                if !WEBHOOK_EVENTS.contains(&e.as_str()) {
+                    c.error_at(
+                        span.clone(),
+                        format!(
+                            "webhook.events: {e:?} is not one of {}",
+                            WEBHOOK_EVENTS.join(", ")
+                        ),
+                    );
+                }
+            }
+            list
+        }
+    };
+    let timeout = c.duration(&raw.timeout, "webhook.timeout");
+    Some(super::Webhook {
+        url: url.to_string(),
+        secret: secret?,
+        events,
+        timeout,
+    })
+}

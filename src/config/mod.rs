@@ -59,6 +59,27 @@ pub struct Config {
     pub digests: Digests,
     /// Holding-reply phrases, lower case.
     pub holding_phrases: Vec<String>,
+    pub webhook: Option<Webhook>,
+}
+
+/// Where case events are POSTed, and the key that signs them.
+#[derive(Clone)]
+pub struct Webhook {
+    pub url: String,
+    pub secret: SecretString,
+    pub events: Vec<String>,
+    pub timeout: Duration,
+}
+
+impl std::fmt::Debug for Webhook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Webhook")
+            .field("url", &self.url)
+            .field("secret", &"[redacted]")
+            .field("events", &self.events)
+            .field("timeout", &self.timeout)
+            .finish()
+    }
 }
 
 /// A team of caseworkers and the categories of case it takes.
@@ -437,6 +458,7 @@ impl Config {
         let policy = check_policy(&mut c, raw.policy, council.division);
         let reminders = check_reminders(&mut c, raw.reminders);
         let digests = check_digests(&mut c, raw.digests, reminders.hours);
+        let webhook = raw.webhook.and_then(|w| check::check_webhook(&mut c, w));
         let oauth = raw.oauth.map(|o| check_oauth(&mut c, o));
         let extract = Extract {
             timeout: c.duration(&raw.extract.timeout, "extract.timeout"),
@@ -463,6 +485,7 @@ impl Config {
             admin,
             reminders,
             digests,
+            webhook,
             holding_phrases: raw
                 .answers
                 .holding_phrases

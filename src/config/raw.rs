@@ -36,6 +36,30 @@ pub(super) struct RawConfig {
     pub(super) digests: RawDigests,
     #[serde(default)]
     pub(super) answers: RawAnswers,
+    #[serde(default)]
+    pub(super) webhook: Option<Spanned<RawWebhook>>,
+}
+
+/// A JSON POST to the council's CRM when a case is created, assigned,
+/// answered or closed, signed with HMAC-SHA256.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawWebhook {
+    pub(super) url: String,
+    #[serde(default)]
+    pub(super) secret: Option<toml::Value>,
+    #[serde(default)]
+    pub(super) secret_env: Option<String>,
+    #[serde(default)]
+    pub(super) secret_file: Option<String>,
+    #[serde(default)]
+    pub(super) events: Option<Vec<String>>,
+    #[serde(default = "default_webhook_timeout")]
+    pub(super) timeout: Spanned<String>,
+}
+
+pub(super) fn default_webhook_timeout() -> Spanned<String> {
+    Spanned::new(0..0, "10s".into())
 }
 
 /// How postroom tells a caseworker's reply to the MP office (copied to the

@@ -66,6 +66,8 @@ pub struct Worker {
     instance: String,
     /// When this worker last said the instance is alive (by its clock).
     last_beat: std::sync::Mutex<Option<chrono::DateTime<chrono::Utc>>>,
+    /// Posts queued webhook events, when a webhook is configured.
+    webhook: Option<crate::webhook::Sender>,
 }
 
 /// An instance not seen for this long has died: its claims end.
@@ -90,7 +92,14 @@ impl Worker {
             max_attempts,
             instance,
             last_beat: std::sync::Mutex::new(None),
+            webhook: None,
         }
+    }
+
+    /// Webhook events go through `sender`.
+    pub fn with_webhook(mut self, sender: Option<crate::webhook::Sender>) -> Worker {
+        self.webhook = sender;
+        self
     }
 
     /// Claims and sends one due mail; `None` when nothing is due.
@@ -138,10 +147,18 @@ impl Worker {
 
     /// Sends one claimed mail and records what happened.
     async fn attempt(&self, mail: outbox::Claimed) -> Result<Outcome> {
-        let result = self
-            .transport
-            .send(&mail.envelope_from, &mail.recipients, &mail.raw)
-            .await;
+        let result = if mail.purpose == "webhook" {
+            match &self.webhook {
+                Some(sender) => sender.post(&mail.message_id, &mail.raw).await,
+                None => Err(SendError::Transient(
+                    "webhook: no [webhook] in the config now; kept until there is".into(),
+                )),
+            }
+        } else {
+            self.transport
+                .send(&mail.envelope_from, &mail.recipients, &mail.raw)
+                .await
+        };
         let now = self.clock.now();
         let mut tx = self.store.begin().await?;
         let outcome = match result {

@@ -65,6 +65,8 @@ pub struct Claimed {
 ///
 /// A claim ends when `claimed_until` passes, or as soon as the instance
 /// that made it has not been seen since `gone_before` (it died mid-send).
+/// A case's webhook events go in order: none is claimed while an earlier
+/// one for the same case waits.
 pub async fn claim_next(
     conn: &mut Conn,
     backend: Backend,
@@ -82,6 +84,9 @@ pub async fn claim_next(
            SELECT id FROM outbox WHERE status = 'queued' AND next_attempt_at <= $2 \
            AND (claimed_until IS NULL OR claimed_until < $2 OR claimed_by IS NULL \
                 OR claimed_by NOT IN (SELECT id FROM instances WHERE seen_at >= $4)) \
+           AND (purpose <> 'webhook' OR NOT EXISTS (SELECT 1 FROM outbox AS earlier \
+                WHERE earlier.purpose = 'webhook' AND earlier.case_id = outbox.case_id \
+                AND earlier.status = 'queued' AND earlier.id < outbox.id)) \
            ORDER BY id LIMIT 1{lock}) \
          RETURNING id, case_id, purpose, message_id, envelope_from, recipients, raw, attempts, queued_at"
     );

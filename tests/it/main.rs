@@ -19,3 +19,4 @@ mod report;
 mod rules;
 mod schedule;
 mod store;
+mod webhook;
