@@ -335,8 +335,38 @@ pub async fn run(app: Arc<App>, stop: CancellationToken) -> Result<()> {
             info!("Delivery worker stopped.");
         });
     }
+    {
+        // systemd (Type=notify): ready now; a watchdog ping while the
+        // database answers, at half the interval systemd asked for.
+        let mut usec = 0;
+        if sd_notify::watchdog_enabled(false, &mut usec) && usec > 0 {
+            let (app, stop) = (app.clone(), stop.clone());
+            let every = Duration::from_micros(usec / 2);
+            tracker.spawn(async move {
+                loop {
+                    if app.store.ping().await {
+                        let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Watchdog]);
+                    } else {
+                        warn!("The database does not answer; the systemd watchdog is not fed.");
+                    }
+                    tokio::select! {
+                        _ = stop.cancelled() => break,
+                        _ = tokio::time::sleep(every) => {}
+                    }
+                }
+            });
+        }
+        let _ = sd_notify::notify(
+            false,
+            &[
+                sd_notify::NotifyState::Ready,
+                sd_notify::NotifyState::Status("reading mail"),
+            ],
+        );
+    }
     tracker.close();
     stop.cancelled().await;
+    let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Stopping]);
     info!("Shutting down.");
     if tokio::time::timeout(app.config.shutdown_timeout, tracker.wait())
         .await

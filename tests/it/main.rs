@@ -18,5 +18,6 @@ mod realworld;
 mod report;
 mod rules;
 mod schedule;
+mod service;
 mod store;
 mod webhook;
