@@ -110,32 +110,7 @@ fn resolve(caps: &regex::Captures<'_>, written: NaiveDate) -> Option<NaiveDate> 
         }
         return Some(written + Duration::days(ahead));
     }
-    let (day, month, year) = if let (Some(d), Some(m)) = (caps.name("d1"), caps.name("m1")) {
-        (
-            d.as_str().parse().ok()?,
-            month_number(m.as_str())?,
-            caps.name("y1").and_then(|y| y.as_str().parse().ok()),
-        )
-    } else if let (Some(d), Some(m)) = (caps.name("d2"), caps.name("m2")) {
-        (
-            d.as_str().parse().ok()?,
-            month_number(m.as_str())?,
-            caps.name("y2").and_then(|y| y.as_str().parse().ok()),
-        )
-    } else if let (Some(d), Some(m), Some(y)) = (caps.name("d3"), caps.name("m3"), caps.name("y3"))
-    {
-        let mut year: i32 = y.as_str().parse().ok()?;
-        if year < 100 {
-            year += 2000;
-        }
-        (
-            d.as_str().parse().ok()?,
-            m.as_str().parse().ok()?,
-            Some(year),
-        )
-    } else {
-        return None;
-    };
+    let (day, month, year) = day_month_year(caps)?;
     match year {
         Some(y) => NaiveDate::from_ymd_opt(y, month, day),
         None => {
@@ -197,38 +172,44 @@ pub fn request_date(text: &str, written: NaiveDate) -> Option<NaiveDate> {
 /// A calendar date from `DATE`'s captures; without a year, the latest on
 /// or before `written`.
 fn past_date(caps: &regex::Captures<'_>, written: NaiveDate) -> Option<NaiveDate> {
-    let (day, month, year) = if let (Some(d), Some(m)) = (caps.name("d1"), caps.name("m1")) {
-        (
-            d.as_str().parse().ok()?,
-            month_number(m.as_str())?,
-            caps.name("y1").and_then(|y| y.as_str().parse().ok()),
-        )
-    } else if let (Some(d), Some(m)) = (caps.name("d2"), caps.name("m2")) {
-        (
-            d.as_str().parse().ok()?,
-            month_number(m.as_str())?,
-            caps.name("y2").and_then(|y| y.as_str().parse().ok()),
-        )
-    } else if let (Some(d), Some(m), Some(y)) = (caps.name("d3"), caps.name("m3"), caps.name("y3"))
-    {
-        let mut year: i32 = y.as_str().parse().ok()?;
-        if year < 100 {
-            year += 2000;
-        }
-        (
-            d.as_str().parse().ok()?,
-            m.as_str().parse().ok()?,
-            Some(year),
-        )
-    } else {
-        return None;
-    };
+    let (day, month, year) = day_month_year(caps)?;
     match year {
         Some(y) => NaiveDate::from_ymd_opt(y, month, day),
         None => [written.year(), written.year() - 1]
             .into_iter()
             .filter_map(|y| NaiveDate::from_ymd_opt(y, month, day))
             .find(|d| *d <= written),
+    }
+}
+
+/// Day, month and (when written) year from `DATE`'s captures: "2 April
+/// [2026]", "April 2[, 2026]" or "2/4/26".
+fn day_month_year(caps: &regex::Captures<'_>) -> Option<(u32, u32, Option<i32>)> {
+    if let (Some(d), Some(m)) = (caps.name("d1"), caps.name("m1")) {
+        Some((
+            d.as_str().parse().ok()?,
+            month_number(m.as_str())?,
+            caps.name("y1").and_then(|y| y.as_str().parse().ok()),
+        ))
+    } else if let (Some(d), Some(m)) = (caps.name("d2"), caps.name("m2")) {
+        Some((
+            d.as_str().parse().ok()?,
+            month_number(m.as_str())?,
+            caps.name("y2").and_then(|y| y.as_str().parse().ok()),
+        ))
+    } else if let (Some(d), Some(m), Some(y)) = (caps.name("d3"), caps.name("m3"), caps.name("y3"))
+    {
+        let mut year: i32 = y.as_str().parse().ok()?;
+        if year < 100 {
+            year += 2000;
+        }
+        Some((
+            d.as_str().parse().ok()?,
+            m.as_str().parse().ok()?,
+            Some(year),
+        ))
+    } else {
+        None
     }
 }
 

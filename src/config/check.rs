@@ -889,19 +889,7 @@ fn categories(
     span: &std::ops::Range<usize>,
 ) -> Vec<crate::case::Category> {
     use crate::case::Category;
-    names
-        .iter()
-        .filter_map(|n| match Category::parse(n) {
-            Some(cat) => Some(cat),
-            None => {
-                c.error_at(
-                    span.clone(),
-                    format!("category {n:?} is not one of {}", Category::names()),
-                );
-                None
-            }
-        })
-        .collect()
+    parse_names(c, names, span, "category", Category::parse, Category::names)
 }
 
 fn send_topics(
@@ -910,17 +898,37 @@ fn send_topics(
     span: &std::ops::Range<usize>,
 ) -> Vec<crate::case::SendTopic> {
     use crate::case::SendTopic;
+    parse_names(
+        c,
+        names,
+        span,
+        "SEND topic",
+        SendTopic::parse,
+        SendTopic::names,
+    )
+}
+
+/// Each of `names` parsed; an unknown one is an error at `span` that lists
+/// the known ones.
+fn parse_names<T>(
+    c: &mut Checker<'_>,
+    names: &[String],
+    span: &std::ops::Range<usize>,
+    what: &str,
+    parse: fn(&str) -> Option<T>,
+    known: fn() -> String,
+) -> Vec<T> {
     names
         .iter()
-        .filter_map(|n| match SendTopic::parse(n) {
-            Some(t) => Some(t),
-            None => {
+        .filter_map(|n| {
+            let parsed = parse(n);
+            if parsed.is_none() {
                 c.error_at(
                     span.clone(),
-                    format!("SEND topic {n:?} is not one of {}", SendTopic::names()),
+                    format!("{what} {n:?} is not one of {}", known()),
                 );
-                None
             }
+            parsed
         })
         .collect()
 }

@@ -9,7 +9,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::harness::dovecot::{self, Dovecot};
 use crate::harness::smtp::SmtpServer;
-use crate::harness::{Backend, Delivery, TestApp, synthetic_messages};
+use crate::harness::{Backend, Delivery, TestApp, plain_mail, synthetic_messages};
 
 pub fn imap_source(port: u16, extra: &str) -> String {
     // SAFETY: every test writes the same value to this variable.
@@ -281,6 +281,19 @@ async fn dovecot_dying_mid_session_loses_and_doubles_nothing() {
 
 /// Waits until every message in INBOX carries postroom's keyword; returns
 /// the UIDs still unmarked at the limit.
+/// The outbox once every row is sent, or as it stands after `limit`.
+async fn wait_for_outbox_sent(t: &TestApp, limit: Duration) -> Vec<outbox::OutboxRow> {
+    let start = Instant::now();
+    loop {
+        let mut conn = t.app.store.conn().await.unwrap();
+        let rows = outbox::list(&mut conn, None).await.unwrap();
+        if rows.iter().all(|r| r.status == "sent") || start.elapsed() > limit {
+            return rows;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 async fn wait_for_marks(d: &Dovecot, limit: Duration) -> Vec<u32> {
     let start = Instant::now();
     loop {
@@ -574,15 +587,7 @@ async fn postroom_killed_at_random_moments_stores_and_acknowledges_every_message
     while started() == before && start.elapsed() < Duration::from_secs(60) {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let start = Instant::now();
-    let outbox_rows = loop {
-        let mut conn = t.app.store.conn().await.unwrap();
-        let rows = outbox::list(&mut conn, None).await.unwrap();
-        if rows.iter().all(|r| r.status == "sent") || start.elapsed() > Duration::from_secs(60) {
-            break rows;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    let outbox_rows = wait_for_outbox_sent(&t, Duration::from_secs(60)).await;
     let unmarked = wait_for_marks(&d, Duration::from_secs(30)).await;
     // SAFETY: signals our own child.
     unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
@@ -710,15 +715,7 @@ async fn two_instances_share_a_mailbox_and_one_takes_over_when_the_other_dies() 
     }
     let takeover = killed.elapsed();
     let stored = wait_for_messages(&t, MESSAGES, Duration::from_secs(180)).await;
-    let start = Instant::now();
-    let outbox_rows = loop {
-        let mut conn = t.app.store.conn().await.unwrap();
-        let rows = outbox::list(&mut conn, None).await.unwrap();
-        if rows.iter().all(|r| r.status == "sent") || start.elapsed() > Duration::from_secs(60) {
-            break rows;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    let outbox_rows = wait_for_outbox_sent(&t, Duration::from_secs(60)).await;
     let unmarked = wait_for_marks(&d, Duration::from_secs(30)).await;
     // SAFETY: signals our own child.
     unsafe { libc::kill(standby.id() as i32, libc::SIGTERM) };
@@ -778,22 +775,6 @@ async fn two_instances_share_a_mailbox_and_one_takes_over_when_the_other_dies() 
     );
 }
 
-fn mail(
-    from: &str,
-    to: &str,
-    cc: &str,
-    id: &str,
-    date: &str,
-    subject: &str,
-    body: &str,
-) -> Vec<u8> {
-    format!(
-        "From: {from}\r\nTo: {to}\r\nCc: {cc}\r\nSubject: {subject}\r\nDate: {date}\r\n\
-         Message-ID: <{id}>\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n"
-    )
-    .into_bytes()
-}
-
 /// A caseworker answers from their own mail client: a holding reply copied
 /// to the mailbox leaves the clock running (the reminder still comes); the
 /// full reply, found in the shared mailbox's Sent folder, answers the case
@@ -830,7 +811,7 @@ async fn a_reply_in_the_mailbox_answers_its_case_and_stops_its_reminders() {
     // December; the reminder two working days before, on the 9th.
     d.append(
         "INBOX",
-        &[mail(
+        &[plain_mail(
             office,
             mailbox,
             "",
@@ -853,7 +834,7 @@ async fn a_reply_in_the_mailbox_answers_its_case_and_stops_its_reminders() {
     t.clock.set(crate::harness::at("2026-12-01T11:00:00Z"));
     d.append(
         "INBOX",
-        &[mail(
+        &[plain_mail(
             cal,
             office,
             mailbox,
@@ -882,7 +863,7 @@ async fn a_reply_in_the_mailbox_answers_its_case_and_stops_its_reminders() {
     t.clock.set(crate::harness::at("2026-12-10T15:00:00Z"));
     d.append(
         "Sent",
-        &[mail(mailbox, office, "", "reply-1@wexcombe.gov.uk", "Thu, 10 Dec 2026 14:40:00 +0000",
+        &[plain_mail(mailbox, office, "", "reply-1@wexcombe.gov.uk", "Thu, 10 Dec 2026 14:40:00 +0000",
             &format!("RE: Housing register banding - Our ref: IP/2611/90 [{r}]"),
             "Dear Sam,\r\n\r\nThe application has been banded; a letter went to your constituent today.\r\n\r\nCal Lewis\r\nHousing Options")],
         None,

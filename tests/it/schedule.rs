@@ -11,7 +11,7 @@ use postroom::deadlines::Kind;
 use postroom::store::{cases, deadlines};
 
 use crate::harness::smtp::{Received, SmtpServer};
-use crate::harness::{Backend, Delivery, TestApp, at, backends};
+use crate::harness::{Backend, Delivery, TestApp, at, backends, plain_mail};
 
 const TEAMS: &str = r#"
 [[team]]
@@ -496,23 +496,6 @@ async fn a_new_bank_holiday_moves_due_dates_and_reminders_on_every_instance() {
     }
 }
 
-fn council_mail(
-    from: &str,
-    to: &str,
-    cc: &str,
-    id: &str,
-    date: &str,
-    subject: &str,
-    body: &str,
-) -> Vec<u8> {
-    format!(
-        "From: {from}\r\nTo: {to}\r\nCc: {cc}\r\nSubject: {subject}\r\nDate: {date}\r\n\
-         Message-ID: <{id}@wexcombe.gov.uk>\r\nMIME-Version: 1.0\r\n\
-         Content-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n"
-    )
-    .into_bytes()
-}
-
 #[tokio::test]
 async fn a_caseworkers_reply_copied_to_the_mailbox_answers_the_case() {
     for backend in backends() {
@@ -532,11 +515,11 @@ async fn a_caseworkers_reply_copied_to_the_mailbox_answers_the_case() {
         t.clock.set(at("2026-12-01T10:00:00Z"));
         t.deliver(
             "internal.eml",
-            &council_mail(
+            &plain_mail(
                 cal,
                 "Housing Repairs <repairs@wexcombe.gov.uk>",
                 mailbox,
-                "internal-1",
+                "internal-1@wexcombe.gov.uk",
                 "Tue, 1 Dec 2026 09:58:00 +0000",
                 &format!("FW: {r}"),
                 "Can you look at this one?",
@@ -547,7 +530,7 @@ async fn a_caseworkers_reply_copied_to_the_mailbox_answers_the_case() {
         t.clock.set(at("2026-12-02T15:00:00Z"));
         t.deliver(
             "holding.eml",
-            &council_mail(cal, office, mailbox, "holding-1", "Wed, 2 Dec 2026 14:55:00 +0000",
+            &plain_mail(cal, office, mailbox, "holding-1@wexcombe.gov.uk", "Wed, 2 Dec 2026 14:55:00 +0000",
                 &format!("RE: Housing repairs - Our ref: IP/2611/77 [{r}]"),
                 "Dear Sam,\r\n\r\nThank you for your email. This is a holding reply: the repairs team \
                  is inspecting the flat this week and we will write to you again once they have.\r\n\r\nCal"),
@@ -576,7 +559,7 @@ async fn a_caseworkers_reply_copied_to_the_mailbox_answers_the_case() {
         t.clock.set(at("2026-12-04T12:00:00Z"));
         t.deliver(
             "reply.eml",
-            &council_mail(cal, office, "", "reply-1", "Fri, 4 Dec 2026 11:30:00 +0000",
+            &plain_mail(cal, office, "", "reply-1@wexcombe.gov.uk", "Fri, 4 Dec 2026 11:30:00 +0000",
                 &format!("RE: Housing repairs - Our ref: IP/2611/77 [{r}]"),
                 &format!("Dear Sam,\r\n\r\nThe repairs were completed on 3 December.\r\n\r\nCal\r\n\r\n\
                  -----Original Message-----\r\nThis is a holding reply; we will write to you again.\r\nOur ref: {r}")),

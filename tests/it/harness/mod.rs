@@ -161,3 +161,20 @@ impl TestApp {
         postroom::store::cases::all(&mut conn).await.unwrap()
     }
 }
+
+/// A plain-text message with the headers a mail client writes.
+pub fn plain_mail(
+    from: &str,
+    to: &str,
+    cc: &str,
+    id: &str,
+    date: &str,
+    subject: &str,
+    body: &str,
+) -> Vec<u8> {
+    format!(
+        "From: {from}\r\nTo: {to}\r\nCc: {cc}\r\nSubject: {subject}\r\nDate: {date}\r\n\
+         Message-ID: <{id}>\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n"
+    )
+    .into_bytes()
+}
