@@ -3,8 +3,9 @@
 //!
 //! [`Prepared`] holds everything that can be checked without a database or a
 //! network (what `postroom check` validates); [`App`] adds the store and the
-//! clock. Rules and the MP directory can be swapped while the daemon runs
-//! ([`App::reload`]); a reload that fails leaves the old ones in force.
+//! clock. Rules, the MP directory and the templates can be swapped while
+//! the daemon runs ([`App::reload`]); a reload that fails leaves the old
+//! ones in force.
 
 use std::sync::{Arc, RwLock};
 
@@ -187,7 +188,7 @@ pub struct App {
     pub tokens: Option<Arc<crate::oauth::TokenSource>>,
     pub extractor: Extractor,
     classifier: RwLock<Arc<Classifier>>,
-    pub templates: Templates,
+    templates: RwLock<Arc<Templates>>,
     /// The working-day calendar in force, and the version of the stored
     /// bank-holiday feeds it was built from (0: the built-in feed only).
     calendar: RwLock<(i64, Arc<Calendar>)>,
@@ -196,6 +197,8 @@ pub struct App {
     pub clock: SharedClock,
     /// This process among the instances sharing the database.
     pub instance: String,
+    /// What this process has done, for `/metrics`.
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 impl App {
@@ -211,12 +214,13 @@ impl App {
             config: prepared.config,
             extractor: prepared.extractor,
             classifier: RwLock::new(Arc::new(prepared.classifier)),
-            templates: prepared.templates,
+            templates: RwLock::new(Arc::new(prepared.templates)),
             calendar: RwLock::new((0, Arc::new(prepared.calendar))),
             from: prepared.from,
             store,
             clock,
             instance: format!("{}-{:08x}", std::process::id(), rand::random::<u32>()),
+            metrics: Arc::new(crate::metrics::Metrics::new()),
         }
     }
 
@@ -270,14 +274,42 @@ impl App {
             .clone()
     }
 
-    /// Reloads rules and the MP directory; on any error the old ones stay.
+    /// The mail templates in force now.
+    pub fn templates(&self) -> Arc<Templates> {
+        // A poisoned lock still holds complete templates.
+        self.templates
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Reloads rules, the MP directory and the templates; on any error
+    /// every old one stays.
     pub fn reload(&self) -> Result<(), Problems> {
-        let rules = load_rules(&self.config)?;
-        let directory = load_directory(&self.config).map_err(Problems)?;
-        let settings =
-            settings(&self.config).map_err(|e| Problems(vec![Problem::new("config", 0, e)]))?;
+        let mut problems = Vec::new();
+        let rules = load_rules(&self.config)
+            .map_err(|e| problems.extend(e.0))
+            .ok();
+        let directory = load_directory(&self.config)
+            .map_err(|e| problems.extend(e))
+            .ok();
+        let templates = match &self.config.templates_dir {
+            Some(dir) => Templates::load_dir(dir),
+            None => Templates::embedded(),
+        }
+        .map_err(|e| problems.extend(e.0))
+        .ok();
+        let settings = settings(&self.config)
+            .map_err(|e| problems.push(Problem::new("config", 0, e)))
+            .ok();
+        let (Some(rules), Some(directory), Some(templates), Some(settings)) =
+            (rules, directory, templates, settings)
+        else {
+            return Err(Problems(problems));
+        };
         let classifier = Arc::new(Classifier::new(rules, directory, settings));
         *self.classifier.write().unwrap_or_else(|e| e.into_inner()) = classifier;
+        *self.templates.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(templates);
         Ok(())
     }
 }

@@ -18,6 +18,8 @@ use crate::message::Origin;
 use crate::telemetry::{self, LogFormat};
 use crate::{clock, daemon, demo, ingest};
 
+mod ops;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "postroom",
@@ -158,6 +160,29 @@ pub enum Command {
         #[arg(long)]
         chart: Option<PathBuf>,
     },
+    /// Delete what the retention policy says has been kept long enough
+    /// (the daemon does this daily at retention.at).
+    Retention {
+        #[command(flatten)]
+        config: ConfigFile,
+        #[command(subcommand)]
+        command: RetentionCommand,
+    },
+    /// Everything postroom holds about a case or a person, as a ZIP file,
+    /// for a subject access request.
+    Export {
+        #[command(flatten)]
+        config: ConfigFile,
+        /// One case, by reference.
+        #[arg(long, conflicts_with = "person", required_unless_present = "person")]
+        case: Option<String>,
+        /// Everything naming this email address.
+        #[arg(long)]
+        person: Option<String>,
+        /// The ZIP file to write (must not exist).
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Show a manager's digest as it would go out now, without sending it.
     Digest {
         #[command(flatten)]
@@ -251,6 +276,29 @@ pub enum CasesCommand {
     },
     /// Close a case; reminders stop.
     Close { reference: String },
+    /// Keep a case from deletion by retention (a legal hold, a complaint,
+    /// a subject access request in progress).
+    Hold {
+        reference: String,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Lift a case's hold; retention may delete it again when its time
+    /// comes.
+    Release { reference: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RetentionCommand {
+    /// Run the policy now.
+    Run {
+        /// Only say what would be deleted.
+        #[arg(long)]
+        dry_run: bool,
+        /// JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -334,6 +382,16 @@ async fn dispatch(command: Command) -> Result<ExitCode> {
         Command::Outbox { config, command } => outbox(&config.config, command).await,
         Command::Status { config, json } => status(&config.config, json).await,
         Command::Cases { config, command } => cases(&config.config, command).await,
+        Command::Retention {
+            config,
+            command: RetentionCommand::Run { dry_run, json },
+        } => ops::retention(&config.config, dry_run, json).await,
+        Command::Export {
+            config,
+            case,
+            person,
+            out,
+        } => ops::export(&config.config, case, person, &out).await,
         Command::Report {
             config,
             from,
@@ -518,6 +576,14 @@ async fn cases(config: &Path, command: CasesCommand) -> Result<ExitCode> {
             lifecycle::close(&app, &reference, &who).await?;
             println!("{reference}: closed.");
         }
+        CasesCommand::Hold { reference, reason } => {
+            lifecycle::hold(&app, &reference, Some(&reason), &who).await?;
+            println!("{reference}: on hold ({reason}); retention keeps it.");
+        }
+        CasesCommand::Release { reference } => {
+            lifecycle::hold(&app, &reference, None, &who).await?;
+            println!("{reference}: hold lifted.");
+        }
     }
     app.store.close().await;
     Ok(ExitCode::SUCCESS)
@@ -538,10 +604,14 @@ async fn report(
     let app = App::start(prepared, clock::system()).await?;
     let (rows, chasers) = {
         let mut conn = app.store.conn().await?;
-        (
-            crate::store::cases::all(&mut conn).await?,
-            crate::store::cases::chasers_per_case(&mut conn).await?,
-        )
+        let mut rows = crate::store::cases::all(&mut conn).await?;
+        let mut chasers = crate::store::cases::chasers_per_case(&mut conn).await?;
+        // Cases deleted by retention count through their statistics rows.
+        for (row, n) in crate::store::retention::statistics(&mut conn).await? {
+            chasers.insert(row.id, n);
+            rows.push(row);
+        }
+        (rows, chasers)
     };
     let report = crate::report::build(&rows, &chasers, &app.calendar(), from, to, by)?;
     print!("{}", crate::casework::render_report(&report, format)?);

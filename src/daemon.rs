@@ -95,6 +95,7 @@ pub fn worker(app: &App) -> Result<Worker> {
         app.config.delivery.max_attempts,
         app.instance.clone(),
     )
+    .with_metrics(app.metrics.clone())
     .with_webhook(
         app.config
             .webhook
@@ -127,6 +128,8 @@ async fn single_instance(app: &App) -> Result<Option<std::fs::File>> {
 pub struct Scheduled {
     pub reminders: crate::remind::Totals,
     pub digests: usize,
+    /// The daily retention run, when it ran this round.
+    pub retention: Option<crate::store::retention::Counts>,
 }
 
 /// One round of the clock-driven work: a changed bank-holiday feed picked
@@ -139,6 +142,7 @@ pub async fn schedule_once(app: &App) -> Result<Scheduled> {
     Ok(Scheduled {
         reminders: crate::remind::run_due(app).await?,
         digests: crate::digest::run_due(app).await?,
+        retention: crate::retention::run_due(app).await?.map(|s| s.counts),
     })
 }
 
@@ -175,6 +179,10 @@ pub async fn run_once(app: &App) -> Result<(Vec<Outcome>, crate::outbox::Totals)
 /// Runs until `stop` is cancelled.
 pub async fn run(app: Arc<App>, stop: CancellationToken) -> Result<()> {
     let _lock = single_instance(&app).await?;
+    let http = match app.config.http {
+        Some(addr) => Some(crate::http::serve(app.clone(), addr, stop.clone()).await?),
+        None => None,
+    };
     let tracker = TaskTracker::new();
     let ready = Arc::new(Notify::new());
     for config in app.config.sources.clone() {
@@ -374,6 +382,9 @@ pub async fn run(app: Arc<App>, stop: CancellationToken) -> Result<()> {
     {
         warn!("Tasks still running after the shutdown timeout; stopping them.");
     }
+    if let Some(http) = http {
+        let _ = tokio::time::timeout(Duration::from_secs(2), http).await;
+    }
     if let Ok(mut conn) = app.store.conn().await
         && let Err(e) = crate::store::outbox::forget_instance(&mut conn, &app.instance).await
     {
@@ -386,8 +397,8 @@ pub async fn run(app: Arc<App>, stop: CancellationToken) -> Result<()> {
     Ok(())
 }
 
-/// Cancels `stop` on SIGTERM or SIGINT, and reloads rules and the MP
-/// directory on SIGHUP.
+/// Cancels `stop` on SIGTERM or SIGINT, and reloads rules, the MP
+/// directory and the templates on SIGHUP.
 pub fn handle_signals(app: Arc<App>, stop: CancellationToken) -> Result<()> {
     use tokio::signal::unix::{SignalKind, signal};
     let mut term = signal(SignalKind::terminate())?;
@@ -399,7 +410,7 @@ pub fn handle_signals(app: Arc<App>, stop: CancellationToken) -> Result<()> {
                 _ = term.recv() => { info!("SIGTERM received."); stop.cancel(); break; }
                 _ = int.recv() => { info!("SIGINT received."); stop.cancel(); break; }
                 _ = hup.recv() => match app.reload() {
-                    Ok(()) => info!("Rules and MP directory reloaded."),
+                    Ok(()) => info!("Rules, MP directory and templates reloaded."),
                     Err(problems) => {
                         for p in problems.0 {
                             error!(problem = %p, "Reload refused; the rules in force stay.");

@@ -309,7 +309,7 @@ pub async fn build(
         weeks,
         chart: true,
     };
-    let rendered = app.templates.render("digest", &ctx)?;
+    let rendered = app.templates().render("digest", &ctx)?;
     Ok(Digest {
         manager: manager.to_string(),
         period,

@@ -33,6 +33,7 @@ pub struct Status {
 /// so in the log and queues the all-clear.
 pub async fn poll_ok(app: &App, source: &str) -> Result<()> {
     let now = app.clock.now();
+    app.metrics.polled(source, now);
     let mut tx = app.store.begin().await?;
     let alerted = health::poll_ok(&mut tx, source, now).await?;
     if let Some(alerted) = alerted {

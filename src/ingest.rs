@@ -168,6 +168,7 @@ fn parallel_reads() -> usize {
 /// transaction. The caller settles the source after this returns.
 pub async fn ingest_batch(app: &App, batch: &[Incoming]) -> Result<Vec<Outcome>> {
     use futures::StreamExt;
+    let started = std::time::Instant::now();
     let extractor = &app.extractor;
     let pending: Vec<_> = batch
         .iter()
@@ -205,8 +206,20 @@ pub async fn ingest_batch(app: &App, batch: &[Incoming]) -> Result<Vec<Outcome>>
         spans.push(span);
     }
     tx.commit().await.context("Cannot commit the messages")?;
+    let latency = started.elapsed();
     for ((outcome, (_, decision)), span) in outcomes.iter().zip(&reads).zip(spans) {
         let _entered = span.enter();
+        match outcome {
+            Outcome::Opened { .. } => {
+                app.metrics.ingested(decision.kind.as_str(), latency);
+                app.metrics.case_opened();
+            }
+            Outcome::Joined { kind, .. } | Outcome::Filed { kind } => {
+                app.metrics.ingested(kind.as_str(), latency)
+            }
+            Outcome::Duplicate => app.metrics.duplicate(),
+            Outcome::AlreadyStored => {}
+        }
         match outcome {
             Outcome::Opened {
                 reference,

@@ -192,6 +192,25 @@ pub async fn close(app: &App, reference: &str, actor: &str) -> Result<()> {
     Ok(())
 }
 
+/// Puts a case on hold (a legal hold, a complaint, a subject access request
+/// in progress): retention never deletes it. `None` lifts the hold.
+pub async fn hold(app: &App, reference: &str, reason: Option<&str>, actor: &str) -> Result<()> {
+    let now = app.clock.now();
+    let mut tx = app.store.begin().await?;
+    let case = open_case(&mut tx, reference).await?;
+    if reason.is_some_and(|r| r.trim().is_empty()) {
+        bail!("Say why the case is held (--reason)");
+    }
+    crate::store::retention::set_hold(&mut tx, case.id, reason).await?;
+    let (kind, detail) = match reason {
+        Some(r) => ("held", json!({ "reason": r })),
+        None => ("hold_lifted", json!({})),
+    };
+    cases::add_event(&mut tx, case.id, now, actor, kind, None, &detail).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 /// Stores a newer bank-holiday feed and moves every open working-day
 /// deadline it changes, each move recorded on its case. Returns the moves.
 pub async fn update_calendar(app: &App, feed: &str, actor: &str) -> Result<Vec<(String, Moved)>> {

@@ -132,7 +132,7 @@ pub async fn queue(
         },
         case: case_context(app, case)?,
     };
-    let rendered = app.templates.render(mail.template(), &ctx)?;
+    let rendered = app.templates().render(mail.template(), &ctx)?;
     let tag = match mail {
         Mail::Acknowledgement => "ack",
         Mail::Assigned => "assigned",

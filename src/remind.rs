@@ -171,7 +171,7 @@ async fn queue(
         overdue: items.iter().filter(|i| i.overdue).count(),
         items,
     };
-    let rendered = app.templates.render("reminder", &ctx)?;
+    let rendered = app.templates().render("reminder", &ctx)?;
     let day = app.calendar().local_date(now).format("%Y%m%d").to_string();
     let message_id = compose::message_id("reminder", &day, &council.message_id_domain);
     let raw = compose::build(&compose::Outgoing {

@@ -23,7 +23,10 @@ use crate::problem::{self};
 pub use crate::problem::{Problem as ConfigError, Problems as ConfigErrors};
 
 mod check;
+mod ops;
 mod raw;
+
+pub use ops::{Keep, Retention};
 
 use check::*;
 use raw::RawConfig;
@@ -60,6 +63,9 @@ pub struct Config {
     /// Holding-reply phrases, lower case.
     pub holding_phrases: Vec<String>,
     pub webhook: Option<Webhook>,
+    /// Where `/healthz`, `/readyz` and `/metrics` are served (loopback).
+    pub http: Option<std::net::SocketAddr>,
+    pub retention: Retention,
 }
 
 /// Where case events are POSTed, and the key that signs them.
@@ -460,6 +466,8 @@ impl Config {
         let digests = check_digests(&mut c, raw.digests, reminders.hours);
         let webhook = raw.webhook.and_then(|w| check::check_webhook(&mut c, w));
         let oauth = raw.oauth.map(|o| check_oauth(&mut c, o));
+        let http = raw.http.and_then(|h| ops::check_http(&mut c, h));
+        let retention = ops::check_retention(&mut c, raw.retention);
         let extract = Extract {
             timeout: c.duration(&raw.extract.timeout, "extract.timeout"),
             memory_mb: raw.extract.memory_mb.max(64),
@@ -486,6 +494,8 @@ impl Config {
             reminders,
             digests,
             webhook,
+            http,
+            retention,
             holding_phrases: raw
                 .answers
                 .holding_phrases

@@ -38,6 +38,10 @@ pub(super) struct RawConfig {
     pub(super) answers: RawAnswers,
     #[serde(default)]
     pub(super) webhook: Option<Spanned<RawWebhook>>,
+    #[serde(default)]
+    pub(super) http: Option<super::ops::RawHttp>,
+    #[serde(default)]
+    pub(super) retention: super::ops::RawRetention,
 }
 
 /// A JSON POST to the council's CRM when a case is created, assigned,

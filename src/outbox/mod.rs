@@ -68,6 +68,7 @@ pub struct Worker {
     last_beat: std::sync::Mutex<Option<chrono::DateTime<chrono::Utc>>>,
     /// Posts queued webhook events, when a webhook is configured.
     webhook: Option<crate::webhook::Sender>,
+    metrics: Option<std::sync::Arc<crate::metrics::Metrics>>,
 }
 
 /// An instance not seen for this long has died: its claims end.
@@ -93,7 +94,14 @@ impl Worker {
             instance,
             last_beat: std::sync::Mutex::new(None),
             webhook: None,
+            metrics: None,
         }
+    }
+
+    /// Sends and failures are counted in `metrics` too.
+    pub fn with_metrics(mut self, metrics: std::sync::Arc<crate::metrics::Metrics>) -> Worker {
+        self.metrics = Some(metrics);
+        self
     }
 
     /// Webhook events go through `sender`.
@@ -213,6 +221,13 @@ impl Worker {
             }
         };
         tx.commit().await?;
+        if let Some(m) = &self.metrics {
+            match outcome {
+                Outcome::Sent => m.sent(&mail.purpose),
+                Outcome::Retry { .. } => m.send_failed(&mail.purpose, false),
+                Outcome::Failed => m.send_failed(&mail.purpose, true),
+            }
+        }
         Ok(outcome)
     }
 

@@ -71,12 +71,10 @@ impl Source {
                     // per stall_alert, so a quiet mailbox is not a stall.
                     let mut imap = imap.clone();
                     imap.idle_timeout = imap.idle_timeout.min(app.config.stall_alert / 3);
-                    Source::Imap(Box::new(imap::Imap::new(
-                        &config.name,
-                        imap,
-                        app.tokens.clone(),
-                        app.clock.clone(),
-                    )))
+                    Source::Imap(Box::new(
+                        imap::Imap::new(&config.name, imap, app.tokens.clone(), app.clock.clone())
+                            .with_metrics(app.metrics.clone()),
+                    ))
                 }
                 // Invariant: the config check gives every imap source its settings.
                 None => Source::EmlDir(eml_dir::EmlDir::new(&config.name, &config.path, None)),

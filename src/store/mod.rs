@@ -18,10 +18,12 @@
 pub mod calendar;
 pub mod cases;
 pub mod deadlines;
+pub mod export;
 pub mod health;
 pub mod imap;
 pub mod messages;
 pub mod outbox;
+pub mod retention;
 pub mod sources;
 
 use std::path::{Path, PathBuf};

@@ -170,6 +170,22 @@ pub async fn mark_failed(conn: &mut Conn, id: i64, error: &str) -> Result<()> {
     Ok(())
 }
 
+/// Mail waiting to be sent (queued, perhaps for a retry): how many, and
+/// when the oldest was queued first.
+pub async fn waiting(conn: &mut Conn) -> Result<(i64, Option<DateTime<Utc>>)> {
+    let row = sqlx::query(
+        "SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM outbox WHERE status = 'queued'",
+    )
+    .fetch_one(&mut *conn)
+    .await
+    .context("Cannot count the mail waiting in the outbox")?;
+    let oldest: Option<String> = row.try_get("oldest")?;
+    Ok((
+        row.try_get("n")?,
+        oldest.as_deref().map(parse_ts).transpose()?,
+    ))
+}
+
 /// How many mails of `purpose` went to `recipient` since `since`.
 pub async fn count_recent(
     conn: &mut Conn,

@@ -33,13 +33,13 @@ fn run_daemon(t: &TestApp) -> (CancellationToken, tokio::task::JoinHandle<()>) {
     (stop, handle)
 }
 
-async fn count_messages(t: &TestApp) -> usize {
+pub(crate) async fn count_messages(t: &TestApp) -> usize {
     let mut conn = t.app.store.conn().await.unwrap();
     messages::all(&mut conn).await.unwrap().len()
 }
 
 /// Waits until `n` messages are stored (a liveness check, not a timing one).
-async fn wait_for_messages(t: &TestApp, n: usize, limit: Duration) -> usize {
+pub(crate) async fn wait_for_messages(t: &TestApp, n: usize, limit: Duration) -> usize {
     let start = Instant::now();
     loop {
         let got = count_messages(t).await;
@@ -282,7 +282,7 @@ async fn dovecot_dying_mid_session_loses_and_doubles_nothing() {
 /// Waits until every message in INBOX carries postroom's keyword; returns
 /// the UIDs still unmarked at the limit.
 /// The outbox once every row is sent, or as it stands after `limit`.
-async fn wait_for_outbox_sent(t: &TestApp, limit: Duration) -> Vec<outbox::OutboxRow> {
+pub(crate) async fn wait_for_outbox_sent(t: &TestApp, limit: Duration) -> Vec<outbox::OutboxRow> {
     let start = Instant::now();
     loop {
         let mut conn = t.app.store.conn().await.unwrap();
@@ -294,7 +294,7 @@ async fn wait_for_outbox_sent(t: &TestApp, limit: Duration) -> Vec<outbox::Outbo
     }
 }
 
-async fn wait_for_marks(d: &Dovecot, limit: Duration) -> Vec<u32> {
+pub(crate) async fn wait_for_marks(d: &Dovecot, limit: Duration) -> Vec<u32> {
     let start = Instant::now();
     loop {
         let unmarked = d.search("INBOX", "UNKEYWORD $PostroomStored").await;

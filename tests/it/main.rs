@@ -12,6 +12,7 @@ mod hostile;
 mod imap;
 mod letters;
 mod oauth;
+mod ops;
 mod outbox;
 mod pipeline;
 mod realworld;

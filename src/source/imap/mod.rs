@@ -71,6 +71,7 @@ pub struct Imap {
     /// Connections opened after the first: a health figure.
     pub reconnects: u64,
     connected_once: bool,
+    metrics: Option<Arc<crate::metrics::Metrics>>,
 }
 
 impl std::fmt::Debug for Imap {
@@ -103,7 +104,14 @@ impl Imap {
             last_error: None,
             reconnects: 0,
             connected_once: false,
+            metrics: None,
         }
+    }
+
+    /// Reconnects are counted in `metrics` too.
+    pub fn with_metrics(mut self, metrics: Arc<crate::metrics::Metrics>) -> Imap {
+        self.metrics = Some(metrics);
+        self
     }
 
     fn t(&self) -> Duration {
@@ -121,6 +129,9 @@ impl Imap {
             info!(source = %self.name, host = %self.config.host, idle = caps.idle, moves = caps.moves, "Connected.");
             if self.connected_once {
                 self.reconnects += 1;
+                if let Some(m) = &self.metrics {
+                    m.imap_reconnect(&self.name);
+                }
             }
             self.connected_once = true;
             self.session = Some(session);

@@ -1,0 +1,282 @@
+//! Deleting records under the retention policy, and what stays of them:
+//! one anonymous statistics row per deleted case.
+
+use anyhow::{Context, Result};
+use chrono::{DateTime, NaiveDate, Utc};
+use sqlx::Row;
+
+use super::cases::CaseRow;
+use super::{Conn, ts};
+
+/// Cases answered or closed before `before`, not on hold: id and reference,
+/// oldest first, at most `limit`.
+pub async fn due_cases(
+    conn: &mut Conn,
+    before: DateTime<Utc>,
+    limit: i64,
+) -> Result<Vec<(i64, String)>> {
+    let rows = sqlx::query(
+        "SELECT id, reference FROM cases \
+         WHERE status IN ('answered', 'closed') AND hold_reason IS NULL \
+           AND COALESCE(closed_at, answered_at) < $1 \
+         ORDER BY id LIMIT $2",
+    )
+    .bind(ts(before))
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await
+    .context("Cannot find the cases retention deletes")?;
+    rows.iter()
+        .map(|r| Ok((r.try_get("id")?, r.try_get("reference")?)))
+        .collect()
+}
+
+/// Deletes a case with everything it holds (messages with their bytes and
+/// text, events, deadlines, mail), leaving a statistics row. Returns the
+/// number of messages deleted.
+pub async fn retire_case(conn: &mut Conn, case: i64, now: DateTime<Utc>) -> Result<u64> {
+    sqlx::query(
+        "INSERT INTO case_statistics (kind, category, send_topic, urgent, from_mp_office, mp_name, \
+         constituency, team, policy, received_at, acknowledge_due, response_due, acknowledged_at, \
+         answered_at, closed_at, chasers, retired_at) \
+         SELECT kind, category, send_topic, urgent, from_mp_office, mp_name, constituency, team, \
+         policy, received_at, acknowledge_due, response_due, acknowledged_at, answered_at, closed_at, \
+         (SELECT COUNT(*) FROM case_events e WHERE e.case_id = cases.id AND e.kind = 'chaser'), $2 \
+         FROM cases WHERE id = $1",
+    )
+    .bind(case)
+    .bind(ts(now))
+    .execute(&mut *conn)
+    .await
+    .context("Cannot write the case's statistics row")?;
+    let of_case = "(SELECT id FROM messages WHERE case_id = $1)";
+    for sql in [
+        format!("DELETE FROM message_raw WHERE message_id IN {of_case}"),
+        format!("DELETE FROM message_parts WHERE message_id IN {of_case}"),
+        format!("UPDATE case_events SET message_id = NULL WHERE message_id IN {of_case}"),
+        "DELETE FROM case_events WHERE case_id = $1".into(),
+        "DELETE FROM deadlines WHERE case_id = $1".into(),
+        "DELETE FROM outbox WHERE case_id = $1".into(),
+    ] {
+        sqlx::query(&sql)
+            .bind(case)
+            .execute(&mut *conn)
+            .await
+            .context("Cannot delete a retired case's records")?;
+    }
+    let messages = sqlx::query("DELETE FROM messages WHERE case_id = $1")
+        .bind(case)
+        .execute(&mut *conn)
+        .await
+        .context("Cannot delete a retired case's messages")?
+        .rows_affected();
+    sqlx::query("DELETE FROM cases WHERE id = $1")
+        .bind(case)
+        .execute(&mut *conn)
+        .await
+        .context("Cannot delete a retired case")?;
+    Ok(messages)
+}
+
+/// Messages on no case stored before `before`, at most `limit`. Stored,
+/// not received: a message imported today with an old date is kept its
+/// full time.
+pub async fn due_unfiled(conn: &mut Conn, before: DateTime<Utc>, limit: i64) -> Result<Vec<i64>> {
+    let rows = sqlx::query(
+        "SELECT id FROM messages WHERE case_id IS NULL AND stored_at < $1 ORDER BY id LIMIT $2",
+    )
+    .bind(ts(before))
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await
+    .context("Cannot find the unfiled messages retention deletes")?;
+    rows.iter().map(|r| Ok(r.try_get("id")?)).collect()
+}
+
+/// Deletes one message on no case, with its bytes and text.
+pub async fn delete_message(conn: &mut Conn, message: i64) -> Result<()> {
+    for sql in [
+        "DELETE FROM message_raw WHERE message_id = $1",
+        "DELETE FROM message_parts WHERE message_id = $1",
+        "UPDATE case_events SET message_id = NULL WHERE message_id = $1",
+        "DELETE FROM messages WHERE id = $1 AND case_id IS NULL",
+    ] {
+        sqlx::query(sql)
+            .bind(message)
+            .execute(&mut *conn)
+            .await
+            .context("Cannot delete an unfiled message")?;
+    }
+    Ok(())
+}
+
+/// Postroom's own finished mail on no case (digests, alerts), sent or given
+/// up on before `before`: counted, or deleted when `delete`.
+pub async fn sent_mail(conn: &mut Conn, before: DateTime<Utc>, delete: bool) -> Result<u64> {
+    let filter = "FROM outbox WHERE case_id IS NULL AND status IN ('sent', 'failed', 'bounced') \
+                  AND COALESCE(sent_at, created_at) < $1";
+    if delete {
+        let done = sqlx::query(&format!("DELETE {filter}"))
+            .bind(ts(before))
+            .execute(&mut *conn)
+            .await
+            .context("Cannot delete old sent mail")?;
+        Ok(done.rows_affected())
+    } else {
+        let row = sqlx::query(&format!("SELECT COUNT(*) AS n {filter}"))
+            .bind(ts(before))
+            .fetch_one(&mut *conn)
+            .await
+            .context("Cannot count old sent mail")?;
+        Ok(row.try_get::<i64, _>("n")? as u64)
+    }
+}
+
+/// Messages on the given cases (for a dry run's count).
+pub async fn count_messages_of(conn: &mut Conn, cases: &[i64]) -> Result<u64> {
+    let mut n = 0u64;
+    for case in cases {
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM messages WHERE case_id = $1")
+            .bind(case)
+            .fetch_one(&mut *conn)
+            .await?;
+        n += row.try_get::<i64, _>("n")? as u64;
+    }
+    Ok(n)
+}
+
+/// Claims today's daily run; false when an instance already ran it.
+pub async fn claim_daily(
+    conn: &mut Conn,
+    on: NaiveDate,
+    now: DateTime<Utc>,
+) -> Result<Option<i64>> {
+    let row = sqlx::query(
+        "INSERT INTO retention_runs (run_on, actor, dry_run, started_at) VALUES ($1, 'postroom', 0, $2) \
+         ON CONFLICT (run_on) WHERE actor = 'postroom' DO NOTHING RETURNING id",
+    )
+    .bind(on.to_string())
+    .bind(ts(now))
+    .fetch_optional(&mut *conn)
+    .await
+    .context("Cannot claim the daily retention run")?;
+    row.map(|r| Ok(r.try_get("id")?)).transpose()
+}
+
+/// Records a run started by a person (or a dry run).
+pub async fn start_run(
+    conn: &mut Conn,
+    on: NaiveDate,
+    actor: &str,
+    dry_run: bool,
+    now: DateTime<Utc>,
+) -> Result<i64> {
+    let row = sqlx::query(
+        "INSERT INTO retention_runs (run_on, actor, dry_run, started_at) VALUES ($1, $2, $3, $4) RETURNING id",
+    )
+    .bind(on.to_string())
+    .bind(actor)
+    .bind(i64::from(dry_run))
+    .bind(ts(now))
+    .fetch_one(&mut *conn)
+    .await
+    .context("Cannot record the retention run")?;
+    Ok(row.try_get("id")?)
+}
+
+/// What a run deleted (or, dry, would delete).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Counts {
+    pub cases: u64,
+    pub messages: u64,
+    pub unfiled_messages: u64,
+    pub sent_mail: u64,
+}
+
+pub async fn finish_run(
+    conn: &mut Conn,
+    run: i64,
+    counts: &Counts,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE retention_runs SET finished_at = $1, cases = $2, messages = $3, \
+         unfiled_messages = $4, sent_mail = $5 WHERE id = $6",
+    )
+    .bind(ts(now))
+    .bind(counts.cases as i64)
+    .bind(counts.messages as i64)
+    .bind(counts.unfiled_messages as i64)
+    .bind(counts.sent_mail as i64)
+    .bind(run)
+    .execute(&mut *conn)
+    .await
+    .context("Cannot record what the retention run did")?;
+    Ok(())
+}
+
+/// Puts a case on hold (`Some(reason)`) or lifts the hold (`None`).
+pub async fn set_hold(conn: &mut Conn, case: i64, reason: Option<&str>) -> Result<()> {
+    sqlx::query("UPDATE cases SET hold_reason = $1 WHERE id = $2")
+        .bind(reason)
+        .bind(case)
+        .execute(&mut *conn)
+        .await
+        .context("Cannot set the case's hold")?;
+    Ok(())
+}
+
+/// The statistics rows of deleted cases, as case rows for reports (a
+/// negative id, no reference, correspondent or subject), with each one's
+/// chaser count.
+pub async fn statistics(conn: &mut Conn) -> Result<Vec<(CaseRow, usize)>> {
+    let rows = sqlx::query(
+        "SELECT id, kind, category, send_topic, urgent, from_mp_office, mp_name, constituency, team, \
+         policy, received_at, acknowledge_due, response_due, acknowledged_at, answered_at, closed_at, \
+         chasers FROM case_statistics ORDER BY id",
+    )
+    .fetch_all(&mut *conn)
+    .await
+    .context("Cannot read the statistics of deleted cases")?;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in rows {
+        let id: i64 = r.try_get("id")?;
+        let closed_at: Option<String> = r.try_get("closed_at")?;
+        let received_at: String = r.try_get("received_at")?;
+        let row = CaseRow {
+            id: -id,
+            reference: String::new(),
+            status: if closed_at.is_some() {
+                "closed"
+            } else {
+                "answered"
+            }
+            .into(),
+            kind: r.try_get("kind")?,
+            triage_reason: None,
+            category: r.try_get("category")?,
+            send_topic: r.try_get("send_topic")?,
+            urgent: r.try_get::<i64, _>("urgent")? != 0,
+            from_mp_office: r.try_get::<i64, _>("from_mp_office")? != 0,
+            mp_name: r.try_get("mp_name")?,
+            constituency: r.try_get("constituency")?,
+            mp_reference: None,
+            correspondent: String::new(),
+            subject: String::new(),
+            team: r.try_get("team")?,
+            assignee: None,
+            received_at: received_at.clone(),
+            acknowledge_due: r.try_get("acknowledge_due")?,
+            response_due: r.try_get("response_due")?,
+            acknowledged_at: r.try_get("acknowledged_at")?,
+            answered_at: r.try_get("answered_at")?,
+            closed_at,
+            paused_at: None,
+            pause_reason: None,
+            policy: r.try_get("policy")?,
+            created_at: received_at,
+        };
+        out.push((row, r.try_get::<i64, _>("chasers")? as usize));
+    }
+    Ok(out)
+}
