@@ -604,14 +604,7 @@ async fn report(
     let app = App::start(prepared, clock::system()).await?;
     let (rows, chasers) = {
         let mut conn = app.store.conn().await?;
-        let mut rows = crate::store::cases::all(&mut conn).await?;
-        let mut chasers = crate::store::cases::chasers_per_case(&mut conn).await?;
-        // Cases deleted by retention count through their statistics rows.
-        for (row, n) in crate::store::retention::statistics(&mut conn).await? {
-            chasers.insert(row.id, n);
-            rows.push(row);
-        }
-        (rows, chasers)
+        crate::store::retention::report_rows(&mut conn).await?
     };
     let report = crate::report::build(&rows, &chasers, &app.calendar(), from, to, by)?;
     print!("{}", crate::casework::render_report(&report, format)?);

@@ -572,6 +572,38 @@ mod tests {
     }
 
     #[test]
+    fn an_endpoint_off_loopback_and_a_bad_retention_period_are_refused_with_their_lines() {
+        let lines_before = MINIMAL.lines().count();
+        let text = format!(
+            "{MINIMAL}\n[http]\nlisten = \"0.0.0.0:9187\"\n\n[retention]\nclosed_cases = \"6 fortnights\"\nat = \"25:00\"\n"
+        );
+        let errors: Vec<String> = parse(&text)
+            .unwrap_err()
+            .0
+            .iter()
+            .map(|e| e.to_string())
+            .collect();
+        let at = |n: usize, what: &str| {
+            errors.iter().any(|e| {
+                e.starts_with(&format!("postroom.toml:{}:", lines_before + n)) && e.contains(what)
+            })
+        };
+        assert!(at(3, "not a loopback address"), "{errors:#?}");
+        assert!(at(6, "retention.closed_cases"), "{errors:#?}");
+        assert!(at(7, "retention.at"), "{errors:#?}");
+
+        let text = format!(
+            "{MINIMAL}\n[http]\nlisten = \"127.0.0.1:9187\"\n\n[retention]\nclosed_cases = \"never\"\nsent_mail = \"90 days\"\n\n\
+             [delivery]\ntransport = \"file\"\npath = \"out\"\n"
+        );
+        let config = parse(&text).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(config.http, Some("127.0.0.1:9187".parse().unwrap()));
+        assert_eq!(config.retention.closed_cases, Keep::Forever);
+        assert_eq!(config.retention.sent_mail, Keep::Days(90));
+        assert_eq!(config.retention.unfiled_messages, Keep::Months(12));
+    }
+
+    #[test]
     fn imap_and_oauth_mistakes_are_refused_with_their_lines() {
         let text = format!(
             "{MINIMAL}\n[[source]]\nname = \"mailbox\"\nkind = \"imap\"\nhost = \"outlook.office365.com\"\ntls = \"none\"\n\

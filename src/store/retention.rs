@@ -226,6 +226,22 @@ pub async fn set_hold(conn: &mut Conn, case: i64, reason: Option<&str>) -> Resul
     Ok(())
 }
 
+/// What reports count: every case, and every case retention deleted (by
+/// its statistics row), with chasers per case id.
+pub async fn report_rows(
+    conn: &mut Conn,
+) -> Result<(Vec<CaseRow>, std::collections::HashMap<i64, usize>)> {
+    let mut rows = super::cases::all(conn).await?;
+    let mut chasers = super::cases::chasers_per_case(conn).await?;
+    for (row, n) in statistics(conn).await? {
+        if n > 0 {
+            chasers.insert(row.id, n);
+        }
+        rows.push(row);
+    }
+    Ok((rows, chasers))
+}
+
 /// The statistics rows of deleted cases, as case rows for reports (a
 /// negative id, no reference, correspondent or subject), with each one's
 /// chaser count.

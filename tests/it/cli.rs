@@ -660,3 +660,172 @@ fn a_report_gives_the_figures_of_the_demo_as_json_csv_and_a_chart_on(backend: Ba
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("is before --from"));
 }
+
+#[test]
+fn a_case_and_a_person_are_exported_and_retention_runs_from_the_command_line() {
+    for backend in backends() {
+        a_case_and_a_person_are_exported_and_retention_runs_from_the_command_line_on(backend);
+    }
+}
+
+/// The names in a ZIP file, and the bytes of one.
+fn zip_names(path: &std::path::Path) -> Vec<String> {
+    let archive = zip::ZipArchive::new(std::fs::File::open(path).unwrap()).unwrap();
+    archive.file_names().map(String::from).collect()
+}
+
+fn zip_read(path: &std::path::Path, name: &str) -> Vec<u8> {
+    use std::io::Read;
+    let mut archive = zip::ZipArchive::new(std::fs::File::open(path).unwrap()).unwrap();
+    let mut out = Vec::new();
+    archive
+        .by_name(name)
+        .unwrap()
+        .read_to_end(&mut out)
+        .unwrap();
+    out
+}
+
+fn a_case_and_a_person_are_exported_and_retention_runs_from_the_command_line_on(backend: Backend) {
+    use std::os::unix::fs::PermissionsExt;
+    let (dir, config, _db) = demo_on(backend);
+    let run = |args: &[&str]| {
+        let out = postroom()
+            .args(args)
+            .arg("--config")
+            .arg(&config)
+            .env("USER", "test.dpo")
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned()
+                + &String::from_utf8_lossy(&out.stderr),
+        )
+    };
+
+    // One case: its record, its messages byte for byte, what was sent.
+    let zip = dir.path().join("case.zip");
+    let (ok, text) = run(&[
+        "export",
+        "--case",
+        "MPE-2026-00001",
+        "--out",
+        zip.to_str().unwrap(),
+    ]);
+    assert!(ok, "{text}");
+    let mode = std::fs::metadata(&zip).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600, "the export is private");
+    let names = zip_names(&zip);
+    for name in [
+        "README.txt",
+        "cases/MPE-2026-00001/case.txt",
+        "cases/MPE-2026-00001/case.json",
+    ] {
+        assert!(names.contains(&name.to_string()), "{name} in {names:?}");
+    }
+    let emls: Vec<&String> = names.iter().filter(|n| n.contains("/messages/")).collect();
+    assert!(!emls.is_empty(), "{names:?}");
+    for eml in &emls {
+        let bytes = zip_read(&zip, eml);
+        assert!(
+            postroom::demo::SAMPLE_MAILBOX
+                .iter()
+                .any(|(_, b)| *b == bytes.as_slice()),
+            "{eml} is a message exactly as received"
+        );
+    }
+    assert!(
+        names
+            .iter()
+            .any(|n| n.contains("/sent/") && n.ends_with("-acknowledgement.eml")),
+        "{names:?}"
+    );
+    let json: Value =
+        serde_json::from_slice(&zip_read(&zip, "cases/MPE-2026-00001/case.json")).unwrap();
+    assert_eq!(json["reference"], "MPE-2026-00001");
+    // Never over an existing file.
+    let (ok, text) = run(&[
+        "export",
+        "--case",
+        "MPE-2026-00001",
+        "--out",
+        zip.to_str().unwrap(),
+    ]);
+    assert!(!ok && text.contains("must not exist"), "{text}");
+    let (ok, text) = run(&[
+        "export",
+        "--case",
+        "MPE-2099-00001",
+        "--out",
+        "/tmp/never.zip",
+    ]);
+    assert!(!ok && text.contains("There is no case"), "{text}");
+
+    // A person: every case naming them, and nothing else.
+    let person = dir.path().join("person.zip");
+    let (ok, text) = run(&[
+        "export",
+        "--person",
+        "Ruth.Penhale@parliament.uk",
+        "--out",
+        person.to_str().unwrap(),
+    ]);
+    assert!(ok, "{text}");
+    let names = zip_names(&person);
+    assert!(
+        names.iter().any(|n| n.starts_with("cases/MPE-2026-00001/")),
+        "{names:?}"
+    );
+    let readme = String::from_utf8(zip_read(&person, "README.txt")).unwrap();
+    assert!(readme.contains("ruth.penhale@parliament.uk"), "{readme}");
+    let all_cases: usize = {
+        let (ok, text) = run(&["cases", "list", "--format", "json"]);
+        assert!(ok, "{text}");
+        serde_json::from_str::<Value>(&text)
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .len()
+    };
+    let exported: std::collections::HashSet<&str> = names
+        .iter()
+        .filter_map(|n| n.strip_prefix("cases/")?.split('/').next())
+        .collect();
+    assert!(
+        exported.len() < all_cases,
+        "only the cases naming the person: {exported:?}"
+    );
+
+    // Retention: a held case, a dry run on a fresh database (nothing due).
+    let (ok, text) = run(&[
+        "cases",
+        "hold",
+        "MPE-2026-00001",
+        "--reason",
+        "subject access request",
+    ]);
+    assert!(ok && text.contains("on hold"), "{text}");
+    let (ok, text) = run(&["retention", "run", "--dry-run", "--json"]);
+    assert!(ok, "{text}");
+    let summary: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(summary["dry_run"], true);
+    assert_eq!(summary["counts"]["cases"], 0);
+    // Six years before today (the default policy), as a date.
+    let six_years_ago = chrono::Utc::now()
+        .date_naive()
+        .checked_sub_months(chrono::Months::new(72))
+        .unwrap();
+    assert_eq!(
+        summary["closed_before"],
+        six_years_ago.to_string(),
+        "{text}"
+    );
+    let (ok, text) = run(&["cases", "release", "MPE-2026-00001"]);
+    assert!(ok && text.contains("hold lifted"), "{text}");
+    let (ok, text) = run(&["cases", "show", "MPE-2026-00001"]);
+    assert!(
+        ok && text.contains("held") && text.contains("hold_lifted"),
+        "{text}"
+    );
+}

@@ -17,6 +17,7 @@ mod outbox;
 mod pipeline;
 mod realworld;
 mod report;
+mod retention;
 mod rules;
 mod schedule;
 mod service;

