@@ -33,6 +33,17 @@ if [ -z "${POSTROOM_TEST_POSTGRES:-}" ] && command -v pg_isready >/dev/null; the
     fi
 fi
 
+# Supply chain: licences, banned crates (OpenSSL) and sources, with
+# cargo-deny (deny.toml). Installed from crates.io when missing. The
+# advisories check needs the RustSec database from GitHub; run
+# `cargo deny check advisories` where it is reachable.
+if ! cargo deny --version >/dev/null 2>&1; then
+    echo "run-all: installing cargo-deny"
+    cargo install --locked cargo-deny@0.20.2
+fi
+cargo fetch --locked >/dev/null
+cargo deny --offline check bans licenses sources
+
 # The tests (unit and integration). The benchmarks print figures and are run
 # by hand (cargo bench); here they are only compiled, so they cannot rot.
 cargo test --locked --lib --bins --tests "$@"

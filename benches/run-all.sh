@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Runs every performance measurement in one go and prints a table: IMAP
+# throughput and latency against a local Dovecot and SMTP server, peak
+# memory with a large attachment, classification speed, the real-world
+# robustness corpus, and the deadline scan and digests on SQLite and
+# PostgreSQL with a million cases. Not part of the tests (it takes
+# minutes and prints figures; nothing here passes or fails on speed).
+#
+# Needs what tests/run-all.sh installs, PostgreSQL on 127.0.0.1:5432, and
+# ../shared/corpus-realworld beside the checkout for the robustness run.
+#
+#   benches/run-all.sh            # all of them
+#   benches/run-all.sh imap memory
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+benches=("$@")
+if [ "${#benches[@]}" -eq 0 ]; then
+    benches=(imap memory classify robustness deadlines)
+fi
+logs=$(mktemp -d)
+for b in "${benches[@]}"; do
+    echo "== cargo bench --bench $b" >&2
+    cargo bench --locked --bench "$b" 2>&1 | tee "$logs/$b.log" >&2
+done
+
+# The figure on the first line matching a pattern, as the bench printed it.
+pick() { grep -m1 -E "$2" "$logs/$1.log" 2>/dev/null | sed -E 's/^ +//; s/ +/ /g' || true; }
+
+echo
+echo "postroom benchmarks, $(date -u +%Y-%m-%d), $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(. /etc/os-release; echo "$PRETTY_NAME")"
+echo
+echo "| measurement | result |"
+echo "|---|---|"
+row() { local v; v=$(pick "$1" "$2"); [ -n "$v" ] && echo "| $3 | $v |"; return 0; }
+row imap "bare IMAP FETCH" "IMAP: bare FETCH of 10,000 bodies"
+row imap "postroom ingest" "IMAP: postroom ingest of the same 10,000"
+row imap "ratio" "IMAP: ingest / bare fetch"
+row imap "bare IDLE client" "Latency: bare IDLE, APPEND to EXISTS (median, p99)"
+row imap "APPEND to ack" "Latency: postroom, APPEND to acknowledgement accepted (median, p99)"
+row memory "peak RSS" "Memory: peak RSS, message with a 40 MB attachment"
+row classify "per second" "Classification speed"
+row robustness "stored / duplicates" "Real-world corpus: stored / duplicates"
+row robustness "failed" "Real-world corpus: failed"
+row robustness "median" "Real-world corpus: time per message, median"
+row robustness "p99" "Real-world corpus: time per message, p99"
+row deadlines "SQLite: due-reminder scan" "Deadlines, 1M cases: SQLite reminder scan"
+row deadlines "PostgreSQL: due-reminder scan" "Deadlines, 1M cases: PostgreSQL reminder scan"
+row deadlines "SQLite: daily digest" "Deadlines, 1M cases: SQLite daily digest"
+row deadlines "PostgreSQL: daily digest" "Deadlines, 1M cases: PostgreSQL daily digest"
+echo
+echo "Full output of each bench: $logs"
