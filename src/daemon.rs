@@ -331,8 +331,17 @@ pub async fn run(app: Arc<App>, stop: CancellationToken) -> Result<()> {
         let (stop, ready, worker) = (stop.clone(), ready.clone(), worker.clone());
         tracker.spawn(async move {
             loop {
-                if let Err(e) = worker.deliver_all_due().await {
-                    error!(error = format!("{e:#}"), "Delivery failed; will retry.");
+                // One mail at a time, so that a stop waits only for the
+                // send in hand, not for the whole queue.
+                while !stop.is_cancelled() {
+                    match worker.deliver_one().await {
+                        Ok(Some(_)) => {}
+                        Ok(None) => break,
+                        Err(e) => {
+                            error!(error = format!("{e:#}"), "Delivery failed; will retry.");
+                            break;
+                        }
+                    }
                 }
                 tokio::select! {
                     _ = stop.cancelled() => break,

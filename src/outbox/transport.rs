@@ -96,9 +96,16 @@ impl Transport {
     ) -> Result<Transport> {
         match config {
             config::Transport::File(dir) => {
-                std::fs::create_dir_all(dir).with_context(|| {
-                    format!("Cannot create the outbox folder {}", dir.display())
-                })?;
+                // The mail holds personal data: a new folder is the
+                // owner's only.
+                use std::os::unix::fs::DirBuilderExt;
+                std::fs::DirBuilder::new()
+                    .recursive(true)
+                    .mode(0o700)
+                    .create(dir)
+                    .with_context(|| {
+                        format!("Cannot create the outbox folder {}", dir.display())
+                    })?;
                 Ok(Transport::File(AsyncFileTransport::new(dir)))
             }
             config::Transport::Smtp(smtp) if smtp.oauth2 => {

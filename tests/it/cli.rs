@@ -51,6 +51,22 @@ fn demo_on(backend: Backend) -> (tempfile::TempDir, std::path::PathBuf, Option<T
     (dir, config, Some(db))
 }
 
+/// `postroom ARGS --config CONFIG` as `user`: whether it succeeded, and
+/// its output and errors together.
+fn run_as(config: &std::path::Path, user: &str, args: &[&str]) -> (bool, String) {
+    let out = postroom()
+        .args(args)
+        .arg("--config")
+        .arg(config)
+        .env("USER", user)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
+    )
+}
+
 fn postroom() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_postroom"));
     cmd.env_remove("POSTROOM_CONFIG").env_remove("POSTROOM_LOG");
@@ -346,20 +362,7 @@ fn cases_are_paused_resumed_answered_and_closed_from_the_command_line() {
 fn cases_are_paused_resumed_answered_and_closed_from_the_command_line_on(backend: Backend) {
     let (dir, config, _db) = demo_on(backend);
     let demo = config.parent().unwrap().to_path_buf();
-    let run = |args: &[&str]| {
-        let out = postroom()
-            .args(args)
-            .arg("--config")
-            .arg(&config)
-            .env("USER", "test.caseworker")
-            .output()
-            .unwrap();
-        (
-            out.status.success(),
-            String::from_utf8_lossy(&out.stdout).into_owned()
-                + &String::from_utf8_lossy(&out.stderr),
-        )
-    };
+    let run = |args: &[&str]| run_as(&config, "test.caseworker", args);
     let (ok, text) = run(&[
         "cases",
         "pause",
@@ -689,20 +692,7 @@ fn zip_read(path: &std::path::Path, name: &str) -> Vec<u8> {
 fn a_case_and_a_person_are_exported_and_retention_runs_from_the_command_line_on(backend: Backend) {
     use std::os::unix::fs::PermissionsExt;
     let (dir, config, _db) = demo_on(backend);
-    let run = |args: &[&str]| {
-        let out = postroom()
-            .args(args)
-            .arg("--config")
-            .arg(&config)
-            .env("USER", "test.dpo")
-            .output()
-            .unwrap();
-        (
-            out.status.success(),
-            String::from_utf8_lossy(&out.stdout).into_owned()
-                + &String::from_utf8_lossy(&out.stderr),
-        )
-    };
+    let run = |args: &[&str]| run_as(&config, "test.dpo", args);
 
     // One case: its record, its messages byte for byte, what was sent.
     let zip = dir.path().join("case.zip");

@@ -184,3 +184,77 @@ async fn a_schedule_config_with_mistakes_is_refused_with_lines() {
         assert!(errors.contains(expected), "{expected}: {errors}");
     }
 }
+
+/// SIGHUP's reload takes the templates too: a broken one is refused with
+/// its file and line and the old ones stay; a good one is used at once.
+#[tokio::test]
+async fn new_templates_are_picked_up_and_broken_ones_refused() {
+    let t = TestApp::with_extra(Backend::Sqlite, Delivery::Folder, "").await;
+    let dir = t.dir.path().join("templates");
+    std::fs::create_dir_all(&dir).unwrap();
+    for (name, text) in postroom::compose::EMBEDDED {
+        std::fs::write(dir.join(name), text).unwrap();
+    }
+    let text = std::fs::read_to_string(t.dir.path().join("postroom.toml")).unwrap();
+    std::fs::write(
+        t.dir.path().join("postroom.toml"),
+        text.replace("[paths]\n", "[paths]\ntemplates = \"templates\"\n"),
+    )
+    .unwrap();
+    let config = postroom::config::Config::load(&t.dir.path().join("postroom.toml")).unwrap();
+    let app = postroom::app::App::new(
+        postroom::app::Prepared::new(config).unwrap(),
+        t.app.store.clone(),
+        t.clock.clone(),
+    );
+    let subject_of_ack = |n: usize| {
+        let files = crate::harness::files_with_ext(&t.outbox(), "eml");
+        assert_eq!(files.len(), n, "{files:?}");
+        let mut texts: Vec<String> = files
+            .iter()
+            .map(|f| std::fs::read_to_string(f).unwrap())
+            .collect();
+        texts.sort();
+        texts
+            .iter()
+            .filter_map(|t| t.lines().find_map(|l| l.strip_prefix("Subject: ")))
+            .map(String::from)
+            .collect::<Vec<_>>()
+    };
+
+    // A broken template: refused with its file and line; the old ones stay.
+    std::fs::write(
+        dir.join("acknowledgement.subject.j2"),
+        "Your enquiry {{ case.reference ",
+    )
+    .unwrap();
+    let problems = app.reload().unwrap_err().to_string();
+    assert!(
+        problems.contains("acknowledgement.subject.j2:1"),
+        "{problems}"
+    );
+    t.deliver("first.eml", ENQUIRY);
+    postroom::daemon::run_once(&app).await.unwrap();
+    let before = subject_of_ack(1);
+    assert!(
+        before.iter().all(|s| !s.contains("[reloaded]")),
+        "{before:?}"
+    );
+
+    // A good one: in force at once.
+    std::fs::write(
+        dir.join("acknowledgement.subject.j2"),
+        "Your enquiry {{ case.reference }} [reloaded]",
+    )
+    .unwrap();
+    app.reload().unwrap();
+    // Another enquiry (from another office, so it opens its own case).
+    t.deliver("second.eml", postroom::demo::SAMPLE_MAILBOX[0].1);
+    postroom::daemon::run_once(&app).await.unwrap();
+    let after = subject_of_ack(2);
+    assert_eq!(
+        after.iter().filter(|s| s.contains("[reloaded]")).count(),
+        1,
+        "{after:?}"
+    );
+}
