@@ -310,6 +310,18 @@ fn the_demo_runs_with_no_configuration() {
         stdout.contains("14 messages read: 8 cases opened (6 acknowledged)"),
         "{stdout}"
     );
+    // The mail written there holds personal data: the folder is private,
+    // and so is the database.
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &str| {
+        std::fs::metadata(demo.join(p))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777
+    };
+    assert_eq!(mode("outbox"), 0o700);
+    assert_eq!(mode("postroom.sqlite"), 0o600);
     let acknowledgements = |dir: &std::path::Path| {
         files_with_ext(&dir.join("outbox"), "eml")
             .iter()
