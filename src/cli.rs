@@ -5,20 +5,20 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use tokio_util::sync::CancellationToken;
 use tracing::info;
 
-use crate::app::{self, App, Prepared};
-use crate::classify::{Classifier, Directory, Settings};
+use crate::app::{App, Prepared};
 use crate::config::Config;
 use crate::extract::Extractor;
-use crate::message::Origin;
 use crate::telemetry::{self, LogFormat};
-use crate::{clock, daemon, demo, ingest};
+use crate::{clock, daemon, demo};
 
+mod casework;
 mod ops;
+mod rules;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -360,7 +360,7 @@ async fn dispatch(command: Command) -> Result<ExitCode> {
         Command::Run { config, once } => run(&config.config, once).await,
         Command::Demo { dir } => demo::run(&dir).await.map(|()| ExitCode::SUCCESS),
         Command::Check { config } => Ok(check(&config.config)),
-        Command::Classify(with) => classify(&with).await,
+        Command::Classify(with) => rules::classify(&with).await,
         Command::ExtractDocument { file } => {
             let text = crate::extract::document::extract_document(&file)?;
             std::io::stdout().write_all(text.as_bytes())?;
@@ -372,7 +372,10 @@ async fn dispatch(command: Command) -> Result<ExitCode> {
             directory,
         } => {
             let directory = directory.unwrap_or_else(|| corpus.join("mps.csv"));
-            let classifier = Arc::new(classifier(config.config.as_deref(), Some(&directory))?);
+            let classifier = Arc::new(rules::classifier(
+                config.config.as_deref(),
+                Some(&directory),
+            )?);
             let labels = crate::eval::read_labels(&corpus)?;
             let scored =
                 crate::eval::score(classifier, &Extractor::default(), &corpus, labels).await?;
@@ -381,7 +384,7 @@ async fn dispatch(command: Command) -> Result<ExitCode> {
         }
         Command::Outbox { config, command } => outbox(&config.config, command).await,
         Command::Status { config, json } => status(&config.config, json).await,
-        Command::Cases { config, command } => cases(&config.config, command).await,
+        Command::Cases { config, command } => casework::cases(&config.config, command).await,
         Command::Retention {
             config,
             command: RetentionCommand::Run { dry_run, json },
@@ -399,24 +402,27 @@ async fn dispatch(command: Command) -> Result<ExitCode> {
             by,
             format,
             chart,
-        } => report(&config.config, from, to, by, format, chart.as_deref()).await,
+        } => casework::report(&config.config, from, to, by, format, chart.as_deref()).await,
         Command::Calendar {
             config,
             command: CalendarCommand::Update { file },
-        } => calendar_update(&config.config, &file).await,
+        } => casework::calendar_update(&config.config, &file).await,
         Command::Digest {
             config,
             weekly,
             manager,
             html,
             ..
-        } => digest_preview(&config.config, weekly, manager.as_deref(), html.as_deref()).await,
+        } => {
+            casework::digest_preview(&config.config, weekly, manager.as_deref(), html.as_deref())
+                .await
+        }
         Command::Rules {
             command: RulesCommand::Check { config, rules },
-        } => rules_check(config.config.as_deref(), rules.as_deref()),
+        } => rules::rules_check(config.config.as_deref(), rules.as_deref()),
         Command::Rules {
             command: RulesCommand::Test(with),
-        } => rules_test(&with).await,
+        } => rules::rules_test(&with).await,
     }
 }
 
@@ -460,248 +466,6 @@ fn actor() -> String {
         .or_else(|_| std::env::var("USER"))
         .map(|u| format!("cli:{u}"))
         .unwrap_or_else(|_| "cli".into())
-}
-
-async fn cases(config: &Path, command: CasesCommand) -> Result<ExitCode> {
-    use crate::lifecycle;
-    let prepared = prepare(config)?;
-    let app = App::start(prepared, clock::system()).await?;
-    let who = actor();
-    match command {
-        CasesCommand::List {
-            status,
-            team,
-            assignee,
-            category,
-            mp,
-            overdue,
-            due_before,
-            format,
-        } => {
-            let today = app.calendar().local_date(app.clock.now());
-            let filter = crate::store::cases::Filter {
-                status,
-                team,
-                assignee,
-                category,
-                mp,
-                overdue_on: overdue.then_some(today),
-                due_before,
-            };
-            let rows = crate::store::cases::list(&mut *app.store.conn().await?, &filter).await?;
-            print!("{}", crate::casework::render_list(&rows, format)?);
-        }
-        CasesCommand::Show { reference } => {
-            let text = crate::casework::show(&mut *app.store.conn().await?, &reference).await?;
-            print!("{text}");
-        }
-        CasesCommand::Raw { reference, message } => {
-            let mut conn = app.store.conn().await?;
-            let case = crate::store::cases::by_reference(&mut conn, &reference)
-                .await?
-                .with_context(|| format!("There is no case {reference}"))?;
-            let all = crate::store::messages::of_case(&mut conn, case.id).await?;
-            let chosen = match message {
-                Some(id) => all.iter().find(|m| m.id == id),
-                None => all.first(),
-            }
-            .with_context(|| format!("{reference} has no such message"))?;
-            let bytes = crate::store::messages::raw(&mut conn, chosen.id).await?;
-            std::io::stdout().write_all(&bytes)?;
-        }
-        CasesCommand::Assign { reference, to } => {
-            let case = lifecycle::assign(&app, &reference, &to, &who).await?;
-            println!(
-                "{reference}: assigned to {} ({}); they are told by mail.",
-                to,
-                case.team.as_deref().unwrap_or("no team")
-            );
-        }
-        CasesCommand::Recategorise {
-            reference,
-            category,
-            send_topic,
-            urgent,
-            not_urgent,
-        } => {
-            let urgent = match (urgent, not_urgent) {
-                (true, _) => Some(true),
-                (_, true) => Some(false),
-                _ => None,
-            };
-            let case = lifecycle::recategorise(
-                &app,
-                &reference,
-                category.as_deref(),
-                send_topic.as_deref(),
-                urgent,
-                &who,
-            )
-            .await?;
-            println!(
-                "{reference}: now {}{}{}.",
-                case.category.as_deref().unwrap_or("-"),
-                case.send_topic
-                    .as_deref()
-                    .map(|t| format!(": {t}"))
-                    .unwrap_or_default(),
-                if case.urgent { ", urgent" } else { "" }
-            );
-        }
-        CasesCommand::Note { reference, text } => {
-            lifecycle::note(&app, &reference, &text, &who).await?;
-            println!("{reference}: note added.");
-        }
-        CasesCommand::Reopen { reference } => {
-            lifecycle::reopen(&app, &reference, &who).await?;
-            println!("{reference}: open again.");
-        }
-        CasesCommand::Pause { reference, reason } => {
-            lifecycle::pause(&app, &reference, &reason, &who).await?;
-            println!("{reference}: clocks paused ({reason}).");
-        }
-        CasesCommand::Resume { reference } => {
-            let moved = lifecycle::resume(&app, &reference, &who).await?;
-            println!("{reference}: clocks running again.");
-            for m in moved {
-                println!("  {}: due {} (was {})", m.name, m.to, m.from);
-            }
-        }
-        CasesCommand::Answer { reference, at } => {
-            let at = at.as_deref().map(parse_when).transpose()?;
-            lifecycle::answer(&app, &reference, at, &who).await?;
-            println!("{reference}: answered; reminders stopped.");
-        }
-        CasesCommand::Close { reference } => {
-            lifecycle::close(&app, &reference, &who).await?;
-            println!("{reference}: closed.");
-        }
-        CasesCommand::Hold { reference, reason } => {
-            lifecycle::hold(&app, &reference, Some(&reason), &who).await?;
-            println!("{reference}: on hold ({reason}); retention keeps it.");
-        }
-        CasesCommand::Release { reference } => {
-            lifecycle::hold(&app, &reference, None, &who).await?;
-            println!("{reference}: hold lifted.");
-        }
-    }
-    app.store.close().await;
-    Ok(ExitCode::SUCCESS)
-}
-
-async fn report(
-    config: &Path,
-    from: chrono::NaiveDate,
-    to: chrono::NaiveDate,
-    by: crate::report::By,
-    format: crate::casework::Format,
-    chart: Option<&Path>,
-) -> Result<ExitCode> {
-    if to < from {
-        bail!("--to {to} is before --from {from}");
-    }
-    let prepared = prepare(config)?;
-    let app = App::start(prepared, clock::system()).await?;
-    let (rows, chasers) = {
-        let mut conn = app.store.conn().await?;
-        crate::store::retention::report_rows(&mut conn).await?
-    };
-    let report = crate::report::build(&rows, &chasers, &app.calendar(), from, to, by)?;
-    print!("{}", crate::casework::render_report(&report, format)?);
-    if let Some(path) = chart {
-        std::fs::write(path, crate::report::chart(&report))
-            .with_context(|| format!("Cannot write {}", path.display()))?;
-        eprintln!("Chart written to {}", path.display());
-    }
-    app.store.close().await;
-    Ok(ExitCode::SUCCESS)
-}
-
-/// A date (noon, London time) or an RFC 3339 instant.
-fn parse_when(s: &str) -> Result<chrono::DateTime<chrono::Utc>> {
-    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
-        return Ok(t.with_timezone(&chrono::Utc));
-    }
-    let day = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
-        .with_context(|| format!("{s:?} is neither a date (YYYY-MM-DD) nor an RFC 3339 time"))?;
-    use chrono::TimeZone;
-    chrono_tz::Europe::London
-        .from_local_datetime(&day.and_hms_opt(12, 0, 0).unwrap_or_default())
-        .earliest()
-        .map(|t| t.with_timezone(&chrono::Utc))
-        .context("not a time in London")
-}
-
-async fn calendar_update(config: &Path, file: &Path) -> Result<ExitCode> {
-    let feed =
-        std::fs::read_to_string(file).with_context(|| format!("Cannot read {}", file.display()))?;
-    let prepared = prepare(config)?;
-    let app = App::start(prepared, clock::system()).await?;
-    let moves = crate::lifecycle::update_calendar(&app, &feed, &actor()).await?;
-    app.store.close().await;
-    println!(
-        "Bank holidays updated from {}; {} due dates moved.",
-        file.display(),
-        moves.len()
-    );
-    for (reference, m) in moves {
-        println!("  {reference} {}: {} -> {}", m.name, m.from, m.to);
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
-async fn digest_preview(
-    config: &Path,
-    weekly: bool,
-    manager: Option<&str>,
-    html: Option<&Path>,
-) -> Result<ExitCode> {
-    use crate::digest;
-    let prepared = prepare(config)?;
-    let app = App::start(prepared, clock::system()).await?;
-    let period = if weekly {
-        digest::Period::Weekly
-    } else {
-        digest::Period::Daily
-    };
-    let managers = digest::managers(&app);
-    if managers.is_empty() {
-        anyhow::bail!("No team has a manager, so there is no digest to show");
-    }
-    let now = app.clock.now();
-    let mut shown = 0;
-    for (address, teams) in managers {
-        if manager.is_some_and(|m| m != address) {
-            continue;
-        }
-        let d = digest::build(&app, &address, &teams, period, now).await?;
-        println!(
-            "To: {address}
-Subject: {}
-
-{}",
-            d.rendered.subject, d.rendered.text
-        );
-        if let Some(path) = html {
-            let page = d.rendered.html.replace(
-                "cid:chart",
-                &format!(
-                    "{}.svg",
-                    path.file_stem().and_then(|s| s.to_str()).unwrap_or("chart")
-                ),
-            );
-            std::fs::write(path, page)
-                .with_context(|| format!("Cannot write {}", path.display()))?;
-            std::fs::write(path.with_extension("svg"), &d.chart_svg)?;
-            println!("(HTML written to {})", path.display());
-        }
-        shown += 1;
-    }
-    app.store.close().await;
-    if shown == 0 {
-        anyhow::bail!("No manager {:?} in the teams", manager.unwrap_or_default());
-    }
-    Ok(ExitCode::SUCCESS)
 }
 
 async fn status(config: &Path, json: bool) -> Result<ExitCode> {
@@ -835,191 +599,4 @@ fn check(config: &Path) -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-/// The classifier for `classify` and `rules test`: the config's, or the
-/// built-in rules with a neutral council, and the given MP directory.
-fn classifier(config: Option<&Path>, directory: Option<&Path>) -> Result<Classifier> {
-    let directory = match directory {
-        Some(path) => Some(Directory::load(path).map_err(|e| {
-            anyhow::anyhow!(
-                "{}",
-                e.iter()
-                    .map(|e| e.to_string())
-                    .collect::<Vec<_>>()
-                    .join("\n")
-            )
-        })?),
-        None => None,
-    };
-    match config {
-        Some(path) => {
-            let prepared = prepare(path)?;
-            let c = prepared.classifier;
-            Ok(match directory {
-                Some(d) => Classifier::new(c.rules, d, c.settings),
-                None => c,
-            })
-        }
-        None => {
-            let rules = app::embedded_rules().map_err(|e| anyhow::anyhow!("{e}"))?;
-            let settings = Settings::new("MPE", Vec::new(), None, None, "postroom.invalid")
-                .map_err(anyhow::Error::msg)?;
-            Ok(Classifier::new(
-                rules,
-                directory.unwrap_or_default(),
-                settings,
-            ))
-        }
-    }
-}
-
-fn origin_of(path: &Path) -> Origin {
-    let ext = path
-        .extension()
-        .and_then(|x| x.to_str())
-        .unwrap_or("")
-        .to_ascii_lowercase();
-    match ext.as_str() {
-        "pdf" | "png" | "jpg" | "jpeg" | "tif" | "tiff" => Origin::Letter,
-        _ => Origin::Email,
-    }
-}
-
-async fn classify(with: &ClassifyWith) -> Result<ExitCode> {
-    let extractor = Extractor::default();
-    let classifier = Arc::new(classifier(
-        with.config.config.as_deref(),
-        with.directory.as_deref(),
-    )?);
-    let files = &with.files;
-    let mut failed = false;
-    let stdout = std::io::stdout();
-    for path in files {
-        let bytes = match std::fs::read(path) {
-            Ok(b) => b,
-            Err(e) => {
-                eprintln!("postroom: cannot read {}: {e}", path.display());
-                failed = true;
-                continue;
-            }
-        };
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
-        let (_, decision) = ingest::read(
-            classifier.clone(),
-            &extractor,
-            Arc::new(bytes),
-            origin_of(path),
-            name,
-        )
-        .await;
-        let file = path.display().to_string();
-        let mut out = stdout.lock();
-        serde_json::to_writer(&mut out, &decision.labels(&file))?;
-        writeln!(out)?;
-    }
-    Ok(if failed {
-        ExitCode::FAILURE
-    } else {
-        ExitCode::SUCCESS
-    })
-}
-
-fn rules_check(config: Option<&Path>, rules: Option<&Path>) -> Result<ExitCode> {
-    let result = match (rules, config) {
-        (Some(dir), _) => crate::classify::Rules::load_dir(dir),
-        (None, Some(path)) => {
-            let config = Config::load(path).map_err(|e| anyhow::anyhow!("{e}"))?;
-            app::load_rules(&config)
-        }
-        (None, None) => app::embedded_rules(),
-    };
-    match result {
-        Ok(rules) => {
-            println!(
-                "OK: {} rules and {} extractors in {} files",
-                rules.rules.len(),
-                rules.extractors.len(),
-                rules.files.len()
-            );
-            Ok(ExitCode::SUCCESS)
-        }
-        Err(errors) => {
-            for e in &errors.0 {
-                eprintln!("{e}");
-            }
-            eprintln!("{} error(s)", errors.0.len());
-            Ok(ExitCode::FAILURE)
-        }
-    }
-}
-
-async fn rules_test(with: &ClassifyWith) -> Result<ExitCode> {
-    let extractor = Extractor::default();
-    let classifier = Arc::new(classifier(
-        with.config.config.as_deref(),
-        with.directory.as_deref(),
-    )?);
-    let files = &with.files;
-    for path in files {
-        let bytes =
-            std::fs::read(path).with_context(|| format!("Cannot read {}", path.display()))?;
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
-        let (message, decision) = ingest::read(
-            classifier.clone(),
-            &extractor,
-            Arc::new(bytes),
-            origin_of(path),
-            name,
-        )
-        .await;
-        println!("{}", path.display());
-        println!("  kind            {}", decision.kind);
-        println!("  from MP office  {}", decision.from_mp_office);
-        println!(
-            "  category        {}",
-            decision.category.map(|c| c.as_str()).unwrap_or("-")
-        );
-        println!(
-            "  SEND topic      {}",
-            decision.send_topic.map(|c| c.as_str()).unwrap_or("-")
-        );
-        println!("  urgent          {}", decision.urgent);
-        println!(
-            "  MP              {}",
-            decision.mp_name.as_deref().unwrap_or("-")
-        );
-        println!(
-            "  constituency    {}",
-            decision.constituency.as_deref().unwrap_or("-")
-        );
-        println!(
-            "  MP reference    {}",
-            decision.mp_reference.as_deref().unwrap_or("-")
-        );
-        println!(
-            "  council ref     {}",
-            decision.council_reference.as_deref().unwrap_or("-")
-        );
-        println!("  acknowledge     {}", decision.should_acknowledge);
-        if !decision.tags.is_empty() {
-            println!("  tags            {}", decision.tags.join(", "));
-        }
-        for t in &decision.triage {
-            println!("  triage          {t}");
-        }
-        for w in &message.warnings {
-            println!("  parse warning   {w}");
-        }
-        println!("  why:");
-        for line in &decision.explanation {
-            println!("    {line}");
-        }
-        println!("  rules matched:  {}", decision.matched_rules.join(", "));
-        println!();
-    }
-    if files.is_empty() {
-        bail!("No files given");
-    }
-    Ok(ExitCode::SUCCESS)
 }

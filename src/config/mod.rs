@@ -22,12 +22,14 @@ use crate::problem::{self};
 
 pub use crate::problem::{Problem as ConfigError, Problems as ConfigErrors};
 
+mod casework;
 mod check;
 mod ops;
 mod raw;
 
 pub use ops::{Keep, Retention};
 
+use casework::*;
 use check::*;
 use raw::RawConfig;
 

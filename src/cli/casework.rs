@@ -1,0 +1,254 @@
+//! The caseworkers' and managers' commands: `cases`, `report`, `calendar
+//! update` and `digest --preview`.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+
+use super::{CasesCommand, actor, prepare};
+use crate::app::App;
+use crate::clock;
+
+pub(super) async fn cases(config: &Path, command: CasesCommand) -> Result<ExitCode> {
+    use crate::lifecycle;
+    let prepared = prepare(config)?;
+    let app = App::start(prepared, clock::system()).await?;
+    let who = actor();
+    match command {
+        CasesCommand::List {
+            status,
+            team,
+            assignee,
+            category,
+            mp,
+            overdue,
+            due_before,
+            format,
+        } => {
+            let today = app.calendar().local_date(app.clock.now());
+            let filter = crate::store::cases::Filter {
+                status,
+                team,
+                assignee,
+                category,
+                mp,
+                overdue_on: overdue.then_some(today),
+                due_before,
+            };
+            let rows = crate::store::cases::list(&mut *app.store.conn().await?, &filter).await?;
+            print!("{}", crate::casework::render_list(&rows, format)?);
+        }
+        CasesCommand::Show { reference } => {
+            let text = crate::casework::show(&mut *app.store.conn().await?, &reference).await?;
+            print!("{text}");
+        }
+        CasesCommand::Raw { reference, message } => {
+            let mut conn = app.store.conn().await?;
+            let case = crate::store::cases::by_reference(&mut conn, &reference)
+                .await?
+                .with_context(|| format!("There is no case {reference}"))?;
+            let all = crate::store::messages::of_case(&mut conn, case.id).await?;
+            let chosen = match message {
+                Some(id) => all.iter().find(|m| m.id == id),
+                None => all.first(),
+            }
+            .with_context(|| format!("{reference} has no such message"))?;
+            let bytes = crate::store::messages::raw(&mut conn, chosen.id).await?;
+            std::io::stdout().write_all(&bytes)?;
+        }
+        CasesCommand::Assign { reference, to } => {
+            let case = lifecycle::assign(&app, &reference, &to, &who).await?;
+            println!(
+                "{reference}: assigned to {} ({}); they are told by mail.",
+                to,
+                case.team.as_deref().unwrap_or("no team")
+            );
+        }
+        CasesCommand::Recategorise {
+            reference,
+            category,
+            send_topic,
+            urgent,
+            not_urgent,
+        } => {
+            let urgent = match (urgent, not_urgent) {
+                (true, _) => Some(true),
+                (_, true) => Some(false),
+                _ => None,
+            };
+            let case = lifecycle::recategorise(
+                &app,
+                &reference,
+                category.as_deref(),
+                send_topic.as_deref(),
+                urgent,
+                &who,
+            )
+            .await?;
+            println!(
+                "{reference}: now {}{}{}.",
+                case.category.as_deref().unwrap_or("-"),
+                case.send_topic
+                    .as_deref()
+                    .map(|t| format!(": {t}"))
+                    .unwrap_or_default(),
+                if case.urgent { ", urgent" } else { "" }
+            );
+        }
+        CasesCommand::Note { reference, text } => {
+            lifecycle::note(&app, &reference, &text, &who).await?;
+            println!("{reference}: note added.");
+        }
+        CasesCommand::Reopen { reference } => {
+            lifecycle::reopen(&app, &reference, &who).await?;
+            println!("{reference}: open again.");
+        }
+        CasesCommand::Pause { reference, reason } => {
+            lifecycle::pause(&app, &reference, &reason, &who).await?;
+            println!("{reference}: clocks paused ({reason}).");
+        }
+        CasesCommand::Resume { reference } => {
+            let moved = lifecycle::resume(&app, &reference, &who).await?;
+            println!("{reference}: clocks running again.");
+            for m in moved {
+                println!("  {}: due {} (was {})", m.name, m.to, m.from);
+            }
+        }
+        CasesCommand::Answer { reference, at } => {
+            let at = at.as_deref().map(parse_when).transpose()?;
+            lifecycle::answer(&app, &reference, at, &who).await?;
+            println!("{reference}: answered; reminders stopped.");
+        }
+        CasesCommand::Close { reference } => {
+            lifecycle::close(&app, &reference, &who).await?;
+            println!("{reference}: closed.");
+        }
+        CasesCommand::Hold { reference, reason } => {
+            lifecycle::hold(&app, &reference, Some(&reason), &who).await?;
+            println!("{reference}: on hold ({reason}); retention keeps it.");
+        }
+        CasesCommand::Release { reference } => {
+            lifecycle::hold(&app, &reference, None, &who).await?;
+            println!("{reference}: hold lifted.");
+        }
+    }
+    app.store.close().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(super) async fn report(
+    config: &Path,
+    from: chrono::NaiveDate,
+    to: chrono::NaiveDate,
+    by: crate::report::By,
+    format: crate::casework::Format,
+    chart: Option<&Path>,
+) -> Result<ExitCode> {
+    if to < from {
+        bail!("--to {to} is before --from {from}");
+    }
+    let prepared = prepare(config)?;
+    let app = App::start(prepared, clock::system()).await?;
+    let (rows, chasers) = {
+        let mut conn = app.store.conn().await?;
+        crate::store::retention::report_rows(&mut conn).await?
+    };
+    let report = crate::report::build(&rows, &chasers, &app.calendar(), from, to, by)?;
+    print!("{}", crate::casework::render_report(&report, format)?);
+    if let Some(path) = chart {
+        std::fs::write(path, crate::report::chart(&report))
+            .with_context(|| format!("Cannot write {}", path.display()))?;
+        eprintln!("Chart written to {}", path.display());
+    }
+    app.store.close().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A date (noon, London time) or an RFC 3339 instant.
+fn parse_when(s: &str) -> Result<chrono::DateTime<chrono::Utc>> {
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
+        return Ok(t.with_timezone(&chrono::Utc));
+    }
+    let day = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .with_context(|| format!("{s:?} is neither a date (YYYY-MM-DD) nor an RFC 3339 time"))?;
+    use chrono::TimeZone;
+    chrono_tz::Europe::London
+        .from_local_datetime(&day.and_hms_opt(12, 0, 0).unwrap_or_default())
+        .earliest()
+        .map(|t| t.with_timezone(&chrono::Utc))
+        .context("not a time in London")
+}
+
+pub(super) async fn calendar_update(config: &Path, file: &Path) -> Result<ExitCode> {
+    let feed =
+        std::fs::read_to_string(file).with_context(|| format!("Cannot read {}", file.display()))?;
+    let prepared = prepare(config)?;
+    let app = App::start(prepared, clock::system()).await?;
+    let moves = crate::lifecycle::update_calendar(&app, &feed, &actor()).await?;
+    app.store.close().await;
+    println!(
+        "Bank holidays updated from {}; {} due dates moved.",
+        file.display(),
+        moves.len()
+    );
+    for (reference, m) in moves {
+        println!("  {reference} {}: {} -> {}", m.name, m.from, m.to);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(super) async fn digest_preview(
+    config: &Path,
+    weekly: bool,
+    manager: Option<&str>,
+    html: Option<&Path>,
+) -> Result<ExitCode> {
+    use crate::digest;
+    let prepared = prepare(config)?;
+    let app = App::start(prepared, clock::system()).await?;
+    let period = if weekly {
+        digest::Period::Weekly
+    } else {
+        digest::Period::Daily
+    };
+    let managers = digest::managers(&app);
+    if managers.is_empty() {
+        anyhow::bail!("No team has a manager, so there is no digest to show");
+    }
+    let now = app.clock.now();
+    let mut shown = 0;
+    for (address, teams) in managers {
+        if manager.is_some_and(|m| m != address) {
+            continue;
+        }
+        let d = digest::build(&app, &address, &teams, period, now).await?;
+        println!(
+            "To: {address}
+Subject: {}
+
+{}",
+            d.rendered.subject, d.rendered.text
+        );
+        if let Some(path) = html {
+            let page = d.rendered.html.replace(
+                "cid:chart",
+                &format!(
+                    "{}.svg",
+                    path.file_stem().and_then(|s| s.to_str()).unwrap_or("chart")
+                ),
+            );
+            std::fs::write(path, page)
+                .with_context(|| format!("Cannot write {}", path.display()))?;
+            std::fs::write(path.with_extension("svg"), &d.chart_svg)?;
+            println!("(HTML written to {})", path.display());
+        }
+        shown += 1;
+    }
+    app.store.close().await;
+    if shown == 0 {
+        anyhow::bail!("No manager {:?} in the teams", manager.unwrap_or_default());
+    }
+    Ok(ExitCode::SUCCESS)
+}
