@@ -57,6 +57,9 @@ pub enum Outcome {
     Duplicate,
     /// The source's checkpoint already holds this message.
     AlreadyStored,
+    /// These bytes were stored once and deleted under the retention policy;
+    /// they are not stored again.
+    Retired,
 }
 
 /// Reads a message: parse, read the text of its attachments (or of the
@@ -218,7 +221,7 @@ pub async fn ingest_batch(app: &App, batch: &[Incoming]) -> Result<Vec<Outcome>>
                 app.metrics.ingested(kind.as_str(), latency)
             }
             Outcome::Duplicate => app.metrics.duplicate(),
-            Outcome::AlreadyStored => {}
+            Outcome::AlreadyStored | Outcome::Retired => {}
         }
         match outcome {
             Outcome::Opened {
@@ -233,6 +236,9 @@ pub async fn ingest_batch(app: &App, batch: &[Incoming]) -> Result<Vec<Outcome>>
             }
             Outcome::Filed { kind } => info!(kind = %kind, "Message stored without a case."),
             Outcome::Duplicate => info!("Same bytes stored before; re-delivery counted."),
+            Outcome::Retired => {
+                info!("Same bytes as a message retention deleted; not stored again.")
+            }
             Outcome::AlreadyStored => {}
         }
     }
@@ -312,7 +318,10 @@ async fn store_message(
         raw: &incoming.raw.bytes,
     };
     let Some(message_row) = messages::insert(tx, &new).await? else {
-        let (stored, case) = messages::record_redelivery(tx, &incoming.raw.sha256).await?;
+        let Some((stored, case)) = messages::record_redelivery(tx, &incoming.raw.sha256).await?
+        else {
+            return Ok(Outcome::Retired);
+        };
         if let Some(case) = case {
             let detail = json!({ "message": stored, "source": incoming.source });
             cases::add_event(

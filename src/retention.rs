@@ -136,7 +136,7 @@ async fn apply(app: &App, run: i64, dry_run: bool) -> Result<Summary> {
                     break;
                 }
                 for id in &due {
-                    store::delete_message(&mut tx, *id).await?;
+                    store::delete_message(&mut tx, *id, now).await?;
                 }
                 tx.commit().await?;
                 summary.counts.unfiled_messages += due.len() as u64;

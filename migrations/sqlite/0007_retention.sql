@@ -23,6 +23,14 @@ CREATE TABLE case_statistics (
 ) STRICT;
 CREATE INDEX case_statistics_received ON case_statistics (received_at);
 
+-- The SHA-256 of every message retention deleted, and nothing else: the
+-- same bytes read again (a folder re-scanned after a UIDVALIDITY change,
+-- mail still on the server) are not stored again.
+CREATE TABLE retired_messages (
+    sha256 TEXT PRIMARY KEY,
+    retired_at TEXT NOT NULL
+) STRICT;
+
 -- A case on hold (legal hold, a complaint, a subject access request in
 -- progress) is never deleted by retention; NULL: no hold.
 ALTER TABLE cases ADD COLUMN hold_reason TEXT;

@@ -39,13 +39,15 @@ pub struct NewPart<'a> {
 /// Bytes per row of `message_raw`.
 pub const RAW_CHUNK: usize = 1 << 20;
 
-/// Stores a message and its bytes unless the same bytes are already stored.
-/// Returns the new row's id, or `None` for a byte-identical re-delivery.
+/// Stores a message and its bytes unless the same bytes are already stored
+/// (or were, and retention deleted them). Returns the new row's id, or
+/// `None` for a byte-identical re-delivery.
 pub async fn insert(conn: &mut Conn, m: &NewMessage<'_>) -> Result<Option<i64>> {
     let row = sqlx::query(
         "INSERT INTO messages (sha256, message_id, source, origin, received_at, stored_at, \
          from_address, subject, parse_status, kind, decision, deliveries, size) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 1, $12) \
+         SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 1, $12 \
+         WHERE NOT EXISTS (SELECT 1 FROM retired_messages WHERE sha256 = $1) \
          ON CONFLICT (sha256) DO NOTHING RETURNING id",
     )
     .bind(m.sha256)
@@ -108,16 +110,20 @@ pub async fn insert_parts(conn: &mut Conn, message: i64, parts: &[NewPart<'_>]) 
 }
 
 /// Records that the same bytes arrived again; returns the stored message's id
-/// and case.
-pub async fn record_redelivery(conn: &mut Conn, sha256: &str) -> Result<(i64, Option<i64>)> {
+/// and case, or `None` when retention deleted them.
+pub async fn record_redelivery(
+    conn: &mut Conn,
+    sha256: &str,
+) -> Result<Option<(i64, Option<i64>)>> {
     let row = sqlx::query(
         "UPDATE messages SET deliveries = deliveries + 1 WHERE sha256 = $1 RETURNING id, case_id",
     )
     .bind(sha256)
-    .fetch_one(&mut *conn)
+    .fetch_optional(&mut *conn)
     .await
     .context("Cannot record a re-delivery")?;
-    Ok((row.try_get("id")?, row.try_get("case_id")?))
+    row.map(|r| Ok((r.try_get("id")?, r.try_get("case_id")?)))
+        .transpose()
 }
 
 pub async fn set_case(conn: &mut Conn, message: i64, case: i64) -> Result<()> {

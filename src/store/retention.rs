@@ -50,6 +50,15 @@ pub async fn retire_case(conn: &mut Conn, case: i64, now: DateTime<Utc>) -> Resu
     .await
     .context("Cannot write the case's statistics row")?;
     let of_case = "(SELECT id FROM messages WHERE case_id = $1)";
+    sqlx::query(
+        "INSERT INTO retired_messages (sha256, retired_at) \
+         SELECT sha256, $2 FROM messages WHERE case_id = $1 ON CONFLICT (sha256) DO NOTHING",
+    )
+    .bind(case)
+    .bind(ts(now))
+    .execute(&mut *conn)
+    .await
+    .context("Cannot record the retired messages")?;
     for sql in [
         format!("DELETE FROM message_raw WHERE message_id IN {of_case}"),
         format!("DELETE FROM message_parts WHERE message_id IN {of_case}"),
@@ -94,7 +103,16 @@ pub async fn due_unfiled(conn: &mut Conn, before: DateTime<Utc>, limit: i64) -> 
 }
 
 /// Deletes one message on no case, with its bytes and text.
-pub async fn delete_message(conn: &mut Conn, message: i64) -> Result<()> {
+pub async fn delete_message(conn: &mut Conn, message: i64, now: DateTime<Utc>) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO retired_messages (sha256, retired_at) \
+         SELECT sha256, $2 FROM messages WHERE id = $1 ON CONFLICT (sha256) DO NOTHING",
+    )
+    .bind(message)
+    .bind(ts(now))
+    .execute(&mut *conn)
+    .await
+    .context("Cannot record the retired message")?;
     for sql in [
         "DELETE FROM message_raw WHERE message_id = $1",
         "DELETE FROM message_parts WHERE message_id = $1",

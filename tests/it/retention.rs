@@ -262,6 +262,23 @@ async fn retention_deletes_what_its_time_has_come_for_keeps_the_rest_and_reports
         );
         assert_eq!(report_json(&t).await, before_report);
 
+        // The same bytes read again (a folder re-scanned after a
+        // UIDVALIDITY change, say) are not stored again.
+        let gone_raw = &before_raw
+            .iter()
+            .find(|(sha, _)| *sha == gone_messages[0].sha256)
+            .unwrap()
+            .1;
+        deliver_at(&t, "again.eml", gone_raw, at("2026-11-27T10:00:00Z"));
+        let outcomes = ingest(&t).await;
+        assert_eq!(outcomes, [postroom::ingest::Outcome::Retired]);
+        assert_eq!(t.cases().await.len(), CASES - expected_gone.len());
+        assert_eq!(
+            count(&t, "SELECT COUNT(*) FROM retired_messages").await as usize,
+            gone_messages.len() + 1,
+            "the case messages and the junk"
+        );
+
         // Again: nothing more to do. The daily run goes once a day, after
         // retention.at (02:00 London).
         let again = postroom::retention::run(&t.app, false, "test")
