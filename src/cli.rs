@@ -340,6 +340,11 @@ pub enum RulesCommand {
 }
 
 pub fn main() -> Result<ExitCode> {
+    // Everything postroom writes (the database and its journal, mail in the
+    // outbox folder, attachments spooled for reading, exports, charts) is
+    // its owner's only: it may hold children's health data.
+    // SAFETY: umask only changes this process's file creation mask.
+    unsafe { libc::umask(0o077) };
     let cli = Cli::parse();
     // The demo and the one-shot commands speak through their output; the
     // daemon through its log.

@@ -322,6 +322,12 @@ fn the_demo_runs_with_no_configuration() {
     };
     assert_eq!(mode("outbox"), 0o700);
     assert_eq!(mode("postroom.sqlite"), 0o600);
+    let mail = files_with_ext(&demo.join("outbox"), "eml");
+    assert!(!mail.is_empty());
+    for m in &mail {
+        let mode = std::fs::metadata(m).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{}", m.display());
+    }
     let acknowledgements = |dir: &std::path::Path| {
         files_with_ext(&dir.join("outbox"), "eml")
             .iter()
