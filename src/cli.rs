@@ -243,6 +243,8 @@ pub enum CasesCommand {
     /// Give a case to another caseworker, who is told.
     Assign { reference: String, to: String },
     /// Correct what a case is about; kept as an event to improve the rules.
+    /// The case's clocks follow: the reply date from the new target, SEND
+    /// statutory clocks added or dropped.
     Recategorise {
         reference: String,
         #[arg(long)]

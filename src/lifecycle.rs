@@ -383,8 +383,123 @@ pub async fn recategorise(
     )
     .await?;
     let case = open_case(&mut tx, reference).await?;
+    replan(app, &mut tx, &case, actor, now).await?;
+    let case = open_case(&mut tx, reference).await?;
     tx.commit().await?;
     Ok(case)
+}
+
+/// A case's clocks as the policy says after its category, SEND topic or
+/// urgency changed: the reply date is worked out again from the same start
+/// day with the new target; statutory clocks the new SEND topic has are
+/// added (from the request date the case's mail gives), and unmet ones it
+/// no longer has are dropped. Met deadlines stay as they were. Each change
+/// is an event on the case.
+async fn replan(
+    app: &App,
+    tx: &mut Tx,
+    case: &CaseRow,
+    actor: &str,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    use crate::case::{Category, SendTopic};
+    let calendar = app.calendar();
+    let existing = stored::for_case(tx, case.id).await?;
+    let request_date = match existing.iter().find(|d| d.kind == Kind::Statutory) {
+        Some(d) => Some(d.start_on),
+        None => request_date_of(tx, case, &calendar).await?,
+    };
+    let (_, planned) = deadlines::plan(
+        &app.config.policy,
+        &calendar,
+        &deadlines::Facts {
+            policy: None,
+            category: case.category.as_deref().and_then(Category::parse),
+            send_topic: case.send_topic.as_deref().and_then(SendTopic::parse),
+            urgent: case.urgent,
+            acknowledge: existing.iter().any(|d| d.kind == Kind::Acknowledge),
+            received_at: parse_ts(&case.received_at)?,
+            request_date,
+        },
+    );
+    let live = case.paused_at.is_none() && case.status != "closed" && case.status != "answered";
+    let today = calendar.local_date(now);
+    let reminders = |due| {
+        if live {
+            deadlines::schedule(
+                &deadlines::ladder(&app.config.reminders, &calendar, due),
+                today,
+            )
+        } else {
+            (0, None)
+        }
+    };
+    let changed = |d: &str, from: Option<NaiveDate>, to: Option<NaiveDate>| json!({ "deadline": d, "from": from.map(|f| f.to_string()), "to": to.map(|t| t.to_string()), "why": "recategorised" });
+    // The reply date: same start, the new target.
+    if let (Some(old), Some(new)) = (
+        existing.iter().find(|d| d.kind == Kind::Respond),
+        planned.iter().find(|p| p.kind == Kind::Respond),
+    ) && old.met_at.is_none()
+        && old.amount != new.amount
+    {
+        let due = calendar.due(old.unit, old.start_on, new.amount, old.paused_days);
+        let (stage, next_on) = reminders(due);
+        stored::replan(tx, old.id, new.amount, due, stage, next_on).await?;
+        update_case_due(tx, case.id, Kind::Respond, due).await?;
+        let detail = changed(&old.name, Some(old.due_on), Some(due));
+        cases::add_event(tx, case.id, now, actor, "due_date_changed", None, &detail).await?;
+    }
+    // Statutory clocks: added where the new topic has them, dropped (if
+    // unmet) where it has not.
+    for p in planned.iter().filter(|p| p.kind == Kind::Statutory) {
+        if existing
+            .iter()
+            .any(|d| d.kind == Kind::Statutory && d.name == p.name)
+        {
+            continue;
+        }
+        let (stage, next_on) = reminders(p.due_on);
+        stored::insert(tx, case.id, p, stage, next_on).await?;
+        let detail = changed(&p.name, None, Some(p.due_on));
+        cases::add_event(tx, case.id, now, actor, "deadline_added", None, &detail).await?;
+    }
+    for d in existing
+        .iter()
+        .filter(|d| d.kind == Kind::Statutory && d.met_at.is_none())
+    {
+        if planned
+            .iter()
+            .any(|p| p.kind == Kind::Statutory && p.name == d.name)
+        {
+            continue;
+        }
+        stored::remove_unmet(tx, d.id).await?;
+        let detail = changed(&d.name, Some(d.due_on), None);
+        cases::add_event(tx, case.id, now, actor, "deadline_dropped", None, &detail).await?;
+    }
+    Ok(())
+}
+
+/// When the EHC needs assessment was requested, as the case's first
+/// message (or its attachments) says.
+async fn request_date_of(
+    tx: &mut Tx,
+    case: &CaseRow,
+    calendar: &crate::calendar::Calendar,
+) -> Result<Option<NaiveDate>> {
+    let Some(first) = crate::store::messages::of_case(tx, case.id)
+        .await?
+        .into_iter()
+        .next()
+    else {
+        return Ok(None);
+    };
+    let written = calendar.local_date(parse_ts(&first.received_at)?);
+    let parts = crate::store::messages::parts(tx, first.id).await?;
+    Ok(parts
+        .iter()
+        .filter_map(|p| p.text.as_deref())
+        .find_map(|text| crate::classify::dates::request_date(text, written)))
 }
 
 /// A caseworker's note on the case's record.

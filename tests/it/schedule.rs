@@ -615,3 +615,102 @@ async fn a_caseworkers_reply_copied_to_the_mailbox_answers_the_case() {
         );
     }
 }
+
+/// Recategorising a case gives it the clocks of its new category: the reply
+/// date from the same start with the new target, statutory SEND clocks
+/// dropped when the topic no longer has them and added (from the request
+/// date in the mail) when it does; each change an event.
+#[tokio::test]
+async fn recategorising_a_case_replans_its_deadlines() {
+    for backend in backends() {
+        let policy = "[policy]\nrespond_days = 10\n\n[[policy.rule]]\nname = \"housing\"\ncategories = [\"housing\"]\nrespond_days = 15\n";
+        let t = TestApp::with_extra(backend, Delivery::Folder, policy).await;
+        // The EHC needs assessment enquiry: requested on 14 September 2026.
+        t.deliver("01.eml", postroom::demo::SAMPLE_MAILBOX[0].1);
+        let (outcomes, _) = t.run_once().await;
+        let reference = match &outcomes[0] {
+            postroom::ingest::Outcome::Opened { reference, .. } => reference.clone(),
+            other => panic!("{other:?}"),
+        };
+        let clocks = |t: &TestApp| {
+            let reference = reference.clone();
+            let app = t.app.clone();
+            async move {
+                let mut conn = app.store.conn().await.unwrap();
+                let case = postroom::store::cases::by_reference(&mut conn, &reference)
+                    .await
+                    .unwrap()
+                    .unwrap();
+                let mut d: Vec<(String, String, String)> =
+                    postroom::store::deadlines::for_case(&mut conn, case.id)
+                        .await
+                        .unwrap()
+                        .into_iter()
+                        .map(|d| {
+                            (
+                                d.kind.as_str().to_string(),
+                                d.start_on.to_string(),
+                                d.due_on.to_string(),
+                            )
+                        })
+                        .collect();
+                d.sort();
+                (case.response_due.clone(), d)
+            }
+        };
+        let (due_before, before) = clocks(&t).await;
+        let statutory: Vec<_> = before.iter().filter(|d| d.0 == "statutory").collect();
+        assert_eq!(statutory.len(), 2, "{before:?}");
+        assert!(statutory.iter().all(|d| d.1 == "2026-09-14"), "{before:?}");
+        assert!(
+            statutory.iter().any(|d| d.2 == "2026-10-26"),
+            "six weeks: {before:?}"
+        );
+
+        // To housing: a 15-day reply target, no SEND clocks.
+        postroom::lifecycle::recategorise(&t.app, &reference, Some("housing"), None, None, "test")
+            .await
+            .unwrap();
+        let (due_housing, housing) = clocks(&t).await;
+        assert!(housing.iter().all(|d| d.0 != "statutory"), "{housing:?}");
+        let respond =
+            |v: &[(String, String, String)]| v.iter().find(|d| d.0 == "respond").unwrap().clone();
+        assert_eq!(respond(&housing).1, respond(&before).1, "same start day");
+        let calendar = t.app.calendar();
+        let start = chrono::NaiveDate::parse_from_str(&respond(&before).1, "%Y-%m-%d").unwrap();
+        let fifteen = calendar.due(postroom::calendar::Unit::WorkingDays, start, 15, 0);
+        assert_eq!(respond(&housing).2, fifteen.to_string());
+        assert_eq!(due_housing.as_deref(), Some(fifteen.to_string().as_str()));
+        assert_ne!(due_housing, due_before);
+
+        // Back to SEND, an EHC needs assessment: the clocks come back, from
+        // the request date the mail gives.
+        postroom::lifecycle::recategorise(
+            &t.app,
+            &reference,
+            Some("send"),
+            Some("ehc_needs_assessment"),
+            None,
+            "test",
+        )
+        .await
+        .unwrap();
+        let (due_after, after) = clocks(&t).await;
+        assert_eq!(after, before, "the same clocks as at the start");
+        assert_eq!(due_after, due_before);
+        let mut conn = t.app.store.conn().await.unwrap();
+        let case = postroom::store::cases::by_reference(&mut conn, &reference)
+            .await
+            .unwrap()
+            .unwrap();
+        let events: Vec<String> = postroom::store::cases::events(&mut conn, case.id)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| e.kind)
+            .collect();
+        for kind in ["deadline_dropped", "deadline_added", "due_date_changed"] {
+            assert!(events.iter().any(|e| e == kind), "{kind} in {events:?}");
+        }
+    }
+}
