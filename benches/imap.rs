@@ -233,7 +233,6 @@ fn acknowledgement(app: &App) -> Vec<u8> {
         references: &["<enquiry@parliament.uk>".to_string()],
         auto_submitted: "auto-replied",
         case_reference: Some("MPE-2026-00001"),
-        inline: None,
         date: chrono::Utc::now(),
     })
     .unwrap()

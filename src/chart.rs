@@ -1,6 +1,8 @@
 //! Small charts as SVG documents, drawn with plotters' SVG backend:
-//! grouped bars per period (and a line, such as a trend, over them), for
-//! digests and reports. Text is left to the viewer's fonts, so no font
+//! grouped bars per period and a line, such as a trend, over them, for
+//! `postroom report --chart`. (Digests draw their bars with HTML table
+//! cells instead: mail clients such as Outlook desktop and Gmail show no
+//! SVG.) Text is left to the viewer's fonts, so no font
 //! files are needed. Pure.
 
 use plotters::prelude::*;
@@ -15,19 +17,9 @@ pub struct Series<'a> {
 }
 
 /// A grouped bar chart: one group per label, one bar per series, with a
-/// legend and a value axis from zero. `width` × `height` pixels.
-pub fn bars(
-    title: &str,
-    labels: &[String],
-    series: &[Series<'_>],
-    width: u32,
-    height: u32,
-) -> String {
-    bars_with_line(title, labels, series, None, width, height)
-}
-
-/// As [`bars`], with a line (a trend, say) drawn dashed through the
-/// groups' centres over the bars, and its name in the legend.
+/// legend and a value axis from zero, `width` × `height` pixels; and, when
+/// given, a line (a trend, say) drawn dashed through the groups' centres
+/// over the bars, with its name in the legend.
 pub fn bars_with_line(
     title: &str,
     labels: &[String],
@@ -179,7 +171,7 @@ mod tests {
                 values: vec![1.0, 0.0],
             },
         ];
-        let svg = bars("Cases <per> week", &labels, &series, 560, 220);
+        let svg = bars_with_line("Cases <per> week", &labels, &series, None, 560, 220);
         assert!(svg.starts_with("<svg"), "{svg}");
         // Bars in the series' colours: two received, two answered (one of
         // height zero), plus a legend swatch each.

@@ -322,6 +322,23 @@ pub struct WeekFigures {
     pub week: String,
     pub received: usize,
     pub answered: usize,
+    /// The bars' lengths in pixels (the longest of the eight weeks is
+    /// [`BAR_PX`]): the HTML draws them as table cells, which every mail
+    /// client shows, Outlook's Word engine and Gmail included.
+    pub received_px: u32,
+    pub answered_px: u32,
+}
+
+/// The longest bar of the digest's chart, in pixels.
+pub const BAR_PX: u32 = 240;
+
+/// A bar's length for `value` when the longest is `max`: at least one pixel
+/// for anything above nothing.
+pub fn bar_px(value: usize, max: usize) -> u32 {
+    if value == 0 || max == 0 {
+        return 0;
+    }
+    ((value as f64 / max as f64 * f64::from(BAR_PX)).round() as u32).max(1)
 }
 
 /// The variables of the digest templates.
@@ -348,7 +365,9 @@ pub struct DigestContext {
     pub answered_on_time: usize,
     pub on_time_percent: Option<u32>,
     pub weeks: Vec<WeekFigures>,
-    /// Whether the HTML can show the chart (`<img src="cid:chart">`).
+    /// Always false: the chart is drawn with table cells from `weeks`, no
+    /// longer as an image (Outlook desktop and Gmail show no SVG). Kept so
+    /// that a council's own template that tests it still renders.
     pub chart: bool,
 }
 
@@ -398,8 +417,10 @@ pub fn sample_for(mail: &str) -> serde_json::Value {
                 week: "23 Feb".into(),
                 received: 5,
                 answered: 4,
+                received_px: BAR_PX,
+                answered_px: bar_px(4, 5),
             }],
-            chart: true,
+            chart: false,
         }),
         _ => serde_json::to_value(base),
     };
@@ -481,16 +502,6 @@ pub struct Outgoing<'a> {
     pub auto_submitted: &'a str,
     pub case_reference: Option<&'a str>,
     pub date: DateTime<Utc>,
-    /// An image the HTML shows as `cid:<id>` (the digest's chart).
-    pub inline: Option<Inline<'a>>,
-}
-
-/// An image carried inside a mail, shown by its HTML part.
-#[derive(Debug, Clone)]
-pub struct Inline<'a> {
-    pub id: &'a str,
-    pub content_type: &'a str,
-    pub bytes: &'a [u8],
 }
 
 /// Builds the complete message bytes.
@@ -545,18 +556,7 @@ pub fn build(m: &Outgoing<'_>) -> Result<Vec<u8>> {
     let html = SinglePart::builder()
         .header(ContentType::TEXT_HTML)
         .body(m.rendered.html.clone());
-    let body = match &m.inline {
-        None => MultiPart::alternative().singlepart(text).singlepart(html),
-        Some(inline) => {
-            let content_type = ContentType::parse(inline.content_type)
-                .context("The inline image's content type is not valid")?;
-            let image = lettre::message::Attachment::new_inline(inline.id.to_string())
-                .body(inline.bytes.to_vec(), content_type);
-            MultiPart::alternative()
-                .singlepart(text)
-                .multipart(MultiPart::related().singlepart(html).singlepart(image))
-        }
-    };
+    let body = MultiPart::alternative().singlepart(text).singlepart(html);
     let message = builder.multipart(body).context("Cannot build the mail")?;
     Ok(message.formatted())
 }
@@ -636,7 +636,6 @@ mod tests {
             references: &refs,
             auto_submitted: "auto-replied",
             case_reference: Some("MPE-2026-00001"),
-            inline: None,
             date: Utc::now(),
         })
         .unwrap();

@@ -13,7 +13,6 @@ use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, TimeZone, Utc};
 use tracing::info;
 
 use crate::app::App;
-use crate::chart;
 use crate::compose::{
     self, ChaserItem, CouncilContext, DigestContext, DueItem, Rendered, WeekFigures,
 };
@@ -38,14 +37,13 @@ impl Period {
     }
 }
 
-/// A rendered digest, with its chart.
+/// A rendered digest.
 pub struct Digest {
     pub manager: String,
     pub period: Period,
     /// The period's key in `digests_sent` ("2026-11-27", "2026-W48").
     pub key: String,
     pub rendered: Rendered,
-    pub chart_svg: String,
 }
 
 /// At most this many overdue and this many due-soon deadlines are listed
@@ -256,6 +254,12 @@ pub async fn build(
         }
     }
     drop(conn);
+    let longest = received
+        .iter()
+        .chain(replied.iter())
+        .copied()
+        .max()
+        .unwrap_or(0);
     let weeks: Vec<WeekFigures> = (0..8)
         .map(|w| WeekFigures {
             week: (first + Duration::weeks(w as i64))
@@ -263,27 +267,10 @@ pub async fn build(
                 .to_string(),
             received: received[w],
             answered: replied[w],
+            received_px: compose::bar_px(received[w], longest),
+            answered_px: compose::bar_px(replied[w], longest),
         })
         .collect();
-    let labels: Vec<String> = weeks.iter().map(|w| w.week.clone()).collect();
-    let chart_svg = chart::bars(
-        "Cases per week",
-        &labels,
-        &[
-            chart::Series {
-                name: "received",
-                colour: "#1d70b8",
-                values: received.iter().map(|v| *v as f64).collect(),
-            },
-            chart::Series {
-                name: "answered",
-                colour: "#00703c",
-                values: replied.iter().map(|v| *v as f64).collect(),
-            },
-        ],
-        560,
-        220,
-    );
 
     let council = &app.config.council;
     let ctx = DigestContext {
@@ -307,7 +294,7 @@ pub async fn build(
         on_time_percent: (answered > 0)
             .then(|| ((on_time * 100) as f64 / answered as f64).round() as u32),
         weeks,
-        chart: true,
+        chart: false,
     };
     let rendered = app.templates().render("digest", &ctx)?;
     Ok(Digest {
@@ -315,7 +302,6 @@ pub async fn build(
         period,
         key,
         rendered,
-        chart_svg,
     })
 }
 
@@ -338,11 +324,6 @@ async fn queue(
         auto_submitted: "auto-generated",
         case_reference: None,
         date: now,
-        inline: Some(compose::Inline {
-            id: "chart",
-            content_type: "image/svg+xml",
-            bytes: digest.chart_svg.as_bytes(),
-        }),
     })?;
     outbox::enqueue(
         tx,

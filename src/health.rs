@@ -206,7 +206,6 @@ async fn queue(
         references: &[],
         auto_submitted: "auto-generated",
         case_reference: None,
-        inline: None,
         date: now,
     })?;
     outbox::enqueue(

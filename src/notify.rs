@@ -153,7 +153,6 @@ pub async fn queue(
         references: &references,
         auto_submitted: mail.auto_submitted(),
         case_reference: Some(&case.reference),
-        inline: None,
         date: now,
     })
     .with_context(|| format!("Cannot build the {} mail", mail.template()))?;

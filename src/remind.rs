@@ -184,7 +184,6 @@ async fn queue(
         auto_submitted: "auto-generated",
         case_reference: None,
         date: now,
-        inline: None,
     })?;
     outbox::enqueue(
         tx,

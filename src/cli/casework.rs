@@ -232,16 +232,8 @@ Subject: {}
             d.rendered.subject, d.rendered.text
         );
         if let Some(path) = html {
-            let page = d.rendered.html.replace(
-                "cid:chart",
-                &format!(
-                    "{}.svg",
-                    path.file_stem().and_then(|s| s.to_str()).unwrap_or("chart")
-                ),
-            );
-            std::fs::write(path, page)
+            std::fs::write(path, &d.rendered.html)
                 .with_context(|| format!("Cannot write {}", path.display()))?;
-            std::fs::write(path.with_extension("svg"), &d.chart_svg)?;
             println!("(HTML written to {})", path.display());
         }
         shown += 1;
