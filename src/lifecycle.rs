@@ -96,7 +96,7 @@ pub async fn resume(app: &App, reference: &str, actor: &str) -> Result<Vec<Moved
         let due = calendar.due(d.unit, d.start_on, d.amount, paused_days);
         let steps = deadlines::ladder(&app.config.reminders, &calendar, due);
         let (stage, next_on) = deadlines::schedule(&steps, today);
-        stored::redate(&mut tx, d.id, paused_days, due, stage, next_on).await?;
+        stored::redate(&mut tx, d.id, d.amount, paused_days, due, stage, next_on).await?;
         if due != d.due_on {
             moved.push(Moved {
                 name: d.name.clone(),
@@ -255,7 +255,7 @@ pub async fn update_calendar(app: &App, feed: &str, actor: &str) -> Result<Vec<(
             } else {
                 (d.stage, None)
             };
-            stored::redate(&mut tx, d.id, d.paused_days, due, stage, next_on).await?;
+            stored::redate(&mut tx, d.id, d.amount, d.paused_days, due, stage, next_on).await?;
             update_case_due(&mut tx, case.id, d.kind, due).await?;
             let detail = json!({ "deadline": d.name, "from": d.due_on.to_string(), "to": due.to_string(), "why": "bank holidays updated" });
             cases::add_event(
@@ -444,7 +444,7 @@ async fn replan(
     {
         let due = calendar.due(old.unit, old.start_on, new.amount, old.paused_days);
         let (stage, next_on) = reminders(due);
-        stored::replan(tx, old.id, new.amount, due, stage, next_on).await?;
+        stored::redate(tx, old.id, new.amount, old.paused_days, due, stage, next_on).await?;
         update_case_due(tx, case.id, Kind::Respond, due).await?;
         let detail = changed(&old.name, Some(old.due_on), Some(due));
         cases::add_event(tx, case.id, now, actor, "due_date_changed", None, &detail).await?;
@@ -546,7 +546,16 @@ pub async fn reopen(app: &App, reference: &str, actor: &str) -> Result<()> {
             }
             let steps = deadlines::ladder(&app.config.reminders, &calendar, d.due_on);
             let (stage, next_on) = deadlines::schedule(&steps, today);
-            stored::redate(&mut tx, d.id, d.paused_days, d.due_on, stage, next_on).await?;
+            stored::redate(
+                &mut tx,
+                d.id,
+                d.amount,
+                d.paused_days,
+                d.due_on,
+                stage,
+                next_on,
+            )
+            .await?;
         }
     }
     cases::add_event(

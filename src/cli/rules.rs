@@ -66,6 +66,25 @@ fn origin_of(path: &Path) -> Origin {
     }
 }
 
+/// Reads one file as postroom reads what a source yields: an email or,
+/// by its extension, a letter.
+async fn read(
+    classifier: &Arc<Classifier>,
+    extractor: &Extractor,
+    path: &Path,
+    bytes: Vec<u8>,
+) -> (crate::parse::Message, crate::classify::Decision) {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+    ingest::read(
+        classifier.clone(),
+        extractor,
+        Arc::new(bytes),
+        origin_of(path),
+        name,
+    )
+    .await
+}
+
 pub(super) async fn classify(with: &ClassifyWith) -> Result<ExitCode> {
     let extractor = Extractor::default();
     let classifier = Arc::new(classifier(
@@ -84,15 +103,7 @@ pub(super) async fn classify(with: &ClassifyWith) -> Result<ExitCode> {
                 continue;
             }
         };
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
-        let (_, decision) = ingest::read(
-            classifier.clone(),
-            &extractor,
-            Arc::new(bytes),
-            origin_of(path),
-            name,
-        )
-        .await;
+        let (_, decision) = read(&classifier, &extractor, path, bytes).await;
         let file = path.display().to_string();
         let mut out = stdout.lock();
         serde_json::to_writer(&mut out, &decision.labels(&file))?;
@@ -144,15 +155,7 @@ pub(super) async fn rules_test(with: &ClassifyWith) -> Result<ExitCode> {
     for path in files {
         let bytes =
             std::fs::read(path).with_context(|| format!("Cannot read {}", path.display()))?;
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
-        let (message, decision) = ingest::read(
-            classifier.clone(),
-            &extractor,
-            Arc::new(bytes),
-            origin_of(path),
-            name,
-        )
-        .await;
+        let (message, decision) = read(&classifier, &extractor, path, bytes).await;
         println!("{}", path.display());
         println!("  kind            {}", decision.kind);
         println!("  from MP office  {}", decision.from_mp_office);

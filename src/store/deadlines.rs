@@ -157,29 +157,6 @@ pub async fn silence(conn: &mut Conn, case: i64) -> Result<()> {
 }
 
 /// Gives a deadline a new due date and reminder state.
-/// A deadline with a new target (`amount`) and so a new due day.
-pub async fn replan(
-    conn: &mut Conn,
-    id: i64,
-    amount: u32,
-    due_on: NaiveDate,
-    stage: usize,
-    next_on: Option<NaiveDate>,
-) -> Result<()> {
-    sqlx::query(
-        "UPDATE deadlines SET amount = $1, due_on = $2, stage = $3, next_on = $4 WHERE id = $5",
-    )
-    .bind(i64::from(amount))
-    .bind(date(due_on))
-    .bind(stage as i64)
-    .bind(next_on.map(date))
-    .bind(id)
-    .execute(&mut *conn)
-    .await
-    .context("Cannot change a deadline's target")?;
-    Ok(())
-}
-
 /// Drops a deadline that no longer applies, unless it was met.
 pub async fn remove_unmet(conn: &mut Conn, id: i64) -> Result<()> {
     sqlx::query("DELETE FROM deadlines WHERE id = $1 AND met_at IS NULL")
@@ -190,17 +167,22 @@ pub async fn remove_unmet(conn: &mut Conn, id: i64) -> Result<()> {
     Ok(())
 }
 
+/// A deadline's new due day (after a pause, a calendar change or a new
+/// target), with its target, paused days and reminder state.
+#[allow(clippy::too_many_arguments)]
 pub async fn redate(
     conn: &mut Conn,
     id: i64,
+    amount: u32,
     paused_days: u32,
     due_on: NaiveDate,
     stage: usize,
     next_on: Option<NaiveDate>,
 ) -> Result<()> {
     sqlx::query(
-        "UPDATE deadlines SET paused_days = $1, due_on = $2, stage = $3, next_on = $4 WHERE id = $5",
+        "UPDATE deadlines SET amount = $1, paused_days = $2, due_on = $3, stage = $4, next_on = $5 WHERE id = $6",
     )
+    .bind(i64::from(amount))
     .bind(i64::from(paused_days))
     .bind(date(due_on))
     .bind(stage as i64)

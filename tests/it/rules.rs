@@ -17,6 +17,24 @@ fn copy_default_rules(to: &Path) {
     }
 }
 
+/// A second app on the test app's store whose config points `paths.KEY`
+/// at the folder `KEY` beside it (so that reloads read that folder).
+fn app_with_own(t: &TestApp, key: &str) -> postroom::app::App {
+    let file = t.dir.path().join("postroom.toml");
+    let text = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(
+        &file,
+        text.replace("[paths]\n", &format!("[paths]\n{key} = \"{key}\"\n")),
+    )
+    .unwrap();
+    let config = postroom::config::Config::load(&file).unwrap();
+    postroom::app::App::new(
+        postroom::app::Prepared::new(config).unwrap(),
+        t.app.store.clone(),
+        t.clock.clone(),
+    )
+}
+
 #[tokio::test]
 async fn new_rules_are_picked_up_and_broken_ones_refused() {
     let t = TestApp::with_extra(Backend::Sqlite, Delivery::Folder, "").await;
@@ -24,18 +42,7 @@ async fn new_rules_are_picked_up_and_broken_ones_refused() {
     copy_default_rules(&dir);
     // The app reads the rules folder of its config; point a second app at
     // this one by reloading through a config that names it.
-    let text = std::fs::read_to_string(t.dir.path().join("postroom.toml")).unwrap();
-    std::fs::write(
-        t.dir.path().join("postroom.toml"),
-        text.replace("[paths]\n", "[paths]\nrules = \"rules\"\n"),
-    )
-    .unwrap();
-    let config = postroom::config::Config::load(&t.dir.path().join("postroom.toml")).unwrap();
-    let app = postroom::app::App::new(
-        postroom::app::Prepared::new(config).unwrap(),
-        t.app.store.clone(),
-        t.clock.clone(),
-    );
+    let app = app_with_own(&t, "rules");
     let message = postroom::parse::parse_email(ENQUIRY);
     assert_eq!(
         app.classifier().classify(&message).category,
@@ -195,18 +202,7 @@ async fn new_templates_are_picked_up_and_broken_ones_refused() {
     for (name, text) in postroom::compose::EMBEDDED {
         std::fs::write(dir.join(name), text).unwrap();
     }
-    let text = std::fs::read_to_string(t.dir.path().join("postroom.toml")).unwrap();
-    std::fs::write(
-        t.dir.path().join("postroom.toml"),
-        text.replace("[paths]\n", "[paths]\ntemplates = \"templates\"\n"),
-    )
-    .unwrap();
-    let config = postroom::config::Config::load(&t.dir.path().join("postroom.toml")).unwrap();
-    let app = postroom::app::App::new(
-        postroom::app::Prepared::new(config).unwrap(),
-        t.app.store.clone(),
-        t.clock.clone(),
-    );
+    let app = app_with_own(&t, "templates");
     let subject_of_ack = |n: usize| {
         let files = crate::harness::files_with_ext(&t.outbox(), "eml");
         assert_eq!(files.len(), n, "{files:?}");
