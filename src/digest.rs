@@ -19,7 +19,7 @@ use crate::compose::{
 use crate::deadlines;
 use crate::notify::{case_context, long_date};
 use crate::store::cases::{self, CaseRow, Moment};
-use crate::store::{deadlines as stored, outbox, parse_date, parse_ts};
+use crate::store::{deadlines as stored, parse_date, parse_ts};
 
 /// Daily or weekly.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -311,31 +311,15 @@ async fn queue(
     digest: &Digest,
     now: DateTime<Utc>,
 ) -> Result<i64> {
-    let council = &app.config.council;
     let tag = format!("{}-{}", digest.period.as_str(), digest.key);
-    let message_id = compose::message_id("digest", &tag, &council.message_id_domain);
-    let raw = compose::build(&compose::Outgoing {
-        from: &app.from,
-        to: &digest.manager,
-        rendered: &digest.rendered,
-        message_id: &message_id,
-        in_reply_to: None,
-        references: &[],
-        auto_submitted: "auto-generated",
-        case_reference: None,
-        date: now,
-    })?;
-    outbox::enqueue(
+    crate::notify::queue_generated(
+        app,
         tx,
-        &outbox::NewOutbox {
-            case_id: None,
-            purpose: "digest",
-            message_id: &message_id,
-            envelope_from: &council.mailbox,
-            recipients: std::slice::from_ref(&digest.manager),
-            raw: &raw,
-            now,
-        },
+        "digest",
+        &tag,
+        &digest.manager,
+        &digest.rendered,
+        now,
     )
     .await
 }

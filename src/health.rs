@@ -13,8 +13,8 @@ use serde::Serialize;
 use tracing::{error, info, warn};
 
 use crate::app::App;
-use crate::compose::{self, Rendered};
-use crate::store::{health, outbox};
+use crate::compose::Rendered;
+use crate::store::health;
 
 /// How a source is doing.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -191,35 +191,10 @@ async fn queue(
     rendered: &Rendered,
     now: DateTime<Utc>,
 ) -> Result<()> {
-    let council = &app.config.council;
     let tag: String = source
         .chars()
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
         .collect();
-    let message_id = compose::message_id("alert", &tag, &council.message_id_domain);
-    let raw = compose::build(&compose::Outgoing {
-        from: &app.from,
-        to,
-        rendered,
-        message_id: &message_id,
-        in_reply_to: None,
-        references: &[],
-        auto_submitted: "auto-generated",
-        case_reference: None,
-        date: now,
-    })?;
-    outbox::enqueue(
-        tx,
-        &outbox::NewOutbox {
-            case_id: None,
-            purpose: "alert",
-            message_id: &message_id,
-            envelope_from: &council.mailbox,
-            recipients: &[to.to_string()],
-            raw: &raw,
-            now,
-        },
-    )
-    .await?;
+    crate::notify::queue_generated(app, tx, "alert", &tag, to, rendered, now).await?;
     Ok(())
 }

@@ -113,6 +113,47 @@ pub fn case_context(app: &App, case: &CaseRow) -> Result<CaseContext> {
     })
 }
 
+/// Queues a mail postroom generates about no one case (a reminder round,
+/// a digest, an alert to the admin) to one person. Its Message-ID is
+/// `purpose` and `tag` under the council's domain, so the same round,
+/// period or stall always gets the same one. Returns the outbox row.
+pub async fn queue_generated(
+    app: &App,
+    tx: &mut Tx,
+    purpose: &str,
+    tag: &str,
+    to: &str,
+    rendered: &compose::Rendered,
+    now: DateTime<Utc>,
+) -> Result<i64> {
+    let council = &app.config.council;
+    let message_id = compose::message_id(purpose, tag, &council.message_id_domain);
+    let raw = compose::build(&compose::Outgoing {
+        from: &app.from,
+        to,
+        rendered,
+        message_id: &message_id,
+        in_reply_to: None,
+        references: &[],
+        auto_submitted: "auto-generated",
+        case_reference: None,
+        date: now,
+    })?;
+    outbox::enqueue(
+        tx,
+        &outbox::NewOutbox {
+            case_id: None,
+            purpose,
+            message_id: &message_id,
+            envelope_from: &council.mailbox,
+            recipients: &[to.to_string()],
+            raw: &raw,
+            now,
+        },
+    )
+    .await
+}
+
 /// Renders `mail` about `case` and queues it to `to`; records the event.
 /// `reply_to` is the message it answers (threading headers).
 pub async fn queue(

@@ -16,11 +16,11 @@ use serde_json::json;
 use tracing::{info, warn};
 
 use crate::app::App;
-use crate::compose::{self, CouncilContext, DueItem, ReminderContext};
+use crate::compose::{CouncilContext, DueItem, ReminderContext};
 use crate::config::Recipient;
 use crate::deadlines::{self, When};
 use crate::store::cases::{self, CaseRow};
-use crate::store::{Tx, deadlines as stored, outbox};
+use crate::store::{Tx, deadlines as stored};
 
 /// What a run did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -173,30 +173,6 @@ async fn queue(
     };
     let rendered = app.templates().render("reminder", &ctx)?;
     let day = app.calendar().local_date(now).format("%Y%m%d").to_string();
-    let message_id = compose::message_id("reminder", &day, &council.message_id_domain);
-    let raw = compose::build(&compose::Outgoing {
-        from: &app.from,
-        to,
-        rendered: &rendered,
-        message_id: &message_id,
-        in_reply_to: None,
-        references: &[],
-        auto_submitted: "auto-generated",
-        case_reference: None,
-        date: now,
-    })?;
-    outbox::enqueue(
-        tx,
-        &outbox::NewOutbox {
-            case_id: None,
-            purpose: "reminder",
-            message_id: &message_id,
-            envelope_from: &council.mailbox,
-            recipients: &[to.to_string()],
-            raw: &raw,
-            now,
-        },
-    )
-    .await?;
+    crate::notify::queue_generated(app, tx, "reminder", &day, to, &rendered, now).await?;
     Ok(())
 }
