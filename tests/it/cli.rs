@@ -13,17 +13,7 @@ use crate::harness::{Backend, TestDb, backends, files_with_ext, repo, shared};
 fn demo_on(backend: Backend) -> (tempfile::TempDir, std::path::PathBuf, Option<TestDb>) {
     let dir = tempfile::tempdir().unwrap();
     let demo = dir.path().join("demo");
-    let out = postroom()
-        .arg("demo")
-        .arg("--dir")
-        .arg(&demo)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    run_demo(&demo);
     let sqlite = demo.join("postroom.toml");
     if backend == Backend::Sqlite {
         return (dir, sqlite, None);
@@ -49,6 +39,22 @@ fn demo_on(backend: Backend) -> (tempfile::TempDir, std::path::PathBuf, Option<T
         String::from_utf8_lossy(&out.stderr)
     );
     (dir, config, Some(db))
+}
+
+/// `postroom demo --dir DEMO`, which must succeed; returns what it printed.
+fn run_demo(demo: &std::path::Path) -> String {
+    let out = postroom()
+        .arg("demo")
+        .arg("--dir")
+        .arg(demo)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// `postroom ARGS --config CONFIG` as `user`: whether it succeeded, and
@@ -292,19 +298,8 @@ fn the_demo_runs_with_no_configuration() {
     let dir = tempfile::tempdir().unwrap();
     let demo = dir.path().join("demo");
 
-    let out = postroom()
-        .arg("demo")
-        .arg("--dir")
-        .arg(&demo)
-        .output()
-        .unwrap();
+    let stdout = run_demo(&demo);
 
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("MPE-2026-00008"), "{stdout}");
     assert!(
         stdout.contains("14 messages read: 8 cases opened (6 acknowledged)"),

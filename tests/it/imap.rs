@@ -33,6 +33,19 @@ fn run_daemon(t: &TestApp) -> (CancellationToken, tokio::task::JoinHandle<()>) {
     (stop, handle)
 }
 
+/// Asserts that `n` messages are stored, each once and read once, each
+/// with its own case; returns the cases.
+pub(crate) async fn assert_each_stored_once(t: &TestApp, n: usize) -> Vec<cases::CaseRow> {
+    let mut conn = t.app.store.conn().await.unwrap();
+    let all = messages::all(&mut conn).await.unwrap();
+    let unique: HashSet<&str> = all.iter().map(|m| m.sha256.as_str()).collect();
+    assert_eq!(unique.len(), n, "each message stored once");
+    assert!(all.iter().all(|m| m.deliveries == 1), "none read twice");
+    let cases = cases::all(&mut conn).await.unwrap();
+    assert_eq!(cases.len(), n, "each case opened once");
+    cases
+}
+
 pub(crate) async fn count_messages(t: &TestApp) -> usize {
     let mut conn = t.app.store.conn().await.unwrap();
     messages::all(&mut conn).await.unwrap().len()
@@ -600,12 +613,7 @@ async fn postroom_killed_at_random_moments_stores_and_acknowledges_every_message
         "the kills landed during the backlog: {stored_between:?}"
     );
     assert_eq!(stored, MESSAGES, "{log_text}");
-    let mut conn = t.app.store.conn().await.unwrap();
-    let all = messages::all(&mut conn).await.unwrap();
-    let unique: HashSet<&str> = all.iter().map(|m| m.sha256.as_str()).collect();
-    assert_eq!(unique.len(), MESSAGES, "each message stored once");
-    assert!(all.iter().all(|m| m.deliveries == 1), "none read twice");
-    assert_eq!(cases::all(&mut conn).await.unwrap().len(), MESSAGES);
+    assert_each_stored_once(&t, MESSAGES).await;
     assert!(
         unmarked.is_empty(),
         "all marked on the server: {unmarked:?}"
@@ -732,13 +740,7 @@ async fn two_instances_share_a_mailbox_and_one_takes_over_when_the_other_dies() 
     );
 
     assert_eq!(stored, MESSAGES, "{survivor_log}");
-    let mut conn = t.app.store.conn().await.unwrap();
-    let all = messages::all(&mut conn).await.unwrap();
-    let unique: HashSet<&str> = all.iter().map(|m| m.sha256.as_str()).collect();
-    assert_eq!(unique.len(), MESSAGES, "each message stored once");
-    assert!(all.iter().all(|m| m.deliveries == 1), "none read twice");
-    let cases = cases::all(&mut conn).await.unwrap();
-    assert_eq!(cases.len(), MESSAGES, "each case opened once");
+    let cases = assert_each_stored_once(&t, MESSAGES).await;
     assert!(unmarked.is_empty(), "all marked: {unmarked:?}");
 
     let acks: Vec<_> = outbox_rows

@@ -15,7 +15,8 @@ use crate::harness::oauth::{CLIENT_ID, OAuthServer, SECRET};
 use crate::harness::smtp::SmtpServer;
 use crate::harness::{Backend, Delivery, TestApp, synthetic_messages};
 use crate::imap::{
-    count_messages, imap_source, wait_for_marks, wait_for_messages, wait_for_outbox_sent,
+    assert_each_stored_once, count_messages, imap_source, wait_for_marks, wait_for_messages,
+    wait_for_outbox_sent,
 };
 
 fn free_port() -> u16 {
@@ -321,12 +322,7 @@ async fn sigterm_in_a_backlog_leaves_each_message_done_or_untouched_and_metrics_
 
     sigterm(&child);
     assert!(child.wait().unwrap().success());
-    let mut conn = t.app.store.conn().await.unwrap();
-    let stored = messages::all(&mut conn).await.unwrap();
-    let unique: HashSet<&str> = stored.iter().map(|m| m.sha256.as_str()).collect();
-    assert_eq!(unique.len(), MESSAGES, "each message stored once");
-    assert!(stored.iter().all(|m| m.deliveries == 1), "none read twice");
-    assert_eq!(cases::all(&mut conn).await.unwrap().len(), MESSAGES);
+    assert_each_stored_once(&t, MESSAGES).await;
 }
 
 /// A full run at the most verbose level, over XOAUTH2 (IMAP and SMTP) and a
