@@ -49,36 +49,18 @@ pub async fn retire_case(conn: &mut Conn, case: i64, now: DateTime<Utc>) -> Resu
     .execute(&mut *conn)
     .await
     .context("Cannot write the case's statistics row")?;
-    let of_case = "(SELECT id FROM messages WHERE case_id = $1)";
-    sqlx::query(
-        "INSERT INTO retired_messages (sha256, retired_at) \
-         SELECT sha256, $2 FROM messages WHERE case_id = $1 ON CONFLICT (sha256) DO NOTHING",
-    )
-    .bind(case)
-    .bind(ts(now))
-    .execute(&mut *conn)
-    .await
-    .context("Cannot record the retired messages")?;
+    let messages = delete_messages(conn, "case_id = $1", case, now).await?;
     for sql in [
-        format!("DELETE FROM message_raw WHERE message_id IN {of_case}"),
-        format!("DELETE FROM message_parts WHERE message_id IN {of_case}"),
-        format!("UPDATE case_events SET message_id = NULL WHERE message_id IN {of_case}"),
-        "DELETE FROM case_events WHERE case_id = $1".into(),
-        "DELETE FROM deadlines WHERE case_id = $1".into(),
-        "DELETE FROM outbox WHERE case_id = $1".into(),
+        "DELETE FROM case_events WHERE case_id = $1",
+        "DELETE FROM deadlines WHERE case_id = $1",
+        "DELETE FROM outbox WHERE case_id = $1",
     ] {
-        sqlx::query(&sql)
+        sqlx::query(sql)
             .bind(case)
             .execute(&mut *conn)
             .await
             .context("Cannot delete a retired case's records")?;
     }
-    let messages = sqlx::query("DELETE FROM messages WHERE case_id = $1")
-        .bind(case)
-        .execute(&mut *conn)
-        .await
-        .context("Cannot delete a retired case's messages")?
-        .rows_affected();
     sqlx::query("DELETE FROM cases WHERE id = $1")
         .bind(case)
         .execute(&mut *conn)
@@ -104,28 +86,47 @@ pub async fn due_unfiled(conn: &mut Conn, before: DateTime<Utc>, limit: i64) -> 
 
 /// Deletes one message on no case, with its bytes and text.
 pub async fn delete_message(conn: &mut Conn, message: i64, now: DateTime<Utc>) -> Result<()> {
-    sqlx::query(
+    delete_messages(conn, "id = $1 AND case_id IS NULL", message, now).await?;
+    Ok(())
+}
+
+/// Deletes the messages `filter` (on `messages`, with `id` as `$1`)
+/// selects, with their bytes and text, keeping only each one's SHA-256 in
+/// `retired_messages`; events that pointed at them stay, without the
+/// pointer. Returns how many went.
+async fn delete_messages(
+    conn: &mut Conn,
+    filter: &str,
+    id: i64,
+    now: DateTime<Utc>,
+) -> Result<u64> {
+    let selected = format!("(SELECT id FROM messages WHERE {filter})");
+    sqlx::query(&format!(
         "INSERT INTO retired_messages (sha256, retired_at) \
-         SELECT sha256, $2 FROM messages WHERE id = $1 ON CONFLICT (sha256) DO NOTHING",
-    )
-    .bind(message)
+         SELECT sha256, $2 FROM messages WHERE {filter} ON CONFLICT (sha256) DO NOTHING"
+    ))
+    .bind(id)
     .bind(ts(now))
     .execute(&mut *conn)
     .await
-    .context("Cannot record the retired message")?;
+    .context("Cannot record the retired messages")?;
     for sql in [
-        "DELETE FROM message_raw WHERE message_id = $1",
-        "DELETE FROM message_parts WHERE message_id = $1",
-        "UPDATE case_events SET message_id = NULL WHERE message_id = $1",
-        "DELETE FROM messages WHERE id = $1 AND case_id IS NULL",
+        format!("DELETE FROM message_raw WHERE message_id IN {selected}"),
+        format!("DELETE FROM message_parts WHERE message_id IN {selected}"),
+        format!("UPDATE case_events SET message_id = NULL WHERE message_id IN {selected}"),
     ] {
-        sqlx::query(sql)
-            .bind(message)
+        sqlx::query(&sql)
+            .bind(id)
             .execute(&mut *conn)
             .await
-            .context("Cannot delete an unfiled message")?;
+            .context("Cannot delete a retired message's bytes and text")?;
     }
-    Ok(())
+    let done = sqlx::query(&format!("DELETE FROM messages WHERE {filter}"))
+        .bind(id)
+        .execute(&mut *conn)
+        .await
+        .context("Cannot delete retired messages")?;
+    Ok(done.rows_affected())
 }
 
 /// Postroom's own finished mail on no case (digests, alerts), sent or given

@@ -551,21 +551,7 @@ async fn postroom_killed_at_random_moments_stores_and_acknowledges_every_message
     .await;
     let config = t.dir.path().join("postroom.toml");
     let log = t.dir.path().join("postroom.log");
-    let spawn = || {
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&log)
-            .unwrap();
-        std::process::Command::new(env!("CARGO_BIN_EXE_postroom"))
-            .arg("run")
-            .arg("--config")
-            .arg(&config)
-            .stdout(std::process::Stdio::null())
-            .stderr(log)
-            .spawn()
-            .unwrap()
-    };
+    let spawn = || crate::harness::spawn_run(&config, &log, &[], &[]);
 
     let mut stored_between = Vec::new();
     let mut stored_now = 0;
@@ -677,15 +663,8 @@ async fn two_instances_share_a_mailbox_and_one_takes_over_when_the_other_dies() 
     .await;
     let config = t.dir.path().join("postroom.toml");
     let spawn = |name: &str| {
-        let log = std::fs::File::create(t.dir.path().join(format!("{name}.log"))).unwrap();
-        std::process::Command::new(env!("CARGO_BIN_EXE_postroom"))
-            .arg("run")
-            .arg("--config")
-            .arg(&config)
-            .stdout(std::process::Stdio::null())
-            .stderr(log)
-            .spawn()
-            .unwrap()
+        let log = t.dir.path().join(format!("{name}.log"));
+        crate::harness::spawn_run(&config, &log, &[], &[])
     };
     let log = |name: &str| {
         std::fs::read_to_string(t.dir.path().join(format!("{name}.log"))).unwrap_or_default()

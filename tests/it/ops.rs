@@ -5,7 +5,7 @@
 
 use std::collections::HashSet;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::time::{Duration, Instant};
 
 use postroom::store::{cases, messages, outbox};
@@ -27,23 +27,10 @@ fn free_port() -> u16 {
         .port()
 }
 
-/// `postroom run` on the test app's config, logging to `log`.
+/// `postroom run` on the test app's config with JSON logs, logging to `log`.
 fn spawn_run(t: &TestApp, log: &Path, envs: &[(&str, &str)]) -> Child {
-    let log = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(log)
-        .unwrap();
-    Command::new(env!("CARGO_BIN_EXE_postroom"))
-        .arg("run")
-        .arg("--config")
-        .arg(t.dir.path().join("postroom.toml"))
-        .args(["--log-format", "json"])
-        .envs(envs.iter().copied())
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .unwrap()
+    let config = t.dir.path().join("postroom.toml");
+    crate::harness::spawn_run(&config, log, &["--log-format", "json"], envs)
 }
 
 fn sigterm(child: &Child) {

@@ -162,6 +162,31 @@ impl TestApp {
     }
 }
 
+/// `postroom run --config CONFIG ARGS` as a process of its own, its log
+/// (stderr) appended to `log`.
+pub fn spawn_run(
+    config: &Path,
+    log: &Path,
+    args: &[&str],
+    envs: &[(&str, &str)],
+) -> std::process::Child {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .unwrap();
+    std::process::Command::new(env!("CARGO_BIN_EXE_postroom"))
+        .arg("run")
+        .arg("--config")
+        .arg(config)
+        .args(args)
+        .envs(envs.iter().copied())
+        .stdout(std::process::Stdio::null())
+        .stderr(log)
+        .spawn()
+        .unwrap()
+}
+
 /// A plain-text message with the headers a mail client writes.
 pub fn plain_mail(
     from: &str,
