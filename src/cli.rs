@@ -389,8 +389,8 @@ async fn dispatch(command: Command) -> Result<ExitCode> {
             print!("{}", crate::eval::report(&scored));
             Ok(ExitCode::SUCCESS)
         }
-        Command::Outbox { config, command } => outbox(&config.config, command).await,
-        Command::Status { config, json } => status(&config.config, json).await,
+        Command::Outbox { config, command } => ops::outbox(&config.config, command).await,
+        Command::Status { config, json } => ops::status(&config.config, json).await,
         Command::Cases { config, command } => casework::cases(&config.config, command).await,
         Command::Retention {
             config,
@@ -473,120 +473,6 @@ fn actor() -> String {
         .or_else(|_| std::env::var("USER"))
         .map(|u| format!("cli:{u}"))
         .unwrap_or_else(|_| "cli".into())
-}
-
-async fn status(config: &Path, json: bool) -> Result<ExitCode> {
-    let prepared = prepare(config)?;
-    let app = App::start(prepared, clock::system()).await?;
-    let statuses = crate::health::status(&app, None).await?;
-    app.store.close().await;
-    let when = |t: &Option<chrono::DateTime<chrono::Utc>>| {
-        t.map(|t| {
-            crate::store::ts(t)
-                .get(..16)
-                .unwrap_or("")
-                .replace('T', " ")
-        })
-        .unwrap_or_else(|| "never".into())
-    };
-    if json {
-        for s in &statuses {
-            println!("{}", serde_json::to_string(s)?);
-        }
-    } else {
-        let mut table = comfy_table::Table::new();
-        table.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED);
-        table.set_header([
-            "Source",
-            "Health",
-            "Last good poll (UTC)",
-            "Last failure (UTC)",
-            "Why",
-        ]);
-        for s in &statuses {
-            table.add_row([
-                s.source.clone(),
-                if s.ok { "green" } else { "RED" }.to_string(),
-                when(&s.last_ok),
-                when(&s.last_failure),
-                s.failure
-                    .clone()
-                    .unwrap_or_default()
-                    .chars()
-                    .take(80)
-                    .collect(),
-            ]);
-        }
-        println!("{table}");
-    }
-    Ok(if statuses.iter().all(|s| s.ok) {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
-}
-
-async fn outbox(config: &Path, command: OutboxCommand) -> Result<ExitCode> {
-    use crate::store::outbox as ob;
-    let store = open_store(config).await?;
-    let mut conn = store.conn().await?;
-    match command {
-        OutboxCommand::List { failed, status } => {
-            let status = if failed {
-                Some("failed".to_string())
-            } else {
-                status
-            };
-            let rows = ob::list(&mut conn, status.as_deref()).await?;
-            let mut table = comfy_table::Table::new();
-            table.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED);
-            table.set_header([
-                "Id",
-                "Case",
-                "Purpose",
-                "To",
-                "Status",
-                "Attempts",
-                "Queued",
-                "Last error",
-            ]);
-            for r in &rows {
-                table.add_row([
-                    r.id.to_string(),
-                    r.case_reference.clone().unwrap_or_default(),
-                    r.purpose.clone(),
-                    r.recipients.join(", "),
-                    r.status.clone(),
-                    r.attempts.to_string(),
-                    r.created_at.get(..16).unwrap_or("").replace('T', " "),
-                    r.last_error
-                        .clone()
-                        .unwrap_or_default()
-                        .chars()
-                        .take(60)
-                        .collect(),
-                ]);
-            }
-            println!("{table}");
-            println!("{} mail(s)", rows.len());
-            Ok(ExitCode::SUCCESS)
-        }
-        OutboxCommand::Retry { id } => {
-            if ob::retry(&mut conn, id, clock::system().now()).await? {
-                println!("Mail {id} is queued again; the daemon sends it on its next round.");
-                Ok(ExitCode::SUCCESS)
-            } else {
-                eprintln!(
-                    "postroom: mail {id} is not a dead letter or a bounced mail (see postroom outbox list)"
-                );
-                Ok(ExitCode::FAILURE)
-            }
-        }
-        OutboxCommand::Show { id } => {
-            std::io::stdout().write_all(&ob::raw(&mut conn, id).await?)?;
-            Ok(ExitCode::SUCCESS)
-        }
-    }
 }
 
 fn check(config: &Path) -> ExitCode {
