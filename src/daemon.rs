@@ -173,6 +173,7 @@ pub async fn run_once(app: &App) -> Result<(Vec<Outcome>, crate::outbox::Totals)
     let mut totals = worker.deliver_all_due().await?;
     schedule_once(app).await?;
     totals += worker.deliver_all_due().await?;
+    worker.close().await;
     Ok((outcomes, totals))
 }
 
@@ -346,9 +347,12 @@ pub async fn run(app: Arc<App>, stop: CancellationToken) -> Result<()> {
                 tokio::select! {
                     _ = stop.cancelled() => break,
                     _ = ready.notified() => {}
-                    _ = tokio::time::sleep(Duration::from_secs(15)) => {}
+                    // Nothing new for a while: end the SMTP session
+                    // rather than leave it for the server to time out.
+                    _ = tokio::time::sleep(Duration::from_secs(15)) => worker.close().await,
                 }
             }
+            worker.close().await;
             info!("Delivery worker stopped.");
         });
     }

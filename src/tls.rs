@@ -32,3 +32,21 @@ pub fn client_config(extra_ca_pem: Option<&[u8]>) -> Result<Arc<ClientConfig>> {
         .with_no_client_auth();
     Ok(Arc::new(config))
 }
+
+/// TLS over `tcp` to `host`, the handshake under `timeout`.
+pub async fn connect(
+    config: Arc<ClientConfig>,
+    host: &str,
+    tcp: tokio::net::TcpStream,
+    timeout: std::time::Duration,
+) -> Result<tokio_rustls::client::TlsStream<tokio::net::TcpStream>> {
+    let name = rustls::pki_types::ServerName::try_from(host.to_string())
+        .with_context(|| format!("{host} is not a valid server name"))?;
+    tokio::time::timeout(
+        timeout,
+        tokio_rustls::TlsConnector::from(config).connect(name, tcp),
+    )
+    .await
+    .with_context(|| format!("TLS with {host} timed out"))?
+    .with_context(|| format!("TLS with {host} failed"))
+}

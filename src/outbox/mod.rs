@@ -12,6 +12,7 @@
 //! Message-ID was fixed when the mail was queued, so the resend is the same
 //! mail and the recipient's client shows it once.
 
+mod smtp;
 pub mod transport;
 
 use std::time::Duration;
@@ -229,6 +230,11 @@ impl Worker {
             }
         }
         Ok(outcome)
+    }
+
+    /// Ends the transport's open session, if any (QUIT).
+    pub async fn close(&self) {
+        self.transport.close().await;
     }
 
     /// Sends everything that is due now.

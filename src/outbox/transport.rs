@@ -1,17 +1,13 @@
-//! The only place that speaks SMTP (through lettre), and the folder
-//! transport the demo uses.
+//! Where outgoing mail goes: SMTP (`smtp.rs`) or, for the demo, a folder.
 
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use lettre::address::Envelope;
-use lettre::transport::smtp::authentication::{Credentials, Mechanism};
-use lettre::transport::smtp::client::{Certificate, Tls as SmtpTls, TlsParameters};
-use lettre::{Address, AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
-use secrecy::ExposeSecret;
-use tokio::sync::Mutex;
+use lettre::{Address, AsyncFileTransport, AsyncTransport, Tokio1Executor};
 
-use crate::config::{self, Tls};
+use super::smtp::Smtp;
+use crate::config;
 use crate::oauth::TokenSource;
 
 /// Why a send did not succeed, by what the caller does next.
@@ -24,69 +20,9 @@ pub enum SendError {
 }
 
 pub enum Transport {
-    Smtp(AsyncSmtpTransport<Tokio1Executor>),
-    /// SMTP with SASL XOAUTH2: the connection pool is rebuilt whenever the
-    /// access token is renewed.
-    OAuth2(Box<OAuth2Smtp>),
+    /// SMTP, with a password, XOAUTH2 or no login.
+    Smtp(Box<Smtp>),
     File(AsyncFileTransport<Tokio1Executor>),
-}
-
-pub struct OAuth2Smtp {
-    config: config::Smtp,
-    user: String,
-    tokens: Arc<TokenSource>,
-    /// The token the pool logs in with, and the pool.
-    current: Mutex<Option<(String, AsyncSmtpTransport<Tokio1Executor>)>>,
-}
-
-impl OAuth2Smtp {
-    async fn transport(&self) -> Result<AsyncSmtpTransport<Tokio1Executor>, SendError> {
-        let token = self
-            .tokens
-            .token()
-            .await
-            .map_err(|e| SendError::Transient(format!("no access token for SMTP: {e:#}")))?;
-        let access = token.access.expose_secret();
-        let mut current = self.current.lock().await;
-        if let Some((t, transport)) = current.as_ref()
-            && t == access
-        {
-            return Ok(transport.clone());
-        }
-        let transport = smtp_builder(&self.config)
-            .map_err(|e| SendError::Permanent(format!("{e:#}")))?
-            .credentials(Credentials::new(self.user.clone(), access.to_string()))
-            .authentication(vec![Mechanism::Xoauth2])
-            .build();
-        *current = Some((access.to_string(), transport.clone()));
-        Ok(transport)
-    }
-}
-
-/// An SMTP transport builder for the configured host, port, TLS and timeout.
-fn smtp_builder(smtp: &config::Smtp) -> Result<lettre::transport::smtp::AsyncSmtpTransportBuilder> {
-    let params = || -> Result<TlsParameters> {
-        let mut b = TlsParameters::builder(smtp.host.clone());
-        if let Some(pem) = &smtp.ca_pem {
-            let cert =
-                Certificate::from_pem(pem).context("smtp.ca_file is not a PEM certificate")?;
-            b = b.add_root_certificate(cert);
-        }
-        b.build_rustls().context("Cannot set up TLS for SMTP")
-    };
-    // TLS 1.2 at least (lettre's default), the server's certificate
-    // checked against the public roots and smtp.ca_file.
-    let tls = match smtp.tls {
-        Tls::Implicit => SmtpTls::Wrapper(params()?),
-        Tls::StartTls => SmtpTls::Required(params()?),
-        Tls::None => SmtpTls::None,
-    };
-    Ok(
-        AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&smtp.host)
-            .tls(tls)
-            .port(smtp.port)
-            .timeout(Some(smtp.timeout)),
-    )
 }
 
 impl Transport {
@@ -108,31 +44,8 @@ impl Transport {
                     })?;
                 Ok(Transport::File(AsyncFileTransport::new(dir)))
             }
-            config::Transport::Smtp(smtp) if smtp.oauth2 => {
-                let tokens = tokens
-                    .context("smtp.auth = \"oauth2\" needs an [oauth] table")?
-                    .clone();
-                let user = smtp
-                    .username
-                    .clone()
-                    .context("smtp.auth = \"oauth2\" needs smtp.username")?;
-                smtp_builder(smtp)?;
-                Ok(Transport::OAuth2(Box::new(OAuth2Smtp {
-                    config: smtp.clone(),
-                    user,
-                    tokens,
-                    current: Mutex::new(None),
-                })))
-            }
             config::Transport::Smtp(smtp) => {
-                let mut builder = smtp_builder(smtp)?;
-                if let (Some(user), Some(password)) = (&smtp.username, &smtp.password) {
-                    builder = builder.credentials(Credentials::new(
-                        user.clone(),
-                        password.expose_secret().to_string(),
-                    ));
-                }
-                Ok(Transport::Smtp(builder.build()))
+                Ok(Transport::Smtp(Box::new(Smtp::new(smtp, tokens)?)))
             }
         }
     }
@@ -145,28 +58,14 @@ impl Transport {
                 .await
                 .map(|_| ())
                 .map_err(|e| SendError::Transient(format!("cannot write the mail file: {e}"))),
-            Transport::Smtp(t) => t
-                .send_raw(&envelope, raw)
-                .await
-                .map(|_| ())
-                .map_err(|e| classify(&e)),
-            Transport::OAuth2(o) => {
-                let t = o.transport().await?;
-                match t.send_raw(&envelope, raw).await {
-                    Ok(_) => Ok(()),
-                    Err(e) => {
-                        // A refused token (535) is not a refused message:
-                        // renew the token and try again later.
-                        if e.status().is_some_and(|c| c.to_string().starts_with("535")) {
-                            o.tokens.invalidate().await;
-                            return Err(SendError::Transient(format!(
-                                "the SMTP server refused the access token: {e}"
-                            )));
-                        }
-                        Err(classify(&e))
-                    }
-                }
-            }
+            Transport::Smtp(t) => t.send(&envelope, raw).await,
+        }
+    }
+
+    /// Ends an open SMTP session (QUIT).
+    pub async fn close(&self) {
+        if let Transport::Smtp(t) = self {
+            t.close().await;
         }
     }
 }
@@ -186,7 +85,7 @@ fn envelope(from: &str, to: &[String]) -> Result<Envelope, SendError> {
 /// Sorts an SMTP error into retry or give up (RFC 5321 §4.2.1: 4yz is
 /// transient, 5yz permanent; anything that is not a reply is a network or
 /// TLS problem and worth retrying).
-fn classify(e: &lettre::transport::smtp::Error) -> SendError {
+pub(super) fn classify(e: &lettre::transport::smtp::Error) -> SendError {
     let text = e.to_string();
     if e.is_permanent() {
         SendError::Permanent(text)

@@ -212,7 +212,8 @@ async fn sigterm_in_a_backlog_leaves_each_message_done_or_untouched_and_metrics_
         MESSAGES
     );
     let rows = wait_for_outbox_sent(&t, Duration::from_secs(60)).await;
-    assert!(rows.iter().all(|r| r.status == "sent"));
+    let unsent = rows.iter().filter(|r| r.status != "sent").count();
+    assert_eq!(unsent, 0, "all {} mails sent within a minute", rows.len());
     let acks_total = rows
         .iter()
         .filter(|r| r.purpose == "acknowledgement")

@@ -14,12 +14,7 @@ const ENQUIRY: &[u8] = include_bytes!("../../examples/mailbox/03-housing-damp.em
 async fn app_with_one_queued_ack(backend: Backend, smtp: &SmtpServer) -> TestApp {
     let t = TestApp::new(backend, Delivery::Smtp(smtp.port)).await;
     t.deliver("03.eml", ENQUIRY);
-    let stop = tokio_util::sync::CancellationToken::new();
-    let ready = tokio::sync::Notify::new();
-    let mut source = postroom::source::Source::from_config(&t.app.config.sources[0], &t.app);
-    postroom::daemon::poll_source(&t.app, &mut source, &stop, &ready)
-        .await
-        .unwrap();
+    poll_once(&t).await;
     t
 }
 
@@ -102,6 +97,66 @@ async fn mail_queued_while_the_server_is_down_is_delivered_once_when_it_is_back(
         worker.deliver_all_due().await.unwrap().sent,
         0,
         "sent once, not again"
+    );
+}
+
+/// Polls the test app's inbox folder once (queueing acknowledgements).
+async fn poll_once(t: &TestApp) {
+    let stop = tokio_util::sync::CancellationToken::new();
+    let ready = tokio::sync::Notify::new();
+    let mut source = postroom::source::Source::from_config(&t.app.config.sources[0], &t.app);
+    postroom::daemon::poll_source(&t.app, &mut source, &stop, &ready)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_burst_of_mail_goes_over_one_smtp_session_and_a_dropped_session_loses_nothing() {
+    let mut smtp = SmtpServer::start();
+    let t = TestApp::new(Backend::Sqlite, Delivery::Smtp(smtp.port)).await;
+    let worker = postroom::daemon::worker(&t.app).unwrap();
+    let (first, second) = postroom::demo::SAMPLE_MAILBOX.split_at(7);
+    for (name, bytes) in first {
+        t.deliver(name, bytes);
+    }
+    poll_once(&t).await;
+
+    let burst = worker.deliver_all_due().await.unwrap();
+    let received = smtp.wait_for(burst.sent, Duration::from_secs(5));
+    assert!(burst.sent >= 3, "{burst:?}");
+    assert_eq!(
+        (received.len(), burst.retried, burst.failed),
+        (burst.sent, 0, 0)
+    );
+    let peers: std::collections::HashSet<_> = received.iter().map(|r| r.peer.clone()).collect();
+    assert_eq!(peers.len(), 1, "one SMTP session for the burst: {peers:?}");
+
+    // The server goes away and comes back: the kept session is dead, and
+    // the next mail goes over a new one at once, not after a retry.
+    smtp.restart();
+    for (name, bytes) in second {
+        t.deliver(name, bytes);
+    }
+    poll_once(&t).await;
+    let after = worker.deliver_all_due().await.unwrap();
+    assert!(after.sent >= 1, "{after:?}");
+    assert_eq!((after.retried, after.failed), (0, 0), "{after:?}");
+    let received = smtp.wait_for(burst.sent + after.sent, Duration::from_secs(5));
+    assert_eq!(received.len(), burst.sent + after.sent, "each mail once");
+    let ids: std::collections::HashSet<_> = received
+        .iter()
+        .filter_map(|r| r.header("Message-ID"))
+        .collect();
+    assert_eq!(ids.len(), received.len(), "no mail sent twice");
+    let peers: std::collections::HashSet<_> = received.iter().map(|r| r.peer.clone()).collect();
+    assert_eq!(peers.len(), 2, "a new session after the restart: {peers:?}");
+    let mut conn = t.app.store.conn().await.unwrap();
+    assert!(
+        outbox::list(&mut conn, None)
+            .await
+            .unwrap()
+            .iter()
+            .all(|r| r.status == "sent" && r.attempts == 1)
     );
 }
 

@@ -8,11 +8,9 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow, bail};
 use async_imap::{Authenticator, Client, Session};
-use rustls::pki_types::ServerName;
 use secrecy::ExposeSecret;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
-use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
 
 use crate::config::{Imap, ImapAuth, Tls};
@@ -150,14 +148,7 @@ pub async fn open(
 
 async fn wrap(config: &Imap, tcp: TcpStream) -> Result<TlsStream<TcpStream>> {
     let tls = crate::tls::client_config(config.ca_pem.as_deref())?;
-    let name = ServerName::try_from(config.host.clone())
-        .context("The IMAP host is not a valid server name")?;
-    within(
-        config.command_timeout,
-        TlsConnector::from(tls).connect(name, tcp),
-    )
-    .await?
-    .with_context(|| format!("TLS with {} failed", config.host))
+    crate::tls::connect(tls, &config.host, tcp, config.command_timeout).await
 }
 
 async fn greeted<T>(mut client: Client<T>, t: Duration) -> Result<Client<T>>

@@ -22,6 +22,8 @@ pub struct Received {
     pub tls: bool,
     /// The user that authenticated, if any.
     pub auth: Option<String>,
+    /// The client's address and port: one per SMTP connection.
+    pub peer: String,
 }
 
 impl Received {
@@ -139,6 +141,7 @@ fn read_received(dir: &Path) -> Vec<Received> {
                 .collect(),
             tls: meta["tls"].as_bool().unwrap_or(false),
             auth: meta["auth"].as_str().map(str::to_string),
+            peer: meta["peer"].as_str().unwrap_or_default().to_string(),
         });
     }
     out

@@ -4,7 +4,8 @@
 Listens on 127.0.0.1 on a free port and prints "READY <port>" on stdout.
 Every accepted message is written to DIR as NNNN.eml (the bytes exactly as
 received) with NNNN.json beside it (envelope sender, recipients, the user
-that authenticated, whether the session used TLS).
+that authenticated, whether the session used TLS, the client's address and
+port, which tells one connection from another).
 
 Scripted replies: if DIR/script.json exists, it is a JSON list of SMTP
 replies ("451 4.3.0 Try again later", "550 5.1.1 No such user"); each DATA
@@ -55,7 +56,8 @@ def auth_name(session):
 class Handler:
     def __init__(self, directory):
         self.directory = directory
-        self.count = 0
+        # After a restart, numbering goes on from what is already there.
+        self.count = len([f for f in os.listdir(directory) if f.endswith(".eml")])
 
     def next_scripted(self):
         path = os.path.join(self.directory, "script.json")
@@ -109,6 +111,8 @@ class Handler:
             "rcpt_tos": envelope.rcpt_tos,
             "auth": auth_name(session),
             "tls": session.ssl is not None or IMPLICIT_TLS,
+            # The client's address and port: one per connection.
+            "peer": "%s:%s" % tuple(session.peer[:2]),
         }
         with open(stem + ".json", "w") as f:
             json.dump(meta, f)
