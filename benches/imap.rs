@@ -11,8 +11,12 @@
 //!    a real SMTP server, median and p99, beside a bare IDLE client's
 //!    APPEND-to-EXISTS on the same server at the same moments. Target:
 //!    within 150 ms of the bare IDLE at the median, 500 ms at p99.
+//! 3. Delivery: the acknowledgements of 1,000 messages sent by postroom's
+//!    delivery worker to a real SMTP server, beside a bare client (Python's
+//!    smtplib, one session) sending the same mails to the same kind of
+//!    server.
 //!
-//!     cargo bench --bench imap [-- throughput | latency]
+//!     cargo bench --bench imap [-- throughput | latency | delivery]
 //!
 //! Needs dovecot-imapd and python3-aiosmtpd (tests/run-all.sh installs them).
 
@@ -39,6 +43,13 @@ use dovecot::Dovecot;
 
 const THROUGHPUT: usize = 10_000;
 const LATENCY: usize = 200;
+const DELIVERY: usize = 1000;
+
+fn smtp_delivery(port: u16) -> String {
+    format!(
+        "[delivery]\ntransport = \"smtp\"\nretry_for = \"1h\"\n\n[smtp]\nhost = \"127.0.0.1\"\nport = {port}\ntls = \"none\"\ntimeout = \"10s\"\n"
+    )
+}
 
 async fn app(dir: &Path, delivery: &str, source: &str) -> Arc<App> {
     let db = format!("sqlite://{}", dir.join("postroom.sqlite").display());
@@ -247,11 +258,12 @@ async fn latency() {
     let d = Dovecot::start();
     let smtp = smtp::SmtpServer::start();
     let dir = tempfile::tempdir().unwrap();
-    let delivery = format!(
-        "[delivery]\ntransport = \"smtp\"\nretry_for = \"1h\"\n\n[smtp]\nhost = \"127.0.0.1\"\nport = {}\ntls = \"none\"\ntimeout = \"10s\"\n",
-        smtp.port
-    );
-    let app = app(dir.path(), &delivery, &imap_source(d.port, "")).await;
+    let app = app(
+        dir.path(),
+        &smtp_delivery(smtp.port),
+        &imap_source(d.port, ""),
+    )
+    .await;
     let stop = CancellationToken::new();
     let daemon = tokio::spawn(postroom::daemon::run(app.clone(), stop.clone()));
 
@@ -333,6 +345,80 @@ async fn latency() {
     );
 }
 
+async fn delivery() {
+    let d = Dovecot::start();
+    let smtp = smtp::SmtpServer::start();
+    d.append("INBOX", &synthetic::synthetic_messages(DELIVERY), None)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let app = app(
+        dir.path(),
+        &smtp_delivery(smtp.port),
+        &imap_source(d.port, "since = \"2000-01-01T00:00:00Z\""),
+    )
+    .await;
+    let mut source = postroom::source::Source::from_config(&app.config.sources[0], &app);
+    let stop = CancellationToken::new();
+    let ready = tokio::sync::Notify::new();
+    postroom::daemon::poll_source(&app, &mut source, &stop, &ready)
+        .await
+        .unwrap();
+    source.close().await;
+
+    let worker = postroom::daemon::worker(&app).unwrap();
+    let start = Instant::now();
+    let totals = worker.deliver_all_due().await.unwrap();
+    let took = start.elapsed();
+    worker.close().await;
+    assert_eq!((totals.retried, totals.failed), (0, 0), "{totals:?}");
+    let sent = smtp::files_with_ext(smtp.dir.path(), "eml");
+    assert_eq!(sent.len(), totals.sent);
+
+    // The bare client: the same mails, one smtplib session, a fresh server.
+    let bare_server = smtp::SmtpServer::start();
+    let script = r#"
+import smtplib, sys, time
+port, files = int(sys.argv[1]), sys.argv[2:]
+mails = [open(f, "rb").read() for f in files]
+s = smtplib.SMTP("127.0.0.1", port)
+start = time.monotonic()
+for m in mails:
+    s.sendmail("postroom@wexcombe.gov.uk", ["office@mp.example"], m)
+print(time.monotonic() - start)
+s.quit()
+"#;
+    let out = std::process::Command::new("/usr/bin/python3")
+        .arg("-c")
+        .arg(script)
+        .arg(bare_server.port.to_string())
+        .args(&sent)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let bare: f64 = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
+
+    let n = totals.sent as f64;
+    println!();
+    println!(
+        "Delivery, {} acknowledgements to a local SMTP server:",
+        totals.sent
+    );
+    println!(
+        "  bare smtplib client, one session       {:>6.2} s  {:>5.1} ms a mail",
+        bare,
+        bare * 1000.0 / n
+    );
+    println!(
+        "  postroom delivery worker               {:>6.2} s  {:>5.1} ms a mail (claim, send, record)",
+        took.as_secs_f64(),
+        took.as_secs_f64() * 1000.0 / n
+    );
+}
+
 fn main() {
     // POSTROOM_LOG=info (or debug) shows what postroom does meanwhile.
     if std::env::var_os("POSTROOM_LOG").is_some() {
@@ -354,6 +440,9 @@ fn main() {
         }
         if wants("latency") {
             latency().await;
+        }
+        if wants("delivery") {
+            delivery().await;
         }
     });
 }

@@ -45,6 +45,7 @@ cargo fetch --locked >/dev/null
 cargo deny --offline check bans licenses sources
 
 # The tests (unit and integration). The benchmarks print figures and are run
-# by hand (cargo bench); here they are only compiled, so they cannot rot.
+# by hand (cargo bench); here they are only compiled, so they cannot rot
+# (in the dev profile, on the libraries the tests have just built).
 cargo test --locked --lib --bins --tests "$@"
-cargo check --locked --benches
+cargo build --locked --benches --profile dev
