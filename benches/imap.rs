@@ -86,6 +86,18 @@ fn imap_source(port: u16, extra: &str) -> String {
 }
 
 /// A bare client: every body of INBOX in one UID FETCH. Returns the bytes.
+/// Ingests everything the app's first source holds; how many messages.
+async fn ingest_all(app: &App) -> usize {
+    let mut source = postroom::source::Source::from_config(&app.config.sources[0], app);
+    let stop = CancellationToken::new();
+    let ready = tokio::sync::Notify::new();
+    let outcomes = postroom::daemon::poll_source(app, &mut source, &stop, &ready)
+        .await
+        .unwrap();
+    source.close().await;
+    outcomes.len()
+}
+
 async fn bare_fetch(d: &Dovecot) -> usize {
     let mut session = d.session().await;
     session.select("INBOX").await.unwrap();
@@ -128,16 +140,10 @@ async fn throughput() {
         &imap_source(d.port, "since = \"2000-01-01T00:00:00Z\""),
     )
     .await;
-    let mut source = postroom::source::Source::from_config(&app.config.sources[0], &app);
-    let stop = CancellationToken::new();
-    let ready = tokio::sync::Notify::new();
     let start = Instant::now();
-    let outcomes = postroom::daemon::poll_source(&app, &mut source, &stop, &ready)
-        .await
-        .unwrap();
+    let ingested = ingest_all(&app).await;
     let ingest = start.elapsed();
-    source.close().await;
-    assert_eq!(outcomes.len(), THROUGHPUT, "every message ingested");
+    assert_eq!(ingested, THROUGHPUT, "every message ingested");
     let mut conn = app.store.conn().await.unwrap();
     let queued = postroom::store::outbox::list(&mut conn, None)
         .await
@@ -357,13 +363,7 @@ async fn delivery() {
         &imap_source(d.port, "since = \"2000-01-01T00:00:00Z\""),
     )
     .await;
-    let mut source = postroom::source::Source::from_config(&app.config.sources[0], &app);
-    let stop = CancellationToken::new();
-    let ready = tokio::sync::Notify::new();
-    postroom::daemon::poll_source(&app, &mut source, &stop, &ready)
-        .await
-        .unwrap();
-    source.close().await;
+    assert_eq!(ingest_all(&app).await, DELIVERY);
 
     let worker = postroom::daemon::worker(&app).unwrap();
     let start = Instant::now();
