@@ -379,10 +379,7 @@ async fn dispatch(command: Command) -> Result<ExitCode> {
             directory,
         } => {
             let directory = directory.unwrap_or_else(|| corpus.join("mps.csv"));
-            let classifier = Arc::new(rules::classifier(
-                config.config.as_deref(),
-                Some(&directory),
-            )?);
+            let classifier = rules::classifier(config.config.as_deref(), Some(&directory))?;
             let labels = crate::eval::read_labels(&corpus)?;
             let scored =
                 crate::eval::score(classifier, &Extractor::default(), &corpus, labels).await?;

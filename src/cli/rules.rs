@@ -19,7 +19,10 @@ use crate::message::Origin;
 
 /// The classifier for `classify` and `rules test`: the config's, or the
 /// built-in rules with a neutral council, and the given MP directory.
-pub(super) fn classifier(config: Option<&Path>, directory: Option<&Path>) -> Result<Classifier> {
+pub(super) fn classifier(
+    config: Option<&Path>,
+    directory: Option<&Path>,
+) -> Result<Arc<Classifier>> {
     let directory = match directory {
         Some(path) => Some(Directory::load(path).map_err(|e| {
             anyhow::anyhow!(
@@ -36,20 +39,20 @@ pub(super) fn classifier(config: Option<&Path>, directory: Option<&Path>) -> Res
         Some(path) => {
             let prepared = prepare(path)?;
             let c = prepared.classifier;
-            Ok(match directory {
+            Ok(Arc::new(match directory {
                 Some(d) => Classifier::new(c.rules, d, c.settings),
                 None => c,
-            })
+            }))
         }
         None => {
             let rules = app::embedded_rules().map_err(|e| anyhow::anyhow!("{e}"))?;
             let settings = Settings::new("MPE", Vec::new(), None, None, "postroom.invalid")
                 .map_err(anyhow::Error::msg)?;
-            Ok(Classifier::new(
+            Ok(Arc::new(Classifier::new(
                 rules,
                 directory.unwrap_or_default(),
                 settings,
-            ))
+            )))
         }
     }
 }
@@ -87,10 +90,7 @@ async fn read(
 
 pub(super) async fn classify(with: &ClassifyWith) -> Result<ExitCode> {
     let extractor = Extractor::default();
-    let classifier = Arc::new(classifier(
-        with.config.config.as_deref(),
-        with.directory.as_deref(),
-    )?);
+    let classifier = classifier(with.config.config.as_deref(), with.directory.as_deref())?;
     let files = &with.files;
     let mut failed = false;
     let stdout = std::io::stdout();
@@ -147,10 +147,7 @@ pub(super) fn rules_check(config: Option<&Path>, rules: Option<&Path>) -> Result
 
 pub(super) async fn rules_test(with: &ClassifyWith) -> Result<ExitCode> {
     let extractor = Extractor::default();
-    let classifier = Arc::new(classifier(
-        with.config.config.as_deref(),
-        with.directory.as_deref(),
-    )?);
+    let classifier = classifier(with.config.config.as_deref(), with.directory.as_deref())?;
     let files = &with.files;
     for path in files {
         let bytes =

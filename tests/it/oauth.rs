@@ -188,12 +188,7 @@ async fn client_credentials_read_the_mailbox_and_send_the_acknowledgement_over_x
     // new token and goes out on the next try.
     server.revoke_all();
     t.deliver("second.eml", postroom::demo::SAMPLE_MAILBOX[0].1);
-    let stop = tokio_util::sync::CancellationToken::new();
-    let ready = tokio::sync::Notify::new();
-    let mut inbox = postroom::source::Source::from_config(&t.app.config.sources[0], &t.app);
-    let opened = postroom::daemon::poll_source(&t.app, &mut inbox, &stop, &ready)
-        .await
-        .unwrap();
+    let opened = t.poll().await;
     assert_eq!(opened.len(), 1);
     let worker = postroom::daemon::worker(&t.app).unwrap();
     let refused = worker.deliver_all_due().await.unwrap();

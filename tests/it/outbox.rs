@@ -14,7 +14,7 @@ const ENQUIRY: &[u8] = include_bytes!("../../examples/mailbox/03-housing-damp.em
 async fn app_with_one_queued_ack(backend: Backend, smtp: &SmtpServer) -> TestApp {
     let t = TestApp::new(backend, Delivery::Smtp(smtp.port)).await;
     t.deliver("03.eml", ENQUIRY);
-    poll_once(&t).await;
+    t.poll().await;
     t
 }
 
@@ -100,16 +100,6 @@ async fn mail_queued_while_the_server_is_down_is_delivered_once_when_it_is_back(
     );
 }
 
-/// Polls the test app's inbox folder once (queueing acknowledgements).
-async fn poll_once(t: &TestApp) {
-    let stop = tokio_util::sync::CancellationToken::new();
-    let ready = tokio::sync::Notify::new();
-    let mut source = postroom::source::Source::from_config(&t.app.config.sources[0], &t.app);
-    postroom::daemon::poll_source(&t.app, &mut source, &stop, &ready)
-        .await
-        .unwrap();
-}
-
 #[tokio::test]
 async fn a_burst_of_mail_goes_over_one_smtp_session_and_a_dropped_session_loses_nothing() {
     let mut smtp = SmtpServer::start();
@@ -119,7 +109,7 @@ async fn a_burst_of_mail_goes_over_one_smtp_session_and_a_dropped_session_loses_
     for (name, bytes) in first {
         t.deliver(name, bytes);
     }
-    poll_once(&t).await;
+    t.poll().await;
 
     let burst = worker.deliver_all_due().await.unwrap();
     let received = smtp.wait_for(burst.sent, Duration::from_secs(5));
@@ -137,7 +127,7 @@ async fn a_burst_of_mail_goes_over_one_smtp_session_and_a_dropped_session_loses_
     for (name, bytes) in second {
         t.deliver(name, bytes);
     }
-    poll_once(&t).await;
+    t.poll().await;
     let after = worker.deliver_all_due().await.unwrap();
     assert!(after.sent >= 1, "{after:?}");
     assert_eq!((after.retried, after.failed), (0, 0), "{after:?}");

@@ -48,12 +48,7 @@ fn without_received(bytes: &[u8]) -> Vec<u8> {
 /// clock-driven work (which would run retention while the years are being
 /// generated).
 async fn ingest(t: &TestApp) -> Vec<postroom::ingest::Outcome> {
-    let stop = tokio_util::sync::CancellationToken::new();
-    let ready = tokio::sync::Notify::new();
-    let mut inbox = postroom::source::Source::from_config(&t.app.config.sources[0], &t.app);
-    let outcomes = postroom::daemon::poll_source(&t.app, &mut inbox, &stop, &ready)
-        .await
-        .unwrap();
+    let outcomes = t.poll().await;
     let worker = postroom::daemon::worker(&t.app).unwrap();
     worker.deliver_all_due().await.unwrap();
     outcomes

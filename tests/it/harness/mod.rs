@@ -150,6 +150,18 @@ impl TestApp {
         }
     }
 
+    /// Reads the first source once (queueing what it opens), without
+    /// sending anything or the daemon's clock-driven work.
+    pub async fn poll(&self) -> Vec<postroom::ingest::Outcome> {
+        let stop = tokio_util::sync::CancellationToken::new();
+        let ready = tokio::sync::Notify::new();
+        let mut source =
+            postroom::source::Source::from_config(&self.app.config.sources[0], &self.app);
+        postroom::daemon::poll_source(&self.app, &mut source, &stop, &ready)
+            .await
+            .unwrap()
+    }
+
     pub async fn run_once(&self) -> (Vec<postroom::ingest::Outcome>, postroom::outbox::Totals) {
         postroom::daemon::run_once(&self.app)
             .await
