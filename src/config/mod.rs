@@ -24,14 +24,18 @@ pub use crate::problem::{Problem as ConfigError, Problems as ConfigErrors};
 
 mod casework;
 mod check;
+mod delivery;
 mod ops;
 mod raw;
+mod sources;
 
 pub use ops::{Keep, Retention};
 
 use casework::*;
 use check::*;
+use delivery::*;
 use raw::RawConfig;
+use sources::*;
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -466,7 +470,7 @@ impl Config {
         let policy = check_policy(&mut c, raw.policy, council.division);
         let reminders = check_reminders(&mut c, raw.reminders);
         let digests = check_digests(&mut c, raw.digests, reminders.hours);
-        let webhook = raw.webhook.and_then(|w| check::check_webhook(&mut c, w));
+        let webhook = raw.webhook.and_then(|w| check_webhook(&mut c, w));
         let oauth = raw.oauth.map(|o| check_oauth(&mut c, o));
         let http = raw.http.and_then(|h| ops::check_http(&mut c, h));
         let retention = ops::check_retention(&mut c, raw.retention);
