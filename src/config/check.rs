@@ -35,6 +35,20 @@ impl Checker<'_> {
             .push(ConfigError::new(self.file.clone(), line, message));
     }
 
+    /// The bytes of the file `key` names (relative to the config's folder),
+    /// or an error on `span` when it cannot be read.
+    pub(super) fn read_file(
+        &mut self,
+        span: std::ops::Range<usize>,
+        key: &str,
+        file: Option<&str>,
+    ) -> Option<Vec<u8>> {
+        let path = self.path(file?);
+        std::fs::read(&path)
+            .map_err(|e| self.error_at(span, format!("{key}: cannot read {}: {e}", path.display())))
+            .ok()
+    }
+
     pub(super) fn path(&self, p: &str) -> PathBuf {
         let p = Path::new(p);
         if p.is_absolute() {

@@ -117,17 +117,7 @@ pub(super) fn check_smtp(c: &mut Checker<'_>, spanned: Spanned<RawSmtp>) -> Smtp
         Tls::StartTls => 587,
         Tls::None => 25,
     });
-    let ca_pem = raw.ca_file.as_deref().and_then(|f| {
-        let path = c.path(f);
-        std::fs::read(&path)
-            .map_err(|e| {
-                c.error_at(
-                    span.clone(),
-                    format!("smtp.ca_file: cannot read {}: {e}", path.display()),
-                )
-            })
-            .ok()
-    });
+    let ca_pem = c.read_file(span.clone(), "smtp.ca_file", raw.ca_file.as_deref());
     Smtp {
         host: raw.host,
         oauth2,

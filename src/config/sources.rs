@@ -263,17 +263,7 @@ fn check_imap(c: &mut Checker<'_>, s: &RawSource, span: std::ops::Range<usize>) 
     };
     let idle_timeout = duration(c, &s.idle_timeout, 25 * 60, "idle_timeout");
     let command_timeout = duration(c, &s.command_timeout, 60, "command_timeout");
-    let ca_pem = s.ca_file.as_deref().and_then(|f| {
-        let path = c.path(f);
-        std::fs::read(&path)
-            .map_err(|e| {
-                c.error_at(
-                    span.clone(),
-                    format!("ca_file: cannot read {}: {e}", path.display()),
-                )
-            })
-            .ok()
-    });
+    let ca_pem = c.read_file(span.clone(), "ca_file", s.ca_file.as_deref());
     Some(Imap {
         port: s.port.unwrap_or(match tls {
             Tls::Implicit => 993,
@@ -369,17 +359,7 @@ pub(super) fn check_oauth(
         Flow::ClientCredentials => "https://outlook.office365.com/.default".into(),
         Flow::RefreshToken => "https://outlook.office365.com/IMAP.AccessAsUser.All https://outlook.office365.com/SMTP.Send offline_access".into(),
     });
-    let ca_pem = raw.ca_file.as_deref().and_then(|f| {
-        let path = c.path(f);
-        std::fs::read(&path)
-            .map_err(|e| {
-                c.error_at(
-                    span.clone(),
-                    format!("oauth.ca_file: cannot read {}: {e}", path.display()),
-                )
-            })
-            .ok()
-    });
+    let ca_pem = c.read_file(span.clone(), "oauth.ca_file", raw.ca_file.as_deref());
     OAuthConfig {
         flow,
         token_url,
