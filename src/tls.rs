@@ -7,14 +7,14 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use rustls::ClientConfig;
 use rustls::pki_types::CertificateDer;
+use rustls::pki_types::pem::PemObject;
 
 /// A client configuration trusting the public roots and `extra_ca_pem`.
 pub fn client_config(extra_ca_pem: Option<&[u8]>) -> Result<Arc<ClientConfig>> {
     let mut roots = rustls::RootCertStore::empty();
     roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
     if let Some(pem) = extra_ca_pem {
-        let mut reader = std::io::Cursor::new(pem);
-        let certs: Vec<CertificateDer<'static>> = rustls_pemfile::certs(&mut reader)
+        let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(pem)
             .collect::<Result<_, _>>()
             .context("The CA file is not PEM")?;
         if certs.is_empty() {
@@ -49,4 +49,27 @@ pub async fn connect(
     .await
     .with_context(|| format!("TLS with {host} timed out"))?
     .with_context(|| format!("TLS with {host} failed"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_ca_file_without_a_certificate_is_refused() {
+        let err = client_config(Some(b"this is not a certificate\n")).unwrap_err();
+        assert_eq!(err.to_string(), "The CA file holds no certificate");
+        let damaged = b"-----BEGIN CERTIFICATE-----\n!!!!\n-----END CERTIFICATE-----\n";
+        let err = client_config(Some(damaged)).unwrap_err();
+        assert_eq!(err.to_string(), "The CA file is not PEM");
+    }
+
+    #[test]
+    fn a_ca_certificate_in_pem_is_trusted() {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let mut params = rcgen::CertificateParams::new(vec!["ca.test".into()]).unwrap();
+        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        let pem = params.self_signed(&key).unwrap().pem();
+        assert!(client_config(Some(pem.as_bytes())).is_ok());
+    }
 }

@@ -34,15 +34,38 @@ if [ -z "${POSTROOM_TEST_POSTGRES:-}" ] && command -v pg_isready >/dev/null; the
 fi
 
 # Supply chain: licences, banned crates (OpenSSL) and sources, with
-# cargo-deny (deny.toml). Installed from crates.io when missing. The
-# advisories check needs the RustSec database from GitHub; run
-# `cargo deny check advisories` where it is reachable.
+# cargo-deny (deny.toml). Installed from crates.io when missing.
 if ! cargo deny --version >/dev/null 2>&1; then
     echo "run-all: installing cargo-deny"
     cargo install --locked cargo-deny@0.20.2
 fi
 cargo fetch --locked >/dev/null
 cargo deny --offline check bans licenses sources
+
+# Known vulnerabilities, unmaintained and yanked crates: the RustSec
+# advisory database. Offline, from the snapshot in ../shared/advisory-db
+# (or POSTROOM_ADVISORY_DB), which knows nothing published after its date
+# (its SNAPSHOT.md); without a snapshot, from the live database, which
+# needs the network. Any advisory not answered in deny.toml fails the run.
+advisory_db="${POSTROOM_ADVISORY_DB:-../shared/advisory-db}"
+if [ -d "$advisory_db/crates" ]; then
+    # cargo-deny wants a git checkout named after the database's URL, under
+    # its db-path: a copy of the snapshot, committed, in target/.
+    dbs="$PWD/target/advisory-dbs"
+    db="$dbs/advisory-db-3157b0e258782691"
+    rm -rf "$dbs" && mkdir -p "$dbs"
+    cp -r "$advisory_db" "$db"
+    git -C "$db" init -q
+    git -C "$db" add -A
+    git -C "$db" -c user.name=postroom -c user.email=postroom@localhost commit -qm snapshot
+    sed "s|^\[advisories\]|[advisories]\ndb-path = \"$dbs\"\ndb-urls = [\"https://github.com/rustsec/advisory-db\"]|" \
+        deny.toml > "$dbs/deny.toml"
+    echo "run-all: advisories from the snapshot in $advisory_db ($(grep -m1 -o 'commit [0-9a-f]* ([0-9-]*)' "$advisory_db/SNAPSHOT.md" || echo 'undated'))"
+    cargo deny --offline --config "$dbs/deny.toml" check advisories
+else
+    echo "run-all: no advisory snapshot at $advisory_db; checking against the live database"
+    cargo deny check advisories
+fi
 
 # The tests (unit and integration). The benchmarks print figures and are run
 # by hand (cargo bench); here they are only compiled, so they cannot rot

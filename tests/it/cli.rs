@@ -607,16 +607,21 @@ fn a_report_gives_the_figures_of_the_demo_as_json_csv_and_a_chart() {
 fn a_report_gives_the_figures_of_the_demo_as_json_csv_and_a_chart_on(backend: Backend) {
     let (dir, config, _db) = demo_on(backend);
     let chart = dir.path().join("report.svg");
+    // The unreadable sample message has no date: on PostgreSQL, where the
+    // test runs `run --once` on the wall clock, it is received today. The
+    // range reaches today so that it is counted whenever the test runs.
+    let today = chrono::Utc::now()
+        .with_timezone(&chrono_tz::Europe::London)
+        .date_naive();
+    let to = today.max(chrono::NaiveDate::from_ymd_opt(2026, 11, 30).unwrap());
+    let months = {
+        use chrono::Datelike;
+        (to.year() - 2026) * 12 + to.month() as i32 - 10 + 1
+    };
+    let to = to.to_string();
     let run = |extra: &[&str]| {
         let out = postroom()
-            .args([
-                "report",
-                "--from",
-                "2026-10-01",
-                "--to",
-                "2026-11-30",
-                "--config",
-            ])
+            .args(["report", "--from", "2026-10-01", "--to", &to, "--config"])
             .arg(&config)
             .args(extra)
             .output()
@@ -636,7 +641,7 @@ fn a_report_gives_the_figures_of_the_demo_as_json_csv_and_a_chart_on(backend: Ba
     ]))
     .unwrap();
     // The sample mailbox: eight cases, six from MP offices (all acknowledged),
-    // one answered by the caseworker's reply, one chaser; two months.
+    // one answered by the caseworker's reply, one chaser; from October.
     assert_eq!(json["total"]["received"], 8);
     assert_eq!(json["total"]["from_mp_offices"], 6);
     assert_eq!(json["total"]["acknowledged"], 6);
@@ -644,7 +649,7 @@ fn a_report_gives_the_figures_of_the_demo_as_json_csv_and_a_chart_on(backend: Ba
     assert_eq!(json["total"]["answered_in_time"], 1);
     assert_eq!(json["total"]["open_at_end"], 7);
     assert_eq!(json["total"]["chasers"], 1);
-    assert_eq!(json["periods"].as_array().unwrap().len(), 2);
+    assert_eq!(json["periods"].as_array().unwrap().len() as i32, months);
     assert_eq!(json["by_mp"]["Marcus Ellery"], 2);
     assert_eq!(json["by_category"]["send"], 5);
     assert!(std::fs::read_to_string(&chart).unwrap().starts_with("<svg"));
