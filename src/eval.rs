@@ -17,7 +17,6 @@ use serde::Deserialize;
 
 use crate::classify::{Classifier, Decision};
 use crate::extract::Extractor;
-use crate::ingest;
 use crate::message::Origin;
 
 /// One line of `labels.jsonl`.
@@ -125,7 +124,7 @@ pub async fn score(
         };
         let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
         let (_, decision) =
-            ingest::read(classifier.clone(), extractor, Arc::new(bytes), origin, name).await;
+            crate::read::read(classifier.clone(), extractor, Arc::new(bytes), origin, name).await;
         out.push(Scored { label, decision });
     }
     Ok(out)

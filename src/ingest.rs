@@ -1,9 +1,9 @@
-//! The pipeline for one message: parse, classify, then store it, write its
-//! case and queue its acknowledgement in ONE transaction.
+//! The pipeline for a batch of messages: read them (`read`), then store
+//! each, write its case and queue its acknowledgement in ONE transaction.
 //!
 //! ```text
-//! Incoming ──parse──▶ Message ──classify──▶ Decision ──┐
-//!                                                      ▼
+//! Incoming ──read──▶ (Message, Decision) ──┐
+//!                                          ▼
 //!   BEGIN: checkpoint · raw bytes · parts · case (new, or joined by thread)
 //!          · events · acknowledgement in the outbox        COMMIT
 //! ```
@@ -19,9 +19,6 @@
 //!   own addresses, or to more than N per sender per hour, whatever the
 //!   rules say.
 
-use std::panic::AssertUnwindSafe;
-use std::sync::Arc;
-
 use anyhow::{Context, Result};
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{Value, json};
@@ -31,9 +28,8 @@ use crate::app::App;
 use crate::case::{Kind, Status};
 use crate::classify::{Classifier, Decision};
 use crate::compose;
-use crate::extract::Extractor;
 use crate::message::Origin;
-use crate::parse::{self, Message, ParseStatus};
+use crate::parse::{Message, ParseStatus};
 use crate::source::{Checkpoint, Incoming};
 use crate::store::{Tx, cases, imap, messages, outbox, sources};
 use crate::{assign, deadlines, notify, store};
@@ -62,106 +58,11 @@ pub enum Outcome {
     Retired,
 }
 
-/// Reads a message: parse, read the text of its attachments (or of the
-/// letter), classify. Parsing and classifying are CPU work and run on a
-/// blocking thread with panics contained; extraction runs its tools in child
-/// processes with limits. A message that makes any of it fail is still read:
-/// as unparsed, flagged for a person, and the next message goes on.
-pub async fn read(
-    classifier: Arc<Classifier>,
-    extractor: &Extractor,
-    bytes: Arc<Vec<u8>>,
-    origin: Origin,
-    file_name: Option<String>,
-) -> (Message, Decision) {
-    let parsed = tokio::task::spawn_blocking(move || {
-        std::panic::catch_unwind(AssertUnwindSafe(|| match origin {
-            Origin::Email => parse::parse_email(&bytes),
-            Origin::Letter => {
-                let name = file_name.as_deref().unwrap_or("letter");
-                Message::letter(name, letter_content_type(name), &bytes)
-            }
-        }))
-        .ok()
-    })
-    .await
-    .ok()
-    .flatten();
-    let mut message = parsed.unwrap_or_else(|| failed_message(origin));
-    match message.origin {
-        Origin::Email => extractor.run(&mut message).await,
-        Origin::Letter => extractor.letter(&mut message).await,
-    }
-    let task = tokio::task::spawn_blocking(move || {
-        let decision =
-            std::panic::catch_unwind(AssertUnwindSafe(|| classifier.classify(&message))).ok();
-        (message, decision)
-    });
-    match task.await {
-        Ok((message, Some(decision))) => (message, decision),
-        Ok((message, None)) => (message, failed_decision()),
-        Err(_) => (failed_message(origin), failed_decision()),
-    }
-}
-
-const READ_FAILED: &str = "postroom failed while reading this message";
-
-fn failed_message(origin: Origin) -> Message {
-    let mut message = parse::parse_email(b"");
-    message.origin = origin;
-    message.status = ParseStatus::Unparsed;
-    message.warnings = vec![READ_FAILED.into()];
-    message
-}
-
-fn failed_decision() -> Decision {
-    Decision {
-        kind: Kind::NotMp,
-        from_mp_office: false,
-        category: None,
-        send_topic: None,
-        urgent: false,
-        mp_name: None,
-        constituency: None,
-        mp_reference: None,
-        council_reference: None,
-        should_acknowledge: false,
-        team: None,
-        assignee: None,
-        policy: None,
-        tags: Vec::new(),
-        triage: vec![READ_FAILED.into()],
-        matched_rules: Vec::new(),
-        explanation: Vec::new(),
-    }
-}
-
-/// The MIME type of a letter's file, by its extension.
-pub fn letter_content_type(name: &str) -> &'static str {
-    let lower = name.to_ascii_lowercase();
-    match lower.rsplit_once('.').map(|(_, x)| x) {
-        Some("pdf") => "application/pdf",
-        Some("png") => "image/png",
-        Some("jpg" | "jpeg") => "image/jpeg",
-        Some("tif" | "tiff") => "image/tiff",
-        _ => "application/octet-stream",
-    }
-}
-
 /// Stores one message from a source. The caller settles the source after
 /// this returns.
 pub async fn ingest(app: &App, incoming: &Incoming) -> Result<Outcome> {
     let mut outcomes = ingest_batch(app, std::slice::from_ref(incoming)).await?;
     outcomes.pop().context("no outcome for the message")
-}
-
-/// Messages read at once: parsing and classifying are CPU work, one core
-/// each.
-fn parallel_reads() -> usize {
-    std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(2)
-        .clamp(1, 8)
 }
 
 /// Stores a batch of messages from a source, in the source's order, in ONE
@@ -170,25 +71,8 @@ fn parallel_reads() -> usize {
 /// are read (parsed, extracted, classified) side by side first, outside the
 /// transaction. The caller settles the source after this returns.
 pub async fn ingest_batch(app: &App, batch: &[Incoming]) -> Result<Vec<Outcome>> {
-    use futures::StreamExt;
     let started = std::time::Instant::now();
-    let extractor = &app.extractor;
-    let pending: Vec<_> = batch
-        .iter()
-        .map(|incoming| {
-            read(
-                app.classifier(),
-                extractor,
-                incoming.raw.bytes.clone(),
-                incoming.raw.origin,
-                incoming.raw.file_name.clone(),
-            )
-        })
-        .collect();
-    let reads: Vec<(Message, Decision)> = futures::stream::iter(pending)
-        .buffered(parallel_reads())
-        .collect()
-        .await;
+    let reads = crate::read::read_all(app.classifier(), &app.extractor, batch).await;
     let now = app.clock.now();
 
     let mut tx = app.store.begin().await?;

@@ -44,6 +44,7 @@ pub mod oauth;
 pub mod outbox;
 pub mod parse;
 pub mod problem;
+pub mod read;
 pub mod remind;
 pub mod report;
 pub mod retention;

@@ -14,7 +14,6 @@ use crate::app;
 use crate::classify::{Classifier, Directory, Settings};
 use crate::config::Config;
 use crate::extract::Extractor;
-use crate::ingest;
 use crate::message::Origin;
 
 /// The classifier for `classify` and `rules test`: the config's, or the
@@ -78,7 +77,7 @@ async fn read(
     bytes: Vec<u8>,
 ) -> (crate::parse::Message, crate::classify::Decision) {
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
-    ingest::read(
+    crate::read::read(
         classifier.clone(),
         extractor,
         Arc::new(bytes),

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use postroom::classify::{Classifier, Directory, Settings};
 use postroom::extract::Extractor;
-use postroom::ingest::{self, Outcome};
+use postroom::ingest::Outcome;
 use postroom::message::Origin;
 use postroom::store::{cases, messages, outbox};
 
@@ -51,7 +51,7 @@ async fn fields_of(name: &str) -> serde_json::Value {
     };
     let bytes = Arc::new(std::fs::read(&path).unwrap());
     let (_, decision) =
-        ingest::read(classifier(), &extractor(), bytes, origin, Some(name.into())).await;
+        postroom::read::read(classifier(), &extractor(), bytes, origin, Some(name.into())).await;
     let mut v = serde_json::to_value(decision.labels(name)).unwrap();
     let map = v.as_object_mut().unwrap();
     map.remove("file");

@@ -517,7 +517,7 @@ async fn reading_never_fails_whatever_the_bytes() {
         b"Content-Type: multipart/mixed; boundary=x\r\n\r\n--x\r\n--x",
     ] {
         let extractor = postroom::extract::Extractor::default();
-        let (message, decision) = ingest::read(
+        let (message, decision) = postroom::read::read(
             classifier.clone(),
             &extractor,
             Arc::new(bytes.to_vec()),
