@@ -238,7 +238,7 @@ fn acknowledgement(app: &App) -> Vec<u8> {
             name: app.config.council.name.clone(),
             mailbox: app.config.council.mailbox.clone(),
         },
-        case: postroom::notify::case_context(app, &case).unwrap(),
+        case: postroom::casework::mail::case_context(app, &case).unwrap(),
     };
     let rendered = app.templates().render("acknowledgement", &ctx).unwrap();
     postroom::compose::build(&postroom::compose::Outgoing {

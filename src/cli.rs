@@ -155,7 +155,7 @@ pub enum Command {
         #[arg(long, value_enum, default_value = "month")]
         by: crate::report::By,
         #[arg(long, value_enum, default_value = "table")]
-        format: crate::casework::Format,
+        format: crate::casework::show::Format,
         /// Also write the chart (received, answered, trend) as SVG here.
         #[arg(long)]
         chart: Option<PathBuf>,
@@ -227,7 +227,7 @@ pub enum CasesCommand {
         #[arg(long)]
         due_before: Option<chrono::NaiveDate>,
         #[arg(long, value_enum, default_value = "table")]
-        format: crate::casework::Format,
+        format: crate::casework::show::Format,
     },
     /// One case in full: facts, deadlines, messages with their text and
     /// attachments, the rules that classified it, the timeline.

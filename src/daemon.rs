@@ -100,7 +100,7 @@ pub fn worker(app: &App) -> Result<Worker> {
         app.config
             .webhook
             .clone()
-            .map(crate::webhook::Sender::new)
+            .map(crate::casework::webhook::Sender::new)
             .transpose()?,
     ))
 }

@@ -159,7 +159,7 @@ pub async fn run(dir: &Path) -> Result<()> {
     let app = App::start(prepared, clock::FixedClock::new(now)).await?;
     println!(
         "The demo's clock reads {} (London), the morning after the last sample message arrived.\n",
-        crate::notify::long_date(app.calendar().local_date(now))
+        crate::casework::mail::long_date(app.calendar().local_date(now))
     );
     let (outcomes, totals) = daemon::run_once(&app).await?;
 

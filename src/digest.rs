@@ -13,11 +13,11 @@ use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, TimeZone, Utc};
 use tracing::info;
 
 use crate::app::App;
+use crate::casework::mail::{case_context, long_date};
 use crate::compose::{
     self, ChaserItem, CouncilContext, DigestContext, DueItem, Rendered, WeekFigures,
 };
 use crate::deadlines;
-use crate::notify::{case_context, long_date};
 use crate::store::cases::{self, CaseRow, Moment};
 use crate::store::{deadlines as stored, parse_date, parse_ts};
 
@@ -312,7 +312,7 @@ async fn queue(
     now: DateTime<Utc>,
 ) -> Result<i64> {
     let tag = format!("{}-{}", digest.period.as_str(), digest.key);
-    crate::notify::queue_generated(
+    crate::casework::mail::queue_generated(
         app,
         tx,
         "digest",

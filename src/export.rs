@@ -70,7 +70,7 @@ pub async fn export(app: &App, subject: Subject<'_>, out: &Path) -> Result<Expor
             .await?
             .with_context(|| format!("Case {reference} went while exporting"))?;
         let dir = format!("cases/{}", safe(reference));
-        let text = crate::casework::show(&mut conn, reference).await?;
+        let text = crate::casework::show::show(&mut conn, reference).await?;
         put(&mut zip, &format!("{dir}/case.txt"), text.as_bytes())?;
         put(
             &mut zip,

@@ -195,6 +195,6 @@ async fn queue(
         .chars()
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
         .collect();
-    crate::notify::queue_generated(app, tx, "alert", &tag, to, rendered, now).await?;
+    crate::casework::mail::queue_generated(app, tx, "alert", &tag, to, rendered, now).await?;
     Ok(())
 }

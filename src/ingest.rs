@@ -26,13 +26,14 @@ use tracing::{Instrument, info};
 
 use crate::app::App;
 use crate::case::{Kind, Status};
+use crate::casework::{assign, mail as notify};
 use crate::classify::{Classifier, Decision};
 use crate::compose;
 use crate::message::Origin;
 use crate::parse::{Message, ParseStatus};
 use crate::source::{Checkpoint, Incoming};
 use crate::store::{Tx, cases, imap, messages, outbox, sources};
-use crate::{assign, deadlines, notify, store};
+use crate::{deadlines, store};
 
 /// What became of one message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -390,7 +391,8 @@ async fn council_reply(
         let detail = json!({ "message": message_row, "at": crate::store::ts(at), "by": actor });
         cases::add_event(tx, case.id, now, &actor, event, Some(message_row), &detail).await?;
     } else {
-        crate::lifecycle::record_answer(app, tx, &case, at, now, &actor, Some(message_row)).await?;
+        crate::casework::actions::record_answer(app, tx, &case, at, now, &actor, Some(message_row))
+            .await?;
     }
     tracing::Span::current().record("case", case.reference.as_str());
     Ok(Some(Outcome::Joined {
@@ -643,9 +645,9 @@ async fn open_case(
     // acknowledged or announced.
     if !history {
         notify::new_case(app, tx, &case, now).await?;
-        crate::webhook::queue(app, tx, "case_created", &case, now).await?;
+        crate::casework::webhook::queue(app, tx, "case_created", &case, now).await?;
         if case.assignee.is_some() {
-            crate::webhook::queue(app, tx, "case_assigned", &case, now).await?;
+            crate::casework::webhook::queue(app, tx, "case_assigned", &case, now).await?;
         }
     }
     Ok(Outcome::Opened {

@@ -16,7 +16,6 @@
 //! See ARCHITECTURE.md for the code map and the invariants.
 
 pub mod app;
-pub mod assign;
 pub mod calendar;
 pub mod case;
 pub mod casework;
@@ -36,10 +35,8 @@ pub mod extract;
 pub mod health;
 pub mod http;
 pub mod ingest;
-pub mod lifecycle;
 pub mod message;
 pub mod metrics;
-pub mod notify;
 pub mod oauth;
 pub mod outbox;
 pub mod parse;
@@ -52,4 +49,3 @@ pub mod source;
 pub mod store;
 pub mod telemetry;
 pub mod tls;
-pub mod webhook;

@@ -98,10 +98,10 @@ pub async fn run_due(app: &App) -> Result<Totals> {
             }
             cases::add_event(&mut tx, case.id, now, "postroom", "reminder", None, &detail).await?;
             let item = DueItem {
-                case: crate::notify::case_context(app, &case)?,
+                case: crate::casework::mail::case_context(app, &case)?,
                 deadline: d.name.clone(),
                 kind: d.kind.as_str().to_string(),
-                due: crate::notify::long_date(d.due_on),
+                due: crate::casework::mail::long_date(d.due_on),
                 state,
                 overdue: days < 0,
                 days,
@@ -173,6 +173,6 @@ async fn queue(
     };
     let rendered = app.templates().render("reminder", &ctx)?;
     let day = app.calendar().local_date(now).format("%Y%m%d").to_string();
-    crate::notify::queue_generated(app, tx, "reminder", &day, to, &rendered, now).await?;
+    crate::casework::mail::queue_generated(app, tx, "reminder", &day, to, &rendered, now).await?;
     Ok(())
 }

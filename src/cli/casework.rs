@@ -12,7 +12,7 @@ use crate::app::App;
 use crate::clock;
 
 pub(super) async fn cases(config: &Path, command: CasesCommand) -> Result<ExitCode> {
-    use crate::lifecycle;
+    use crate::casework;
     let prepared = prepare(config)?;
     let app = App::start(prepared, clock::system()).await?;
     let who = actor();
@@ -38,10 +38,11 @@ pub(super) async fn cases(config: &Path, command: CasesCommand) -> Result<ExitCo
                 due_before,
             };
             let rows = crate::store::cases::list(&mut *app.store.conn().await?, &filter).await?;
-            print!("{}", crate::casework::render_list(&rows, format)?);
+            print!("{}", crate::casework::show::render_list(&rows, format)?);
         }
         CasesCommand::Show { reference } => {
-            let text = crate::casework::show(&mut *app.store.conn().await?, &reference).await?;
+            let text =
+                crate::casework::show::show(&mut *app.store.conn().await?, &reference).await?;
             print!("{text}");
         }
         CasesCommand::Raw { reference, message } => {
@@ -59,7 +60,7 @@ pub(super) async fn cases(config: &Path, command: CasesCommand) -> Result<ExitCo
             std::io::stdout().write_all(&bytes)?;
         }
         CasesCommand::Assign { reference, to } => {
-            let case = lifecycle::assign(&app, &reference, &to, &who).await?;
+            let case = casework::assign(&app, &reference, &to, &who).await?;
             println!(
                 "{reference}: assigned to {} ({}); they are told by mail.",
                 to,
@@ -78,7 +79,7 @@ pub(super) async fn cases(config: &Path, command: CasesCommand) -> Result<ExitCo
                 (_, true) => Some(false),
                 _ => None,
             };
-            let case = lifecycle::recategorise(
+            let case = casework::recategorise(
                 &app,
                 &reference,
                 category.as_deref(),
@@ -98,19 +99,19 @@ pub(super) async fn cases(config: &Path, command: CasesCommand) -> Result<ExitCo
             );
         }
         CasesCommand::Note { reference, text } => {
-            lifecycle::note(&app, &reference, &text, &who).await?;
+            casework::note(&app, &reference, &text, &who).await?;
             println!("{reference}: note added.");
         }
         CasesCommand::Reopen { reference } => {
-            lifecycle::reopen(&app, &reference, &who).await?;
+            casework::reopen(&app, &reference, &who).await?;
             println!("{reference}: open again.");
         }
         CasesCommand::Pause { reference, reason } => {
-            lifecycle::pause(&app, &reference, &reason, &who).await?;
+            casework::pause(&app, &reference, &reason, &who).await?;
             println!("{reference}: clocks paused ({reason}).");
         }
         CasesCommand::Resume { reference } => {
-            let moved = lifecycle::resume(&app, &reference, &who).await?;
+            let moved = casework::resume(&app, &reference, &who).await?;
             println!("{reference}: clocks running again.");
             for m in moved {
                 println!("  {}: due {} (was {})", m.name, m.to, m.from);
@@ -118,19 +119,19 @@ pub(super) async fn cases(config: &Path, command: CasesCommand) -> Result<ExitCo
         }
         CasesCommand::Answer { reference, at } => {
             let at = at.as_deref().map(parse_when).transpose()?;
-            lifecycle::answer(&app, &reference, at, &who).await?;
+            casework::answer(&app, &reference, at, &who).await?;
             println!("{reference}: answered; reminders stopped.");
         }
         CasesCommand::Close { reference } => {
-            lifecycle::close(&app, &reference, &who).await?;
+            casework::close(&app, &reference, &who).await?;
             println!("{reference}: closed.");
         }
         CasesCommand::Hold { reference, reason } => {
-            lifecycle::hold(&app, &reference, Some(&reason), &who).await?;
+            casework::hold(&app, &reference, Some(&reason), &who).await?;
             println!("{reference}: on hold ({reason}); retention keeps it.");
         }
         CasesCommand::Release { reference } => {
-            lifecycle::hold(&app, &reference, None, &who).await?;
+            casework::hold(&app, &reference, None, &who).await?;
             println!("{reference}: hold lifted.");
         }
     }
@@ -143,7 +144,7 @@ pub(super) async fn report(
     from: chrono::NaiveDate,
     to: chrono::NaiveDate,
     by: crate::report::By,
-    format: crate::casework::Format,
+    format: crate::casework::show::Format,
     chart: Option<&Path>,
 ) -> Result<ExitCode> {
     if to < from {
@@ -156,7 +157,7 @@ pub(super) async fn report(
         crate::store::retention::report_rows(&mut conn).await?
     };
     let report = crate::report::build(&rows, &chasers, &app.calendar(), from, to, by)?;
-    print!("{}", crate::casework::render_report(&report, format)?);
+    print!("{}", crate::casework::show::render_report(&report, format)?);
     if let Some(path) = chart {
         std::fs::write(path, crate::report::chart(&report))
             .with_context(|| format!("Cannot write {}", path.display()))?;
@@ -186,7 +187,7 @@ pub(super) async fn calendar_update(config: &Path, file: &Path) -> Result<ExitCo
         std::fs::read_to_string(file).with_context(|| format!("Cannot read {}", file.display()))?;
     let prepared = prepare(config)?;
     let app = App::start(prepared, clock::system()).await?;
-    let moves = crate::lifecycle::update_calendar(&app, &feed, &actor()).await?;
+    let moves = crate::casework::update_calendar(&app, &feed, &actor()).await?;
     app.store.close().await;
     println!(
         "Bank holidays updated from {}; {} due dates moved.",

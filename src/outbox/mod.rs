@@ -68,7 +68,7 @@ pub struct Worker {
     /// When this worker last said the instance is alive (by its clock).
     last_beat: std::sync::Mutex<Option<chrono::DateTime<chrono::Utc>>>,
     /// Posts queued webhook events, when a webhook is configured.
-    webhook: Option<crate::webhook::Sender>,
+    webhook: Option<crate::casework::webhook::Sender>,
     metrics: Option<std::sync::Arc<crate::metrics::Metrics>>,
 }
 
@@ -106,7 +106,7 @@ impl Worker {
     }
 
     /// Webhook events go through `sender`.
-    pub fn with_webhook(mut self, sender: Option<crate::webhook::Sender>) -> Worker {
+    pub fn with_webhook(mut self, sender: Option<crate::casework::webhook::Sender>) -> Worker {
         self.webhook = sender;
         self
     }

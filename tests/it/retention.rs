@@ -108,14 +108,14 @@ async fn retention_deletes_what_its_time_has_come_for_keeps_the_rest_and_reports
             }
             let answered = received + Duration::days(10);
             t.clock.set(answered);
-            postroom::lifecycle::answer(&t.app, &reference, None, "test")
+            postroom::casework::answer(&t.app, &reference, None, "test")
                 .await
                 .unwrap();
             let mut ended = answered;
             if i % 3 == 0 {
                 ended = answered + Duration::days(1);
                 t.clock.set(ended);
-                postroom::lifecycle::close(&t.app, &reference, "test")
+                postroom::casework::close(&t.app, &reference, "test")
                     .await
                     .unwrap();
             }
@@ -128,7 +128,7 @@ async fn retention_deletes_what_its_time_has_come_for_keeps_the_rest_and_reports
             }
         }
         let held = held.unwrap();
-        postroom::lifecycle::hold(&t.app, &held, Some("complaint to the ombudsman"), "test")
+        postroom::casework::hold(&t.app, &held, Some("complaint to the ombudsman"), "test")
             .await
             .unwrap();
         // Junk on no case: one from 2019 (goes after a year), one recent.

@@ -219,12 +219,12 @@ async fn a_month_of_reminders_and_digests(backend: Backend) {
                 // C's clock stops while the council waits for the office's
                 // consent, and starts again the next Monday.
                 (2, "13:00") => {
-                    postroom::lifecycle::pause(&t.app, &c.reference, "waiting for consent", "cal")
+                    postroom::casework::pause(&t.app, &c.reference, "waiting for consent", "cal")
                         .await
                         .unwrap();
                 }
                 (7, "09:30") => {
-                    let moved = postroom::lifecycle::resume(&instances[1], &c.reference, "cal")
+                    let moved = postroom::casework::resume(&instances[1], &c.reference, "cal")
                         .await
                         .unwrap();
                     // Paused Wednesday 2 to Monday 7: three working days
@@ -260,7 +260,7 @@ async fn a_month_of_reminders_and_digests(backend: Backend) {
                 }
                 // B is answered before any reminder was due.
                 (8, "13:00") => {
-                    postroom::lifecycle::answer(&t.app, &b.reference, None, "cal")
+                    postroom::casework::answer(&t.app, &b.reference, None, "cal")
                         .await
                         .unwrap();
                 }
@@ -448,7 +448,7 @@ async fn a_new_bank_holiday_moves_due_dates_and_reminders_on_every_instance() {
         assert_eq!(case.response_due.as_deref(), Some("2026-12-14"));
 
         // Not a feed: refused, nothing stored or moved.
-        let err = postroom::lifecycle::update_calendar(&t.app, "{\"england\": 1}", "it")
+        let err = postroom::casework::update_calendar(&t.app, "{\"england\": 1}", "it")
             .await
             .unwrap_err();
         assert!(
@@ -463,7 +463,7 @@ async fn a_new_bank_holiday_moves_due_dates_and_reminders_on_every_instance() {
         // Tuesday 8 December becomes a bank holiday: the reply is due a
         // working day later, the first reminder too.
         let moves =
-            postroom::lifecycle::update_calendar(&t.app, &feed_with_holiday("2026-12-08"), "it")
+            postroom::casework::update_calendar(&t.app, &feed_with_holiday("2026-12-08"), "it")
                 .await
                 .unwrap();
         let respond: Vec<_> = moves
@@ -668,7 +668,7 @@ async fn recategorising_a_case_replans_its_deadlines() {
         );
 
         // To housing: a 15-day reply target, no SEND clocks.
-        postroom::lifecycle::recategorise(&t.app, &reference, Some("housing"), None, None, "test")
+        postroom::casework::recategorise(&t.app, &reference, Some("housing"), None, None, "test")
             .await
             .unwrap();
         let (due_housing, housing) = clocks(&t).await;
@@ -685,7 +685,7 @@ async fn recategorising_a_case_replans_its_deadlines() {
 
         // Back to SEND, an EHC needs assessment: the clocks come back, from
         // the request date the mail gives.
-        postroom::lifecycle::recategorise(
+        postroom::casework::recategorise(
             &t.app,
             &reference,
             Some("send"),
