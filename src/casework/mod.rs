@@ -29,8 +29,49 @@ pub mod actions;
 pub mod assign;
 pub mod clocks;
 pub mod mail;
+pub mod open;
+pub mod reply;
 pub mod show;
+pub mod thread;
 pub mod webhook;
+
+use chrono::{DateTime, Utc};
+
+use crate::case::Kind;
+use crate::classify::Decision;
+use crate::parse::Message;
 
 pub use actions::*;
 pub use clocks::{Moved, update_calendar};
+
+/// A stored message on its way to a case: what the wing is handed.
+#[derive(Debug, Clone, Copy)]
+pub struct Arrival<'a> {
+    pub message: &'a Message,
+    pub decision: &'a Decision,
+    /// The stored message's row.
+    pub row: i64,
+    /// The sender's address, or "" when it has none.
+    pub from: &'a str,
+    /// Mail from before postroom read the mailbox: filed, runs no clocks,
+    /// mails nobody.
+    pub history: bool,
+    pub received_at: DateTime<Utc>,
+    pub now: DateTime<Utc>,
+}
+
+/// A new case was opened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Opened {
+    pub reference: String,
+    pub acknowledged: bool,
+    pub triage: bool,
+}
+
+/// The message joined an existing case (a chaser, a reply, an automatic
+/// reply to the acknowledgement, a bounce, a council reply).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Joined {
+    pub reference: String,
+    pub kind: Kind,
+}
