@@ -1,7 +1,8 @@
-//! What people do to a case after it opened: pause and resume its clocks,
-//! record that it was answered, close it. Each change is an audited event
-//! (who, when, why) written in one transaction with its effect on the
-//! case's deadlines and reminders: reminders stop when a case is paused,
+//! What people do to a case after it opened, one function an action:
+//! assign, recategorise, pause, resume, answer, close, reopen, hold,
+//! release, note. Each takes who did it and when, and writes its event
+//! (who, when, why) in one transaction with its effect on the case's
+//! deadlines and reminders: reminders stop when a case is paused,
 //! answered or closed, and a resumed clock runs on for as long as it was
 //! paused.
 
@@ -31,8 +32,13 @@ fn ensure_live(case: &CaseRow) -> Result<()> {
 
 /// Stops a case's clocks, with the reason (waiting for the MP office's
 /// consent, say). No reminders go out while it is paused.
-pub async fn pause(app: &App, reference: &str, reason: &str, actor: &str) -> Result<CaseRow> {
-    let now = app.clock.now();
+pub async fn pause(
+    app: &App,
+    reference: &str,
+    reason: &str,
+    actor: &str,
+    now: DateTime<Utc>,
+) -> Result<CaseRow> {
     let mut tx = app.store.begin().await?;
     let case = open_case(&mut tx, reference).await?;
     ensure_live(&case)?;
@@ -64,8 +70,12 @@ pub async fn pause(app: &App, reference: &str, reason: &str, actor: &str) -> Res
 /// Starts a paused case's clocks again; every unmet deadline moves on by
 /// the time the case was paused (working days for working-day clocks,
 /// calendar days for clocks in weeks).
-pub async fn resume(app: &App, reference: &str, actor: &str) -> Result<Vec<Moved>> {
-    let now = app.clock.now();
+pub async fn resume(
+    app: &App,
+    reference: &str,
+    actor: &str,
+    now: DateTime<Utc>,
+) -> Result<Vec<Moved>> {
     let calendar = app.calendar();
     let today = calendar.local_date(now);
     let mut tx = app.store.begin().await?;
@@ -117,8 +127,8 @@ pub async fn answer(
     reference: &str,
     at: Option<DateTime<Utc>>,
     actor: &str,
+    now: DateTime<Utc>,
 ) -> Result<()> {
-    let now = app.clock.now();
     let at = at.unwrap_or(now);
     let mut tx = app.store.begin().await?;
     let case = open_case(&mut tx, reference).await?;
@@ -158,8 +168,7 @@ pub(crate) async fn record_answer(
 }
 
 /// Closes a case: no more reminders, and it leaves the open lists.
-pub async fn close(app: &App, reference: &str, actor: &str) -> Result<()> {
-    let now = app.clock.now();
+pub async fn close(app: &App, reference: &str, actor: &str, now: DateTime<Utc>) -> Result<()> {
     let mut tx = app.store.begin().await?;
     let case = open_case(&mut tx, reference).await?;
     ensure_live(&case)?;
@@ -173,9 +182,15 @@ pub async fn close(app: &App, reference: &str, actor: &str) -> Result<()> {
 }
 
 /// Puts a case on hold (a legal hold, a complaint, a subject access request
-/// in progress): retention never deletes it. `None` lifts the hold.
-pub async fn hold(app: &App, reference: &str, reason: Option<&str>, actor: &str) -> Result<()> {
-    let now = app.clock.now();
+/// in progress): retention never deletes it. `None` lifts the hold
+/// ([`release`]).
+pub async fn hold(
+    app: &App,
+    reference: &str,
+    reason: Option<&str>,
+    actor: &str,
+    now: DateTime<Utc>,
+) -> Result<()> {
     let mut tx = app.store.begin().await?;
     let case = open_case(&mut tx, reference).await?;
     if reason.is_some_and(|r| r.trim().is_empty()) {
@@ -193,12 +208,17 @@ pub async fn hold(app: &App, reference: &str, reason: Option<&str>, actor: &str)
 
 /// Gives a case to another caseworker (in the team that has them as a
 /// member, when one does), who gets the usual notice.
-pub async fn assign(app: &App, reference: &str, to: &str, actor: &str) -> Result<CaseRow> {
+pub async fn assign(
+    app: &App,
+    reference: &str,
+    to: &str,
+    actor: &str,
+    now: DateTime<Utc>,
+) -> Result<CaseRow> {
     let to = to.trim();
     if !to.contains('@') || to.contains(char::is_whitespace) {
         bail!("{to:?} is not an email address");
     }
-    let now = app.clock.now();
     let mut tx = app.store.begin().await?;
     let case = open_case(&mut tx, reference).await?;
     ensure_live(&case)?;
@@ -242,6 +262,7 @@ pub async fn recategorise(
     send_topic: Option<&str>,
     urgent: Option<bool>,
     actor: &str,
+    now: DateTime<Utc>,
 ) -> Result<CaseRow> {
     use crate::case::{Category, SendTopic};
     if let Some(c) = category
@@ -257,7 +278,6 @@ pub async fn recategorise(
     if category.is_none() && send_topic.is_none() && urgent.is_none() {
         bail!("Say what to change: --category, --send-topic or --urgent/--not-urgent");
     }
-    let now = app.clock.now();
     let mut tx = app.store.begin().await?;
     let case = open_case(&mut tx, reference).await?;
     let new_category = category.map(str::to_string).or(case.category.clone());
@@ -299,11 +319,16 @@ pub async fn recategorise(
 }
 
 /// A caseworker's note on the case's record.
-pub async fn note(app: &App, reference: &str, text: &str, actor: &str) -> Result<()> {
+pub async fn note(
+    app: &App,
+    reference: &str,
+    text: &str,
+    actor: &str,
+    now: DateTime<Utc>,
+) -> Result<()> {
     if text.trim().is_empty() {
         bail!("The note is empty");
     }
-    let now = app.clock.now();
     let mut tx = app.store.begin().await?;
     let case = open_case(&mut tx, reference).await?;
     cases::add_event(
@@ -322,8 +347,7 @@ pub async fn note(app: &App, reference: &str, text: &str, actor: &str) -> Result
 
 /// Opens an answered or closed case again: its unmet clocks (a statutory
 /// milestone, say) remind again from today.
-pub async fn reopen(app: &App, reference: &str, actor: &str) -> Result<()> {
-    let now = app.clock.now();
+pub async fn reopen(app: &App, reference: &str, actor: &str, now: DateTime<Utc>) -> Result<()> {
     let calendar = app.calendar();
     let today = calendar.local_date(now);
     let mut tx = app.store.begin().await?;
@@ -366,4 +390,9 @@ pub async fn reopen(app: &App, reference: &str, actor: &str) -> Result<()> {
     .await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// Lifts a case's hold: retention treats it as any other case again.
+pub async fn release(app: &App, reference: &str, actor: &str, now: DateTime<Utc>) -> Result<()> {
+    hold(app, reference, None, actor, now).await
 }

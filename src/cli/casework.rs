@@ -16,6 +16,7 @@ pub(super) async fn cases(config: &Path, command: CasesCommand) -> Result<ExitCo
     let prepared = prepare(config)?;
     let app = App::start(prepared, clock::system()).await?;
     let who = actor();
+    let now = app.clock.now();
     match command {
         CasesCommand::List {
             status,
@@ -60,7 +61,7 @@ pub(super) async fn cases(config: &Path, command: CasesCommand) -> Result<ExitCo
             std::io::stdout().write_all(&bytes)?;
         }
         CasesCommand::Assign { reference, to } => {
-            let case = casework::assign(&app, &reference, &to, &who).await?;
+            let case = casework::assign(&app, &reference, &to, &who, now).await?;
             println!(
                 "{reference}: assigned to {} ({}); they are told by mail.",
                 to,
@@ -86,6 +87,7 @@ pub(super) async fn cases(config: &Path, command: CasesCommand) -> Result<ExitCo
                 send_topic.as_deref(),
                 urgent,
                 &who,
+                now,
             )
             .await?;
             println!(
@@ -99,19 +101,19 @@ pub(super) async fn cases(config: &Path, command: CasesCommand) -> Result<ExitCo
             );
         }
         CasesCommand::Note { reference, text } => {
-            casework::note(&app, &reference, &text, &who).await?;
+            casework::note(&app, &reference, &text, &who, now).await?;
             println!("{reference}: note added.");
         }
         CasesCommand::Reopen { reference } => {
-            casework::reopen(&app, &reference, &who).await?;
+            casework::reopen(&app, &reference, &who, now).await?;
             println!("{reference}: open again.");
         }
         CasesCommand::Pause { reference, reason } => {
-            casework::pause(&app, &reference, &reason, &who).await?;
+            casework::pause(&app, &reference, &reason, &who, now).await?;
             println!("{reference}: clocks paused ({reason}).");
         }
         CasesCommand::Resume { reference } => {
-            let moved = casework::resume(&app, &reference, &who).await?;
+            let moved = casework::resume(&app, &reference, &who, now).await?;
             println!("{reference}: clocks running again.");
             for m in moved {
                 println!("  {}: due {} (was {})", m.name, m.to, m.from);
@@ -119,19 +121,19 @@ pub(super) async fn cases(config: &Path, command: CasesCommand) -> Result<ExitCo
         }
         CasesCommand::Answer { reference, at } => {
             let at = at.as_deref().map(parse_when).transpose()?;
-            casework::answer(&app, &reference, at, &who).await?;
+            casework::answer(&app, &reference, at, &who, now).await?;
             println!("{reference}: answered; reminders stopped.");
         }
         CasesCommand::Close { reference } => {
-            casework::close(&app, &reference, &who).await?;
+            casework::close(&app, &reference, &who, now).await?;
             println!("{reference}: closed.");
         }
         CasesCommand::Hold { reference, reason } => {
-            casework::hold(&app, &reference, Some(&reason), &who).await?;
+            casework::hold(&app, &reference, Some(&reason), &who, now).await?;
             println!("{reference}: on hold ({reason}); retention keeps it.");
         }
         CasesCommand::Release { reference } => {
-            casework::hold(&app, &reference, None, &who).await?;
+            casework::release(&app, &reference, &who, now).await?;
             println!("{reference}: hold lifted.");
         }
     }

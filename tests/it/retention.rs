@@ -108,14 +108,14 @@ async fn retention_deletes_what_its_time_has_come_for_keeps_the_rest_and_reports
             }
             let answered = received + Duration::days(10);
             t.clock.set(answered);
-            postroom::casework::answer(&t.app, &reference, None, "test")
+            postroom::casework::answer(&t.app, &reference, None, "test", answered)
                 .await
                 .unwrap();
             let mut ended = answered;
             if i % 3 == 0 {
                 ended = answered + Duration::days(1);
                 t.clock.set(ended);
-                postroom::casework::close(&t.app, &reference, "test")
+                postroom::casework::close(&t.app, &reference, "test", ended)
                     .await
                     .unwrap();
             }
@@ -128,9 +128,15 @@ async fn retention_deletes_what_its_time_has_come_for_keeps_the_rest_and_reports
             }
         }
         let held = held.unwrap();
-        postroom::casework::hold(&t.app, &held, Some("complaint to the ombudsman"), "test")
-            .await
-            .unwrap();
+        postroom::casework::hold(
+            &t.app,
+            &held,
+            Some("complaint to the ombudsman"),
+            "test",
+            t.app.clock.now(),
+        )
+        .await
+        .unwrap();
         // Junk on no case: one from 2019 (goes after a year), one recent.
         let junk = postroom::demo::SAMPLE_MAILBOX
             .iter()

@@ -219,14 +219,25 @@ async fn a_month_of_reminders_and_digests(backend: Backend) {
                 // C's clock stops while the council waits for the office's
                 // consent, and starts again the next Monday.
                 (2, "13:00") => {
-                    postroom::casework::pause(&t.app, &c.reference, "waiting for consent", "cal")
-                        .await
-                        .unwrap();
+                    postroom::casework::pause(
+                        &t.app,
+                        &c.reference,
+                        "waiting for consent",
+                        "cal",
+                        t.app.clock.now(),
+                    )
+                    .await
+                    .unwrap();
                 }
                 (7, "09:30") => {
-                    let moved = postroom::casework::resume(&instances[1], &c.reference, "cal")
-                        .await
-                        .unwrap();
+                    let moved = postroom::casework::resume(
+                        &instances[1],
+                        &c.reference,
+                        "cal",
+                        instances[1].clock.now(),
+                    )
+                    .await
+                    .unwrap();
                     // Paused Wednesday 2 to Monday 7: three working days
                     // (3, 4 and 7 December) added to the clock.
                     assert_eq!(moved.len(), 1, "{moved:?}");
@@ -260,9 +271,15 @@ async fn a_month_of_reminders_and_digests(backend: Backend) {
                 }
                 // B is answered before any reminder was due.
                 (8, "13:00") => {
-                    postroom::casework::answer(&t.app, &b.reference, None, "cal")
-                        .await
-                        .unwrap();
+                    postroom::casework::answer(
+                        &t.app,
+                        &b.reference,
+                        None,
+                        "cal",
+                        t.app.clock.now(),
+                    )
+                    .await
+                    .unwrap();
                 }
                 _ => {}
             }
@@ -668,9 +685,17 @@ async fn recategorising_a_case_replans_its_deadlines() {
         );
 
         // To housing: a 15-day reply target, no SEND clocks.
-        postroom::casework::recategorise(&t.app, &reference, Some("housing"), None, None, "test")
-            .await
-            .unwrap();
+        postroom::casework::recategorise(
+            &t.app,
+            &reference,
+            Some("housing"),
+            None,
+            None,
+            "test",
+            t.app.clock.now(),
+        )
+        .await
+        .unwrap();
         let (due_housing, housing) = clocks(&t).await;
         assert!(housing.iter().all(|d| d.0 != "statutory"), "{housing:?}");
         let respond =
@@ -692,6 +717,7 @@ async fn recategorising_a_case_replans_its_deadlines() {
             Some("ehc_needs_assessment"),
             None,
             "test",
+            t.app.clock.now(),
         )
         .await
         .unwrap();

@@ -113,10 +113,16 @@ async fn case_events_are_posted_signed_and_retried_once_delivered() {
         t.clock.set(at("2026-11-18T11:00:00Z"));
         t.run_once().await;
         t.clock.set(at("2026-11-18T12:00:00Z"));
-        postroom::casework::answer(&t.app, "MPE-2026-00001", None, "cli:test")
-            .await
-            .unwrap();
-        postroom::casework::close(&t.app, "MPE-2026-00001", "cli:test")
+        postroom::casework::answer(
+            &t.app,
+            "MPE-2026-00001",
+            None,
+            "cli:test",
+            t.app.clock.now(),
+        )
+        .await
+        .unwrap();
+        postroom::casework::close(&t.app, "MPE-2026-00001", "cli:test", t.app.clock.now())
             .await
             .unwrap();
         t.run_once().await;
