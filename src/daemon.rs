@@ -100,7 +100,7 @@ pub fn worker(app: &App) -> Result<Worker> {
         app.config
             .webhook
             .clone()
-            .map(crate::casework::webhook::Sender::new)
+            .map(crate::outbox::webhook::Sender::new)
             .transpose()?,
     ))
 }

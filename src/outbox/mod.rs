@@ -12,8 +12,10 @@
 //! Message-ID was fixed when the mail was queued, so the resend is the same
 //! mail and the recipient's client shows it once.
 
+mod error;
 mod smtp;
 pub mod transport;
+pub mod webhook;
 
 use std::time::Duration;
 
@@ -25,7 +27,8 @@ use tracing::{Instrument, info, warn};
 
 use crate::clock::SharedClock;
 use crate::store::{Store, cases, outbox};
-pub use transport::{SendError, Transport};
+pub use error::SendError;
+pub use transport::Transport;
 
 /// How long a claim holds a mail before another worker may take it over.
 const LEASE: Duration = Duration::from_secs(10 * 60);
@@ -68,7 +71,7 @@ pub struct Worker {
     /// When this worker last said the instance is alive (by its clock).
     last_beat: std::sync::Mutex<Option<chrono::DateTime<chrono::Utc>>>,
     /// Posts queued webhook events, when a webhook is configured.
-    webhook: Option<crate::casework::webhook::Sender>,
+    webhook: Option<webhook::Sender>,
     metrics: Option<std::sync::Arc<crate::metrics::Metrics>>,
 }
 
@@ -106,7 +109,7 @@ impl Worker {
     }
 
     /// Webhook events go through `sender`.
-    pub fn with_webhook(mut self, sender: Option<crate::casework::webhook::Sender>) -> Worker {
+    pub fn with_webhook(mut self, sender: Option<webhook::Sender>) -> Worker {
         self.webhook = sender;
         self
     }

@@ -21,7 +21,7 @@ use tokio::net::TcpStream;
 use tokio::sync::Mutex;
 use tracing::debug;
 
-use super::transport::{SendError, classify};
+use super::SendError;
 use crate::config::{self, Tls};
 use crate::oauth::TokenSource;
 
@@ -151,7 +151,7 @@ impl Smtp {
                 Ok(Err(e)) if reused && e.status().is_none() => {
                     debug!(error = %e, "The kept SMTP session failed; opening another.");
                 }
-                Ok(Err(e)) => return Err(classify(&e)),
+                Ok(Err(e)) => return Err(sort_error(&e)),
                 Err(_) => {
                     session.conn.abort().await;
                     return Err(SendError::Transient(format!(
@@ -215,7 +215,7 @@ impl Smtp {
         )
         .await
         .map_err(|_| timed_out("greeting from"))?;
-        let mut conn = connected.map_err(|e| classify(&e))?;
+        let mut conn = connected.map_err(|e| sort_error(&e))?;
         if let Some(params) = &self.starttls {
             if !conn.can_starttls() {
                 conn.abort().await;
@@ -226,7 +226,7 @@ impl Smtp {
             tokio::time::timeout(t, conn.starttls(params.clone(), &self.hello))
                 .await
                 .map_err(|_| timed_out("STARTTLS with"))?
-                .map_err(|e| classify(&e))?;
+                .map_err(|e| sort_error(&e))?;
         }
         let login = match (&self.auth, &token) {
             (Auth::Password(c), _) => Some((c.clone(), DEFAULT_MECHANISMS)),
@@ -252,7 +252,7 @@ impl Smtp {
                         "the SMTP server refused the access token: {e}"
                     )));
                 }
-                return Err(classify(&e));
+                return Err(sort_error(&e));
             }
         }
         Ok(Session {
@@ -311,5 +311,17 @@ impl tokio::io::AsyncWrite for TlsStream {
         cx: &mut std::task::Context<'_>,
     ) -> std::task::Poll<std::io::Result<()>> {
         std::pin::Pin::new(&mut self.0).poll_shutdown(cx)
+    }
+}
+
+/// Sorts an SMTP error into retry or give up (RFC 5321 §4.2.1: 4yz is
+/// transient, 5yz permanent; anything that is not a reply is a network or
+/// TLS problem and worth retrying).
+fn sort_error(e: &lettre::transport::smtp::Error) -> SendError {
+    let text = e.to_string();
+    if e.is_permanent() {
+        SendError::Permanent(text)
+    } else {
+        SendError::Transient(text)
     }
 }

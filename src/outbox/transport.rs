@@ -6,18 +6,10 @@ use anyhow::{Context, Result};
 use lettre::address::Envelope;
 use lettre::{Address, AsyncFileTransport, AsyncTransport, Tokio1Executor};
 
+use super::SendError;
 use super::smtp::Smtp;
 use crate::config;
 use crate::oauth::TokenSource;
-
-/// Why a send did not succeed, by what the caller does next.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SendError {
-    /// Try again later: a 4xx reply, a network error, a timeout.
-    Transient(String),
-    /// Do not try again: a 5xx reply, or a mail that cannot be sent at all.
-    Permanent(String),
-}
 
 pub enum Transport {
     /// SMTP, with a password, XOAUTH2 or no login.
@@ -80,16 +72,4 @@ fn envelope(from: &str, to: &[String]) -> Result<Envelope, SendError> {
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| SendError::Permanent(format!("bad recipient: {e}")))?;
     Envelope::new(Some(from), to).map_err(|e| SendError::Permanent(format!("bad envelope: {e}")))
-}
-
-/// Sorts an SMTP error into retry or give up (RFC 5321 §4.2.1: 4yz is
-/// transient, 5yz permanent; anything that is not a reply is a network or
-/// TLS problem and worth retrying).
-pub(super) fn classify(e: &lettre::transport::smtp::Error) -> SendError {
-    let text = e.to_string();
-    if e.is_permanent() {
-        SendError::Permanent(text)
-    } else {
-        SendError::Transient(text)
-    }
 }
