@@ -21,11 +21,8 @@ use crate::app::App;
 use crate::health;
 use crate::ingest::{self, Outcome};
 use crate::outbox::{Transport, Worker};
-use crate::source::{Checkpoint, Source};
+use crate::source::{BATCH, Checkpoint, Source};
 
-/// Messages stored per transaction, at most: one commit (one fsync) for
-/// the lot, short enough not to hold up the delivery worker.
-pub const BATCH: usize = 100;
 /// How often an instance standing by asks for a source's lease: the
 /// longest a source goes unread after the instance reading it dies.
 pub const LEASE_RETRY: Duration = Duration::from_secs(2);

@@ -53,6 +53,11 @@ pub enum Checkpoint {
     },
 }
 
+/// Messages stored per transaction, at most: one commit (one fsync) for
+/// the lot, short enough not to hold up the delivery worker. Folders
+/// fetch this many a round ([`Source::batch_size`]).
+pub const BATCH: usize = 100;
+
 /// A configured source.
 #[derive(Debug)]
 pub enum Source {
@@ -127,7 +132,7 @@ impl Source {
     pub fn batch_size(&self) -> usize {
         match self {
             Source::Imap(_) => 1000,
-            _ => crate::daemon::BATCH,
+            _ => BATCH,
         }
     }
 

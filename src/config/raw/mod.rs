@@ -4,6 +4,12 @@
 use serde::Deserialize;
 use toml::Spanned;
 
+mod casework;
+mod ops;
+
+pub(super) use casework::*;
+pub(super) use ops::*;
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawConfig {
@@ -39,9 +45,9 @@ pub(super) struct RawConfig {
     #[serde(default)]
     pub(super) webhook: Option<Spanned<RawWebhook>>,
     #[serde(default)]
-    pub(super) http: Option<super::ops::RawHttp>,
+    pub(super) http: Option<RawHttp>,
     #[serde(default)]
-    pub(super) retention: super::ops::RawRetention,
+    pub(super) retention: RawRetention,
 }
 
 /// A JSON POST to the council's CRM when a case is created, assigned,
@@ -64,62 +70,6 @@ pub(super) struct RawWebhook {
 
 pub(super) fn default_webhook_timeout() -> Spanned<String> {
     Spanned::new(0..0, "10s".into())
-}
-
-/// How postroom tells a caseworker's reply to the MP office (copied to the
-/// mailbox) that answers the case from a holding reply.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct RawAnswers {
-    /// Words that make a reply a holding (interim) reply; so does
-    /// `[holding]` in its subject.
-    #[serde(default = "default_holding_phrases")]
-    pub(super) holding_phrases: Vec<String>,
-}
-
-impl Default for RawAnswers {
-    fn default() -> Self {
-        RawAnswers {
-            holding_phrases: default_holding_phrases(),
-        }
-    }
-}
-
-pub(super) fn default_holding_phrases() -> Vec<String> {
-    [
-        "holding reply",
-        "holding response",
-        "interim reply",
-        "interim response",
-        "full response will follow",
-        "full reply will follow",
-        "will respond in full",
-        "will reply in full",
-        "respond more fully",
-        "write again once",
-        "write to you again",
-        "provide a full response",
-        "provide a full reply",
-    ]
-    .map(String::from)
-    .to_vec()
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct RawTeam {
-    pub(super) name: String,
-    #[serde(default)]
-    pub(super) categories: Vec<String>,
-    /// The team that takes cases no other team's categories cover.
-    #[serde(default)]
-    pub(super) default: bool,
-    #[serde(default)]
-    pub(super) manager: Option<String>,
-    #[serde(default)]
-    pub(super) members: Vec<String>,
-    #[serde(default)]
-    pub(super) assign: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -330,150 +280,6 @@ pub(super) fn default_tls() -> String {
 }
 pub(super) fn default_smtp_timeout() -> String {
     "30s".into()
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct RawPolicy {
-    #[serde(default)]
-    pub(super) acknowledge_days: u32,
-    #[serde(default = "ten")]
-    pub(super) respond_days: u32,
-    #[serde(default = "two")]
-    pub(super) urgent_respond_days: u32,
-    /// Targets for some cases: the first rule that matches wins.
-    #[serde(default)]
-    pub(super) rule: Vec<Spanned<RawPolicyRule>>,
-    /// Statutory SEND milestones; England's by default.
-    #[serde(default)]
-    pub(super) milestone: Option<Vec<Spanned<RawMilestone>>>,
-}
-
-impl Default for RawPolicy {
-    fn default() -> Self {
-        RawPolicy {
-            acknowledge_days: 0,
-            respond_days: 10,
-            urgent_respond_days: 2,
-            rule: Vec::new(),
-            milestone: None,
-        }
-    }
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct RawPolicyRule {
-    pub(super) name: String,
-    #[serde(default)]
-    pub(super) categories: Vec<String>,
-    #[serde(default)]
-    pub(super) send_topics: Vec<String>,
-    #[serde(default)]
-    pub(super) urgent: Option<bool>,
-    #[serde(default)]
-    pub(super) acknowledge_days: Option<u32>,
-    #[serde(default)]
-    pub(super) respond_days: Option<u32>,
-    #[serde(default)]
-    pub(super) urgent_respond_days: Option<u32>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct RawMilestone {
-    pub(super) name: String,
-    #[serde(default)]
-    pub(super) regulation: Option<String>,
-    pub(super) weeks: u32,
-    pub(super) send_topics: Vec<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct RawReminders {
-    /// Working days before each due date that the caseworker is reminded.
-    #[serde(default = "default_before")]
-    pub(super) before: Vec<u32>,
-    #[serde(default = "yes")]
-    pub(super) on_the_day: bool,
-    #[serde(default)]
-    pub(super) overdue: Option<Vec<Spanned<RawEscalation>>>,
-    /// Reminders and digests go out only between these local times, on
-    /// working days (digest times must fall inside).
-    #[serde(default = "default_hours")]
-    pub(super) hours: Spanned<String>,
-}
-
-impl Default for RawReminders {
-    fn default() -> Self {
-        RawReminders {
-            before: default_before(),
-            on_the_day: true,
-            overdue: None,
-            hours: default_hours(),
-        }
-    }
-}
-
-pub(super) fn default_before() -> Vec<u32> {
-    vec![2]
-}
-pub(super) fn yes() -> bool {
-    true
-}
-pub(super) fn default_hours() -> Spanned<String> {
-    Spanned::new(0..0, "08:00-18:00".into())
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct RawEscalation {
-    /// Working days after the due date (1: the first working day after).
-    pub(super) after: u32,
-    /// "caseworker", "manager", or addresses.
-    pub(super) to: Vec<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct RawDigests {
-    /// Local time of the daily digest on working days ("" for none).
-    #[serde(default = "default_daily")]
-    pub(super) daily: Spanned<String>,
-    /// Day and time of the weekly digest ("monday 08:30"; "" for none).
-    #[serde(default = "default_weekly")]
-    pub(super) weekly: Spanned<String>,
-    /// "Due soon" means within this many working days.
-    #[serde(default = "default_due_soon")]
-    pub(super) due_within_days: u32,
-}
-
-impl Default for RawDigests {
-    fn default() -> Self {
-        RawDigests {
-            daily: default_daily(),
-            weekly: default_weekly(),
-            due_within_days: default_due_soon(),
-        }
-    }
-}
-
-pub(super) fn default_daily() -> Spanned<String> {
-    Spanned::new(0..0, "08:30".into())
-}
-pub(super) fn default_weekly() -> Spanned<String> {
-    Spanned::new(0..0, "monday 08:30".into())
-}
-pub(super) fn default_due_soon() -> u32 {
-    5
-}
-
-pub(super) fn ten() -> u32 {
-    10
-}
-pub(super) fn two() -> u32 {
-    2
 }
 
 #[derive(Deserialize)]

@@ -1,0 +1,59 @@
+//! The raw tables for running postroom for years: `[http]` and
+//! `[retention]`.
+
+use serde::Deserialize;
+use toml::Spanned;
+
+/// `[http]`: where `/healthz`, `/readyz` and `/metrics` are served.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(in crate::config) struct RawHttp {
+    pub(in crate::config) listen: Spanned<String>,
+}
+
+/// `[retention]`: how long each class of record is kept. Each council sets
+/// its own schedule; the defaults follow the common "closed + 6 years" for
+/// case files.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(in crate::config) struct RawRetention {
+    /// Cases answered or closed more than this long ago are deleted with
+    /// their messages (raw bytes, text, attachments), events, deadlines and
+    /// mail; an anonymous statistics row stays. "never" keeps them.
+    #[serde(default = "default_closed")]
+    pub(in crate::config) closed_cases: Spanned<String>,
+    /// Messages filed on no case (automatic replies, bounces, junk), from
+    /// when postroom stored them.
+    #[serde(default = "default_unfiled")]
+    pub(in crate::config) unfiled_messages: Spanned<String>,
+    /// Postroom's own mail on no case (digests, alerts), from when it was
+    /// sent or given up on.
+    #[serde(default = "default_unfiled")]
+    pub(in crate::config) sent_mail: Spanned<String>,
+    /// Local time of the daily run.
+    #[serde(default = "default_at")]
+    pub(in crate::config) at: Spanned<String>,
+}
+
+impl Default for RawRetention {
+    fn default() -> Self {
+        RawRetention {
+            closed_cases: default_closed(),
+            unfiled_messages: default_unfiled(),
+            sent_mail: default_unfiled(),
+            at: default_at(),
+        }
+    }
+}
+
+fn default_closed() -> Spanned<String> {
+    Spanned::new(0..0, "6 years".into())
+}
+
+fn default_unfiled() -> Spanned<String> {
+    Spanned::new(0..0, "1 year".into())
+}
+
+fn default_at() -> Spanned<String> {
+    Spanned::new(0..0, "02:00".into())
+}
