@@ -156,6 +156,7 @@ pub fn settings(config: &Config) -> Result<Settings, String> {
         &config.council.message_id_domain,
     )?;
     settings.timezone = config.council.timezone;
+    settings.holding_phrases = config.holding_phrases.clone();
     Ok(settings)
 }
 

@@ -125,6 +125,10 @@ fn failed_decision() -> Decision {
         triage: vec![READ_FAILED.into()],
         matched_rules: Vec::new(),
         explanation: Vec::new(),
+        request_date: None,
+        holding: false,
+        from_council: false,
+        correspondent: None,
     }
 }
 

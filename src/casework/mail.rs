@@ -315,19 +315,12 @@ async fn acknowledgement_block(
     if to.parse::<lettre::Address>().is_err() {
         return Ok(Some("the sender's address is not valid".into()));
     }
-    let domain = to.rsplit_once('@').map(|(_, d)| d).unwrap_or("");
-    if app
-        .config
-        .council
-        .domains
-        .iter()
-        .any(|d| domain == d || domain.ends_with(&format!(".{d}")))
-    {
+    if app.classifier().settings.is_council(to) {
         return Ok(Some(
             "the sender is one of the council's own addresses".into(),
         ));
     }
-    if let Some(reason) = automatic_mail(message) {
+    if let Some(reason) = crate::classify::automatic::automatic_mail(message) {
         return Ok(Some(reason));
     }
     if decision.kind.is_automatic() {
@@ -341,72 +334,6 @@ async fn acknowledgement_block(
         )));
     }
     Ok(None)
-}
-
-/// Signs of automatic or bulk mail that no rule may override (RFC 3834,
-/// RFC 2369, RFC 3464, and the habits of Exchange and Gmail).
-pub fn automatic_mail(message: &Message) -> Option<String> {
-    if message.origin == Origin::Letter {
-        return None;
-    }
-    let header = |name: &str| message.header(name).map(|v| v.trim().to_ascii_lowercase());
-    if let Some(v) = header("auto-submitted")
-        && !v.starts_with("no")
-    {
-        return Some(format!("Auto-Submitted: {v}"));
-    }
-    if let Some(v) = header("precedence")
-        && ["bulk", "junk", "list", "auto_reply"]
-            .iter()
-            .any(|p| v.starts_with(p))
-    {
-        return Some(format!("Precedence: {v}"));
-    }
-    for name in [
-        "list-id",
-        "list-unsubscribe",
-        "x-autoreply",
-        "x-autorespond",
-        "x-postroom-case",
-    ] {
-        if header(name).is_some() {
-            return Some(format!("{name} header"));
-        }
-    }
-    if header("x-auto-response-suppress")
-        .is_some_and(|v| v.contains("all") || v.contains("oof") || v.contains("autoreply"))
-    {
-        return Some("X-Auto-Response-Suppress".into());
-    }
-    if header("return-path").is_some_and(|v| v == "<>") {
-        return Some("null return path".into());
-    }
-    if message
-        .content_types
-        .iter()
-        .any(|t| t == "multipart/report" || t == "message/delivery-status")
-    {
-        return Some("a delivery report".into());
-    }
-    let from = message
-        .from
-        .as_ref()
-        .map(|m| m.address.as_str())
-        .unwrap_or("");
-    let local = from.split('@').next().unwrap_or("");
-    if [
-        "mailer-daemon",
-        "postmaster",
-        "noreply",
-        "no-reply",
-        "donotreply",
-        "do-not-reply",
-    ]
-    .contains(&local)
-    {
-        return Some(format!("sender {local}@"));
-    }
-    None
 }
 
 /// "Tuesday 3 March 2026".

@@ -7,11 +7,9 @@ use super::thread::Found;
 use super::{Arrival, Opened, assign, mail, webhook};
 use crate::app::App;
 use crate::case::{Kind, Status};
-use crate::classify::{Classifier, Decision};
 use crate::compose;
 use crate::deadlines;
 use crate::message::Origin;
-use crate::parse::Message;
 use crate::store::{self, Tx, cases, messages};
 
 /// Opens a new case for the message: triage reasons, a reference, its
@@ -33,7 +31,6 @@ pub async fn open(
         now,
         ..
     } = *arrival;
-    let classifier = app.classifier();
     let mut triage: Vec<String> = decision.triage.clone();
     match decision.kind {
         Kind::NotMp => triage.push("not from an MP office".into()),
@@ -46,7 +43,7 @@ pub async fn open(
             s.case.reference
         ));
     }
-    let correspondent = correspondent(message, decision, &classifier);
+    let correspondent = decision.correspondent.clone();
     if message.origin == Origin::Letter && decision.should_acknowledge && correspondent.is_none() {
         triage.push("acknowledge by hand: no email address for this MP office".into());
     }
@@ -60,7 +57,6 @@ pub async fn open(
     let reference =
         cases::allocate_reference(tx, &app.config.council.reference_prefix, year).await?;
     let calendar = app.calendar();
-    let written = calendar.local_date(message.date.unwrap_or(received_at).min(received_at));
     let (targets, planned) = deadlines::plan(
         &app.config.policy,
         &calendar,
@@ -71,7 +67,7 @@ pub async fn open(
             urgent: decision.urgent,
             acknowledge: decision.should_acknowledge,
             received_at,
-            request_date: request_date(message, written),
+            request_date: decision.request_date,
         },
     );
     let due_of = |kind| planned.iter().find(|p| p.kind == kind).map(|p| p.due_on);
@@ -168,33 +164,4 @@ pub async fn open(
         acknowledged,
         triage: status == Status::Triage,
     })
-}
-
-/// When the EHC needs assessment was requested, if the message (or an
-/// attachment's text) says.
-fn request_date(message: &Message, written: chrono::NaiveDate) -> Option<chrono::NaiveDate> {
-    std::iter::once(message.body.as_str())
-        .chain(message.parts.iter().filter_map(|p| p.text.as_deref()))
-        .find_map(|text| crate::classify::dates::request_date(text, written))
-}
-
-/// Where mail about the case goes: the sender of an email, or the MP
-/// office's address from the directory for a letter.
-fn correspondent(
-    message: &Message,
-    decision: &Decision,
-    classifier: &Classifier,
-) -> Option<String> {
-    match message.origin {
-        Origin::Email => message
-            .from
-            .as_ref()
-            .map(|m| m.address.clone())
-            .filter(|a| !a.is_empty()),
-        Origin::Letter => decision
-            .mp_name
-            .as_deref()
-            .and_then(|name| classifier.directory.office_address(name))
-            .map(str::to_string),
-    }
 }

@@ -4,16 +4,17 @@
 use anyhow::Result;
 use serde_json::json;
 
-use super::{Arrival, Joined, mail};
+use super::{Arrival, Joined};
 use crate::app::App;
+use crate::classify::automatic::automatic_mail;
 use crate::parse::ParseStatus;
 use crate::store::{Tx, cases, messages, outbox};
 
 /// Mail from the council's own people that cites a case. Addressed only
 /// to colleagues, it is filed on the case. Addressed to someone outside
 /// the council, it is a caseworker's reply to the MP office, copied (Cc or
-/// Bcc) to the mailbox or read from its Sent folder. It is filed on the case, and the case is answered at the
-/// reply's date by its sender, unless it is a holding reply (`[holding]`
+/// Bcc) to the mailbox or read from its Sent folder. It is filed on the
+/// case, and the case is answered at the reply's date by its sender, unless it is a holding reply (`[holding]`
 /// in the subject, or a holding phrase in its own text), which is recorded
 /// as an interim reply with the clock still running.
 pub async fn council_reply(
@@ -30,19 +31,10 @@ pub async fn council_reply(
         now,
         ..
     } = *arrival;
-    let council = &app.config.council;
-    let ours = |address: &str| {
-        let address = address.to_ascii_lowercase();
-        council.domains.iter().any(|d| {
-            address
-                .rsplit_once('@')
-                .is_some_and(|(_, domain)| domain == d)
-        })
-    };
-    if from.is_empty()
-        || !ours(from)
+    let settings = &app.classifier().settings;
+    if !decision.from_council
         || message.status != ParseStatus::Parsed
-        || mail::automatic_mail(message).is_some()
+        || automatic_mail(message).is_some()
     {
         return Ok(None);
     }
@@ -59,7 +51,7 @@ pub async fn council_reply(
         .to
         .iter()
         .chain(message.cc.iter())
-        .any(|m| !m.address.is_empty() && !ours(&m.address));
+        .any(|m| !m.address.is_empty() && !settings.is_council(&m.address));
     let Some(reference) = &decision.council_reference else {
         return Ok(None);
     };
@@ -87,13 +79,7 @@ pub async fn council_reply(
             kind: decision.kind,
         }));
     }
-    let own = crate::classify::features::latest_text(&message.body).to_lowercase();
-    let holding = message.subject.to_lowercase().contains("[holding]")
-        || app
-            .config
-            .holding_phrases
-            .iter()
-            .any(|p| own.contains(p.as_str()));
+    let holding = decision.holding;
     let at = message.date.unwrap_or(received_at).min(now);
     if holding || case.answered_at.is_some() || case.status == "closed" {
         let event = if holding { "interim_reply" } else { "reply" };

@@ -130,6 +130,31 @@ fn written_date(message: &Message, body: &str, settings: &Settings) -> Option<ch
         .map(|t| t.with_timezone(&settings.timezone).date_naive())
 }
 
+/// When the EHC needs assessment was requested, if the message (or an
+/// attachment's text) says, read against the day it was written.
+pub fn request_date(message: &Message, settings: &Settings) -> Option<chrono::NaiveDate> {
+    let written = written_date(message, &message.body, settings)?;
+    std::iter::once(message.body.as_str())
+        .chain(message.parts.iter().filter_map(|p| p.text.as_deref()))
+        .find_map(|text| dates::request_date(text, written))
+}
+
+/// A holding reply: `[holding]` in the subject, or one of the council's
+/// holding phrases in the message's own text (not the quoted thread).
+pub fn holding_reply(message: &Message, settings: &Settings) -> bool {
+    if message.subject.to_lowercase().contains("[holding]") {
+        return true;
+    }
+    if settings.holding_phrases.is_empty() {
+        return false;
+    }
+    let own = latest_text(&message.body).to_lowercase();
+    settings
+        .holding_phrases
+        .iter()
+        .any(|p| own.contains(p.as_str()))
+}
+
 /// Text as rules see it: plain ASCII. Curly quotes become straight ones,
 /// dashes hyphens, accented letters their base letters ("Children’s" matches
 /// a rule written "Children's", "Siobhán" one written "Siobhan"), and every
@@ -164,12 +189,7 @@ fn sender_role(address: &str, directory: &Directory, settings: &Settings) -> Sen
             Role::Staff => SenderRole::Staff,
         };
     }
-    let domain = address.rsplit_once('@').map(|(_, d)| d).unwrap_or("");
-    if settings
-        .council_domains
-        .iter()
-        .any(|d| domain == d || domain.ends_with(&format!(".{d}")))
-    {
+    if settings.is_council(address) {
         return SenderRole::Council;
     }
     SenderRole::Unknown
@@ -372,6 +392,45 @@ mod tests {
             "council.example",
         )
         .unwrap()
+    }
+
+    #[test]
+    fn the_council_s_addresses_are_its_domains_and_their_subdomains() {
+        let s = settings();
+        assert!(s.is_council("a.shah@council.example"));
+        assert!(s.is_council("A.Shah@Schools.COUNCIL.example"));
+        assert!(!s.is_council("someone@evilcouncil.example"));
+        assert!(!s.is_council("someone@council.example.com"));
+        assert!(!s.is_council("council.example"));
+        assert!(!s.is_council(""));
+    }
+
+    #[test]
+    fn a_holding_reply_is_told_by_its_subject_or_its_own_text() {
+        let mut s = settings();
+        s.holding_phrases = vec!["we will reply in full".into()];
+        let mail = |subject: &str, body: &str| {
+            parse_email(
+                format!("From: a@council.example\r\nSubject: {subject}\r\n\r\n{body}").as_bytes(),
+            )
+        };
+        assert!(holding_reply(
+            &mail("[Holding] Re: MPE-2026-00001", "Thanks."),
+            &s
+        ));
+        assert!(holding_reply(
+            &mail("Re: x", "We will reply in full by Friday."),
+            &s
+        ));
+        assert!(!holding_reply(&mail("Re: x", "Here is our answer."), &s));
+        // A holding phrase in the quoted thread is not this reply's.
+        assert!(!holding_reply(
+            &mail(
+                "Re: x",
+                "Here is our answer.\r\n\r\n> We will reply in full soon."
+            ),
+            &s
+        ));
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! `postroom classify` ([`Labels`]) is the subset of the decision that
 //! `../shared/corpus/SCHEMA.md` defines.
 
+pub mod automatic;
 pub mod dates;
 pub mod directory;
 pub mod features;
@@ -39,6 +40,9 @@ pub struct Settings {
     pub message_id_domain: String,
     /// The council's time zone, for the dates messages mention.
     pub timezone: chrono_tz::Tz,
+    /// Phrases (lower case) that make a council reply a holding reply
+    /// (`[answers] holding_phrases`).
+    pub holding_phrases: Vec<String>,
 }
 
 impl Settings {
@@ -78,6 +82,23 @@ impl Settings {
             authserv_id,
             message_id_domain: message_id_domain.to_lowercase(),
             timezone: chrono_tz::Europe::London,
+            holding_phrases: Vec::new(),
+        })
+    }
+
+    /// Whether `address` is one of the council's own: at one of its
+    /// domains or a subdomain of one, in any case. The one answer to that
+    /// question in postroom.
+    pub fn is_council(&self, address: &str) -> bool {
+        let Some((_, domain)) = address.trim().rsplit_once('@') else {
+            return false;
+        };
+        let domain = domain.trim_end_matches('>').to_ascii_lowercase();
+        self.council_domains.iter().any(|d| {
+            domain == *d
+                || domain
+                    .strip_suffix(d.as_str())
+                    .is_some_and(|rest| rest.ends_with('.'))
         })
     }
 }
@@ -122,6 +143,21 @@ pub struct Decision {
     /// One line per decided field: the value and the rules that decided it.
     #[serde(skip)]
     pub explanation: Vec<String>,
+    /// When the EHC needs assessment was requested, if the message (or an
+    /// attachment's text) says: the statutory clocks run from it.
+    #[serde(skip)]
+    pub request_date: Option<chrono::NaiveDate>,
+    /// A holding reply: `[holding]` in the subject, or one of the council's
+    /// holding phrases in the message's own text (for council replies).
+    #[serde(skip)]
+    pub holding: bool,
+    /// The sender is one of the council's own addresses.
+    #[serde(skip)]
+    pub from_council: bool,
+    /// Where mail about a case goes: the sender of an email, or the MP
+    /// office's address from the directory for a letter.
+    #[serde(skip)]
+    pub correspondent: Option<String>,
 }
 
 /// What `postroom classify` prints for one file: its name, then the
@@ -300,7 +336,6 @@ impl Classifier {
             category,
             send_topic,
             urgent,
-            mp_name,
             constituency,
             mp_reference,
             council_reference,
@@ -316,6 +351,29 @@ impl Classifier {
                 .map(|&i| self.rules.rules[i].name.clone())
                 .collect(),
             explanation,
+            request_date: features::request_date(message, &self.settings),
+            holding: features::holding_reply(message, &self.settings),
+            from_council: message
+                .from
+                .as_ref()
+                .is_some_and(|m| self.settings.is_council(&m.address)),
+            correspondent: self.correspondent(message, mp_name.as_deref()),
+            mp_name,
+        }
+    }
+
+    /// Where mail about a case goes: the sender of an email, or the MP
+    /// office's address from the directory for a letter.
+    fn correspondent(&self, message: &Message, mp_name: Option<&str>) -> Option<String> {
+        match message.origin {
+            crate::message::Origin::Email => message
+                .from
+                .as_ref()
+                .map(|m| m.address.clone())
+                .filter(|a| !a.is_empty()),
+            crate::message::Origin::Letter => mp_name
+                .and_then(|name| self.directory.office_address(name))
+                .map(str::to_string),
         }
     }
 
