@@ -37,6 +37,14 @@ macro_rules! closed_set {
                 f.write_str(self.as_str())
             }
         }
+
+        /// `status == "open"`: the word as the database and the JSON
+        /// contract spell it.
+        impl PartialEq<&str> for $name {
+            fn eq(&self, other: &&str) -> bool {
+                self.as_str() == *other
+            }
+        }
     };
 }
 

@@ -180,17 +180,16 @@ pub async fn run(dir: &Path) -> Result<()> {
         .clock
         .now()
         .with_timezone(&app.calendar().tz())
-        .date_naive()
-        .to_string();
+        .date_naive();
     for c in &rows {
-        let service = match (&c.category, &c.send_topic) {
+        let service = match (c.category, c.send_topic) {
             (Some(cat), Some(topic)) => format!("{cat}: {topic}"),
-            (Some(cat), None) => cat.clone(),
+            (Some(cat), None) => cat.to_string(),
             _ => "-".into(),
         };
         table.add_row([
             c.reference.clone(),
-            c.received_at.get(..10).unwrap_or("").to_string(),
+            c.received_at.format("%Y-%m-%d").to_string(),
             c.mp_name.clone().unwrap_or_else(|| "-".into()),
             service,
             if c.urgent {
@@ -198,18 +197,16 @@ pub async fn run(dir: &Path) -> Result<()> {
             } else {
                 String::new()
             },
-            c.response_due.clone().unwrap_or_default(),
+            c.response_due.map(|d| d.to_string()).unwrap_or_default(),
             c.assignee.clone().unwrap_or_default(),
             match &c.triage_reason {
                 Some(reason) => format!("triage: {reason}"),
-                None if c.status == "open"
-                    && c.response_due
-                        .as_deref()
-                        .is_some_and(|due| due < today.as_str()) =>
+                None if c.status == crate::case::Status::Open
+                    && c.response_due.is_some_and(|due| due < today) =>
                 {
                     "open, overdue".into()
                 }
-                None => c.status.clone(),
+                None => c.status.to_string(),
             },
         ]);
     }

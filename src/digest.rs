@@ -19,7 +19,7 @@ use crate::compose::{
 };
 use crate::deadlines;
 use crate::store::cases::{self, CaseRow, Moment};
-use crate::store::{deadlines as stored, parse_date, parse_ts};
+use crate::store::deadlines as stored;
 
 /// Daily or weekly.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -197,13 +197,8 @@ pub async fn build(
         }
         for case in cases::of_team_between(&mut conn, team, Moment::Answered, from, now).await? {
             answered += 1;
-            let answered_on = case
-                .answered_at
-                .as_deref()
-                .map(parse_ts)
-                .transpose()?
-                .map(|t| calendar.local_date(t));
-            let due = case.response_due.as_deref().map(parse_date).transpose()?;
+            let answered_on = case.answered_at.map(|t| calendar.local_date(t));
+            let due = case.response_due;
             if matches!((answered_on, due), (Some(a), Some(d)) if a <= d) {
                 on_time += 1;
             }

@@ -55,9 +55,7 @@ pub async fn run_due(app: &App) -> Result<Totals> {
         let mut mails: BTreeMap<String, Vec<DueItem>> = BTreeMap::new();
         for d in due {
             let case = cases::by_id(&mut tx, d.case_id).await?;
-            let Some(case) = case.filter(|c| {
-                c.paused_at.is_none() && c.status != "closed" && c.status != "answered"
-            }) else {
+            let Some(case) = case.filter(CaseRow::clocks_run) else {
                 // Paused, answered or closed: nothing more to say.
                 stored::advance(&mut tx, d.id, d.stage, d.stage, None).await?;
                 continue;

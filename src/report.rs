@@ -13,7 +13,6 @@ use serde::Serialize;
 
 use crate::calendar::Calendar;
 use crate::store::cases::CaseRow;
-use crate::store::parse_ts;
 
 /// How periods are cut.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
@@ -98,20 +97,15 @@ pub fn build(
 ) -> anyhow::Result<Report> {
     let mut cases = Vec::with_capacity(rows.len());
     for row in rows {
-        let received = parse_ts(&row.received_at)?;
-        let ts = |v: &Option<String>| v.as_deref().map(parse_ts).transpose();
+        let received = row.received_at;
         cases.push(Case {
             row,
             received,
             received_on: calendar.local_date(received),
-            acknowledged: ts(&row.acknowledged_at)?,
-            answered: ts(&row.answered_at)?,
-            closed: ts(&row.closed_at)?,
-            due: row
-                .response_due
-                .as_deref()
-                .map(crate::store::parse_date)
-                .transpose()?,
+            acknowledged: row.acknowledged_at,
+            answered: row.answered_at,
+            closed: row.closed_at,
+            due: row.response_due,
         });
     }
 
@@ -163,8 +157,8 @@ pub fn build(
         per_year,
         by_mp: count(&|r| r.mp_name.clone()),
         by_constituency: count(&|r| r.constituency.clone()),
-        by_category: count(&|r| r.category.clone()),
-        by_send_topic: count(&|r| r.send_topic.clone()),
+        by_category: count(&|r| r.category.map(|c| c.to_string())),
+        by_send_topic: count(&|r| r.send_topic.map(|t| t.to_string())),
         trend: trend(&received, per_year_periods),
     })
 }
@@ -361,19 +355,19 @@ mod tests {
     }
 
     fn case(id: i64, received: &str, answered: Option<&str>, due: &str, mp: &str) -> CaseRow {
+        let at = |s: &str| crate::store::parse_ts(s).unwrap();
         CaseRow {
             id,
             reference: format!("MPE-X-{id}"),
             status: if answered.is_some() {
-                "answered"
+                crate::case::Status::Answered
             } else {
-                "open"
-            }
-            .into(),
-            kind: "new_enquiry".into(),
+                crate::case::Status::Open
+            },
+            kind: crate::case::Kind::NewEnquiry,
             triage_reason: None,
-            category: Some("send".into()),
-            send_topic: Some("ehc_needs_assessment".into()),
+            category: Some(crate::case::Category::Send),
+            send_topic: Some(crate::case::SendTopic::EhcNeedsAssessment),
             urgent: false,
             from_mp_office: true,
             mp_name: Some(mp.into()),
@@ -383,16 +377,16 @@ mod tests {
             subject: "s".into(),
             team: None,
             assignee: None,
-            received_at: format!("{received}T10:00:00.000Z"),
+            received_at: at(&format!("{received}T10:00:00.000Z")),
             acknowledge_due: None,
-            response_due: Some(due.into()),
-            acknowledged_at: Some(format!("{received}T10:30:00.000Z")),
-            answered_at: answered.map(|a| format!("{a}T12:00:00.000Z")),
+            response_due: Some(crate::store::parse_date(due).unwrap()),
+            acknowledged_at: Some(at(&format!("{received}T10:30:00.000Z"))),
+            answered_at: answered.map(|a| at(&format!("{a}T12:00:00.000Z"))),
             closed_at: None,
             paused_at: None,
             pause_reason: None,
             policy: None,
-            created_at: format!("{received}T10:00:00.000Z"),
+            created_at: at(&format!("{received}T10:00:00.000Z")),
         }
     }
 

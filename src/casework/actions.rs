@@ -12,10 +12,11 @@ use serde_json::json;
 
 use crate::app::App;
 use crate::calendar::Unit;
+use crate::case::Status;
 use crate::casework::clocks::{Moved, replan, update_case_due};
 use crate::deadlines::{self, Kind};
 use crate::store::cases::{self, CaseRow};
-use crate::store::{Tx, deadlines as stored, parse_ts};
+use crate::store::{Tx, deadlines as stored};
 
 async fn open_case(tx: &mut Tx, reference: &str) -> Result<CaseRow> {
     cases::by_reference(tx, reference)
@@ -24,7 +25,7 @@ async fn open_case(tx: &mut Tx, reference: &str) -> Result<CaseRow> {
 }
 
 fn ensure_live(case: &CaseRow) -> Result<()> {
-    if case.status == "closed" {
+    if case.status == Status::Closed {
         bail!("{} is closed; reopen it first", case.reference);
     }
     Ok(())
@@ -46,7 +47,10 @@ pub async fn pause(
         bail!("{reference} was answered; reopen it first");
     }
     if let Some(since) = &case.paused_at {
-        bail!("{reference} has been paused since {since}");
+        bail!(
+            "{reference} has been paused since {}",
+            crate::store::ts(*since)
+        );
     }
     if reason.trim().is_empty() {
         bail!("Say why the clock stops (--reason)");
@@ -83,7 +87,7 @@ pub async fn resume(
     let Some(paused_at) = &case.paused_at else {
         bail!("{reference} is not paused");
     };
-    let paused_on = calendar.local_date(parse_ts(paused_at)?);
+    let paused_on = calendar.local_date(*paused_at);
     let working = calendar.working_days_between(paused_on, today).max(0) as u32;
     let days = (today - paused_on).num_days().max(0) as u32;
     let mut moved = Vec::new();
@@ -152,7 +156,7 @@ pub(crate) async fn record_answer(
     actor: &str,
     message: Option<i64>,
 ) -> Result<()> {
-    cases::set_status(tx, case.id, "answered", at).await?;
+    cases::set_status(tx, case.id, Status::Answered, at).await?;
     stored::meet(tx, case.id, &[Kind::Acknowledge, Kind::Respond], at).await?;
     stored::silence(tx, case.id).await?;
     let mut detail = json!({ "at": crate::store::ts(at) });
@@ -172,7 +176,7 @@ pub async fn close(app: &App, reference: &str, actor: &str, now: DateTime<Utc>) 
     let mut tx = app.store.begin().await?;
     let case = open_case(&mut tx, reference).await?;
     ensure_live(&case)?;
-    cases::set_status(&mut tx, case.id, "closed", now).await?;
+    cases::set_status(&mut tx, case.id, Status::Closed, now).await?;
     stored::silence(&mut tx, case.id).await?;
     cases::add_event(&mut tx, case.id, now, actor, "closed", None, &json!({})).await?;
     let case = open_case(&mut tx, reference).await?;
@@ -265,36 +269,38 @@ pub async fn recategorise(
     now: DateTime<Utc>,
 ) -> Result<CaseRow> {
     use crate::case::{Category, SendTopic};
-    if let Some(c) = category
-        && Category::parse(c).is_none()
-    {
-        bail!("{c:?} is not a category: {}", Category::names());
-    }
-    if let Some(t) = send_topic
-        && SendTopic::parse(t).is_none()
-    {
-        bail!("{t:?} is not a SEND topic: {}", SendTopic::names());
-    }
+    let category = category
+        .map(|c| {
+            Category::parse(c)
+                .with_context(|| format!("{c:?} is not a category: {}", Category::names()))
+        })
+        .transpose()?;
+    let send_topic = send_topic
+        .map(|t| {
+            SendTopic::parse(t)
+                .with_context(|| format!("{t:?} is not a SEND topic: {}", SendTopic::names()))
+        })
+        .transpose()?;
     if category.is_none() && send_topic.is_none() && urgent.is_none() {
         bail!("Say what to change: --category, --send-topic or --urgent/--not-urgent");
     }
     let mut tx = app.store.begin().await?;
     let case = open_case(&mut tx, reference).await?;
-    let new_category = category.map(str::to_string).or(case.category.clone());
-    let new_topic = match (send_topic, new_category.as_deref()) {
-        (Some(t), _) => Some(t.to_string()),
-        (None, Some("send")) => case.send_topic.clone(),
+    let new_category = category.or(case.category);
+    let new_topic = match (send_topic, new_category) {
+        (Some(t), _) => Some(t),
+        (None, Some(Category::Send)) => case.send_topic,
         (None, _) => None,
     };
-    if new_topic.is_some() && new_category.as_deref() != Some("send") {
+    if new_topic.is_some() && new_category != Some(Category::Send) {
         bail!("A SEND topic needs the category send");
     }
     let new_urgent = urgent.unwrap_or(case.urgent);
     cases::set_classification(
         &mut tx,
         case.id,
-        new_category.as_deref(),
-        new_topic.as_deref(),
+        new_category.map(Category::as_str),
+        new_topic.map(SendTopic::as_str),
         new_urgent,
     )
     .await?;
@@ -352,7 +358,7 @@ pub async fn reopen(app: &App, reference: &str, actor: &str, now: DateTime<Utc>)
     let today = calendar.local_date(now);
     let mut tx = app.store.begin().await?;
     let case = open_case(&mut tx, reference).await?;
-    if case.status != "closed" && case.status != "answered" {
+    if !matches!(case.status, Status::Closed | Status::Answered) {
         bail!(
             "{reference} is {}; only an answered or closed case is reopened",
             case.status

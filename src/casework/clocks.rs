@@ -69,8 +69,7 @@ pub async fn update_calendar(app: &App, feed: &str, actor: &str) -> Result<Vec<(
             let Some(case) = cases::by_id(&mut tx, d.case_id).await? else {
                 continue;
             };
-            let live =
-                case.paused_at.is_none() && case.status != "closed" && case.status != "answered";
+            let live = case.clocks_run();
             let (stage, next_on) = if live {
                 let steps = deadlines::ladder(&app.config.reminders, &calendar, due);
                 deadlines::schedule(&steps, today)
@@ -117,7 +116,6 @@ pub(super) async fn replan(
     actor: &str,
     now: DateTime<Utc>,
 ) -> Result<()> {
-    use crate::case::{Category, SendTopic};
     let calendar = app.calendar();
     let existing = stored::for_case(tx, case.id).await?;
     let request_date = match existing.iter().find(|d| d.kind == Kind::Statutory) {
@@ -129,15 +127,15 @@ pub(super) async fn replan(
         &calendar,
         &deadlines::Facts {
             policy: None,
-            category: case.category.as_deref().and_then(Category::parse),
-            send_topic: case.send_topic.as_deref().and_then(SendTopic::parse),
+            category: case.category,
+            send_topic: case.send_topic,
             urgent: case.urgent,
             acknowledge: existing.iter().any(|d| d.kind == Kind::Acknowledge),
-            received_at: parse_ts(&case.received_at)?,
+            received_at: case.received_at,
             request_date,
         },
     );
-    let live = case.paused_at.is_none() && case.status != "closed" && case.status != "answered";
+    let live = case.clocks_run();
     let today = calendar.local_date(now);
     let reminders = |due| {
         if live {

@@ -16,7 +16,7 @@ use crate::compose::{self, CaseContext, CouncilContext, MailContext};
 use crate::message::Origin;
 use crate::parse::Message;
 use crate::store::cases::CaseRow;
-use crate::store::{Tx, cases, outbox, parse_date, parse_ts};
+use crate::store::{Tx, cases, outbox};
 use chrono::Duration;
 
 /// The mails postroom writes.
@@ -68,23 +68,14 @@ impl Mail {
 
 /// The facts templates show about a case.
 pub fn case_context(app: &App, case: &CaseRow) -> Result<CaseContext> {
-    let received = parse_ts(&case.received_at)?;
+    let received = case.received_at;
     let policy = &app.config.policy;
     let response_days = if case.urgent {
         policy.urgent_respond_days
     } else {
         policy.respond_days
     };
-    let response_due = match &case.response_due {
-        Some(d) => long_date(parse_date(d)?),
-        None => String::new(),
-    };
-    let label = |c: &Option<String>| {
-        c.as_deref()
-            .and_then(crate::case::Category::parse)
-            .map(|c| c.label().to_string())
-            .unwrap_or_default()
-    };
+    let response_due = case.response_due.map(long_date).unwrap_or_default();
     let open = match &app.config.council.case_url {
         Some(url) => url.replace("{reference}", &case.reference),
         None => format!("postroom cases show {}", case.reference),
@@ -100,14 +91,17 @@ pub fn case_context(app: &App, case: &CaseRow) -> Result<CaseContext> {
         response_due,
         response_days,
         urgent: case.urgent,
-        category: label(&case.category),
-        send_topic: case.send_topic.clone().map(|t| t.replace('_', " ")),
+        category: case
+            .category
+            .map(|c| c.label().to_string())
+            .unwrap_or_default(),
+        send_topic: case.send_topic.map(|t| t.as_str().replace('_', " ")),
         mp_name: case.mp_name.clone(),
         constituency: case.constituency.clone(),
         mp_reference: case.mp_reference.clone(),
         team: case.team.clone(),
         assignee: case.assignee.clone(),
-        status: case.status.clone(),
+        status: case.status.to_string(),
         triage_reason: case.triage_reason.clone(),
         open,
     })

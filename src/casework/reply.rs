@@ -81,7 +81,7 @@ pub async fn council_reply(
     }
     let holding = decision.holding;
     let at = message.date.unwrap_or(received_at).min(now);
-    if holding || case.answered_at.is_some() || case.status == "closed" {
+    if holding || case.answered_at.is_some() || case.status == crate::case::Status::Closed {
         let event = if holding { "interim_reply" } else { "reply" };
         let detail = json!({ "message": message_row, "at": crate::store::ts(at), "by": actor });
         cases::add_event(tx, case.id, now, &actor, event, Some(message_row), &detail).await?;

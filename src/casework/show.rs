@@ -7,8 +7,9 @@ use std::fmt::Write as _;
 use anyhow::{Context, Result};
 use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
 
+use crate::case::Status;
 use crate::store::cases::{self, CaseRow};
-use crate::store::{Conn, deadlines, messages};
+use crate::store::{Conn, deadlines, messages, ts};
 
 /// How `cases list` prints.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -48,19 +49,19 @@ pub fn render_list(rows: &[CaseRow], format: Format) -> Result<String> {
                 "Assigned to",
             ]);
             for c in rows {
-                let service = match (&c.category, &c.send_topic) {
+                let service = match (c.category, c.send_topic) {
                     (Some(cat), Some(topic)) => format!("{cat}: {topic}"),
-                    (Some(cat), None) => cat.clone(),
+                    (Some(cat), None) => cat.to_string(),
                     _ => "-".into(),
                 };
                 let status = match (&c.paused_at, &c.triage_reason) {
                     (Some(_), _) => format!("{} (paused)", c.status),
-                    (None, Some(_)) if c.status == "triage" => "triage".into(),
-                    _ => c.status.clone(),
+                    (None, Some(_)) if c.status == Status::Triage => "triage".into(),
+                    _ => c.status.to_string(),
                 };
                 table.add_row([
                     c.reference.clone(),
-                    c.received_at.get(..10).unwrap_or("").to_string(),
+                    c.received_at.format("%Y-%m-%d").to_string(),
                     status,
                     service,
                     if c.urgent {
@@ -69,7 +70,7 @@ pub fn render_list(rows: &[CaseRow], format: Format) -> Result<String> {
                         String::new()
                     },
                     c.mp_name.clone().unwrap_or_else(|| "-".into()),
-                    c.response_due.clone().unwrap_or_default(),
+                    c.response_due.map(|d| d.to_string()).unwrap_or_default(),
                     c.assignee.clone().unwrap_or_default(),
                 ]);
             }
@@ -114,6 +115,7 @@ pub async fn show(conn: &mut Conn, reference: &str) -> Result<String> {
         .with_context(|| format!("There is no case {reference}"))?;
     let mut out = String::new();
     let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
+    let or_dash = |v: Option<String>| v.unwrap_or_else(|| "-".into());
     writeln!(out, "{}  {}", case.reference, case.subject)?;
     writeln!(out, "  status          {}", case.status)?;
     if let Some(why) = &case.triage_reason {
@@ -122,7 +124,8 @@ pub async fn show(conn: &mut Conn, reference: &str) -> Result<String> {
     if let Some(since) = &case.paused_at {
         writeln!(
             out,
-            "  paused          since {since}: {}",
+            "  paused          since {}: {}",
+            ts(*since),
             opt(&case.pause_reason)
         )?;
     }
@@ -130,9 +133,8 @@ pub async fn show(conn: &mut Conn, reference: &str) -> Result<String> {
     writeln!(
         out,
         "  service         {}{}",
-        opt(&case.category),
+        or_dash(case.category.map(|c| c.to_string())),
         case.send_topic
-            .as_deref()
             .map(|t| format!(": {t}"))
             .unwrap_or_default()
     )?;
@@ -160,21 +162,21 @@ pub async fn show(conn: &mut Conn, reference: &str) -> Result<String> {
         opt(&case.team),
         opt(&case.assignee)
     )?;
-    writeln!(out, "  received        {}", case.received_at)?;
+    writeln!(out, "  received        {}", ts(case.received_at))?;
     writeln!(
         out,
         "  acknowledged    {} (due {})",
-        opt(&case.acknowledged_at),
-        opt(&case.acknowledge_due)
+        or_dash(case.acknowledged_at.map(ts)),
+        or_dash(case.acknowledge_due.map(|d| d.to_string()))
     )?;
     writeln!(
         out,
         "  answered        {} (due {})",
-        opt(&case.answered_at),
-        opt(&case.response_due)
+        or_dash(case.answered_at.map(ts)),
+        or_dash(case.response_due.map(|d| d.to_string()))
     )?;
     if let Some(closed) = &case.closed_at {
-        writeln!(out, "  closed          {closed}")?;
+        writeln!(out, "  closed          {}", ts(*closed))?;
     }
 
     let clocks = deadlines::for_case(conn, case.id).await?;

@@ -92,9 +92,8 @@ pub(super) async fn cases(config: &Path, command: CasesCommand) -> Result<ExitCo
             .await?;
             println!(
                 "{reference}: now {}{}{}.",
-                case.category.as_deref().unwrap_or("-"),
+                case.category.map_or("-", |c| c.as_str()),
                 case.send_topic
-                    .as_deref()
                     .map(|t| format!(": {t}"))
                     .unwrap_or_default(),
                 if case.urgent { ", urgent" } else { "" }

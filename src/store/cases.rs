@@ -5,8 +5,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::Value;
 use sqlx::Row;
 
-use super::{Conn, date, ts};
-use crate::case::CaseRef;
+use super::{Conn, date, parse_date, parse_ts, ts};
+use crate::case::{CaseRef, Category, Kind, SendTopic, Status};
 
 /// Allocates the next reference number of `year`, inside the caller's
 /// transaction. The counter row stays locked until the transaction ends, so
@@ -142,18 +142,23 @@ pub async fn set_paused(
 }
 
 /// Sets a case's status; `answered` and `closed` also stamp their time.
-pub async fn set_status(conn: &mut Conn, case: i64, status: &str, at: DateTime<Utc>) -> Result<()> {
+pub async fn set_status(
+    conn: &mut Conn,
+    case: i64,
+    status: Status,
+    at: DateTime<Utc>,
+) -> Result<()> {
     let column = match status {
-        "answered" => Some("answered_at"),
-        "closed" => Some("closed_at"),
-        _ => None,
+        Status::Answered => Some("answered_at"),
+        Status::Closed => Some("closed_at"),
+        Status::Open | Status::Triage => None,
     };
     let sql = match column {
         Some(c) => format!("UPDATE cases SET status = $1, {c} = COALESCE({c}, $2) WHERE id = $3"),
         None => "UPDATE cases SET status = $1, updated_at = $2 WHERE id = $3".to_string(),
     };
     sqlx::query(&sql)
-        .bind(status)
+        .bind(status.as_str())
         .bind(ts(at))
         .bind(case)
         .execute(&mut *conn)
@@ -187,11 +192,11 @@ pub async fn set_due_dates(
 pub struct CaseRow {
     pub id: i64,
     pub reference: String,
-    pub status: String,
-    pub kind: String,
+    pub status: Status,
+    pub kind: Kind,
     pub triage_reason: Option<String>,
-    pub category: Option<String>,
-    pub send_topic: Option<String>,
+    pub category: Option<Category>,
+    pub send_topic: Option<SendTopic>,
     pub urgent: bool,
     pub from_mp_office: bool,
     pub mp_name: Option<String>,
@@ -201,32 +206,72 @@ pub struct CaseRow {
     pub subject: String,
     pub team: Option<String>,
     pub assignee: Option<String>,
-    pub received_at: String,
-    pub acknowledge_due: Option<String>,
-    pub response_due: Option<String>,
-    pub acknowledged_at: Option<String>,
-    pub answered_at: Option<String>,
-    pub closed_at: Option<String>,
+    #[serde(serialize_with = "super::ts_format::one")]
+    pub received_at: DateTime<Utc>,
+    pub acknowledge_due: Option<NaiveDate>,
+    pub response_due: Option<NaiveDate>,
+    #[serde(serialize_with = "super::ts_format::opt")]
+    pub acknowledged_at: Option<DateTime<Utc>>,
+    #[serde(serialize_with = "super::ts_format::opt")]
+    pub answered_at: Option<DateTime<Utc>>,
+    #[serde(serialize_with = "super::ts_format::opt")]
+    pub closed_at: Option<DateTime<Utc>>,
     /// Since when the case's clocks are paused, and why.
-    pub paused_at: Option<String>,
+    #[serde(serialize_with = "super::ts_format::opt")]
+    pub paused_at: Option<DateTime<Utc>>,
     pub pause_reason: Option<String>,
     pub policy: Option<String>,
-    pub created_at: String,
+    #[serde(serialize_with = "super::ts_format::one")]
+    pub created_at: DateTime<Utc>,
+}
+
+impl CaseRow {
+    /// Whether the case's clocks run: not paused, not answered, not
+    /// closed. Only then do its deadlines remind anyone.
+    pub fn clocks_run(&self) -> bool {
+        self.paused_at.is_none() && !matches!(self.status, Status::Answered | Status::Closed)
+    }
 }
 
 pub(crate) const COLUMNS: &str = "id, reference, status, kind, triage_reason, category, send_topic, urgent, from_mp_office, \
     mp_name, constituency, mp_reference, correspondent, subject, team, assignee, received_at, acknowledge_due, \
     response_due, acknowledged_at, answered_at, closed_at, paused_at, pause_reason, policy, created_at";
 
+/// A closed-set word from a column (`status`, `kind`, `category`): a value
+/// postroom does not know is an error, not a guess.
+pub(crate) fn word<T>(
+    r: &sqlx::any::AnyRow,
+    column: &str,
+    parse: fn(&str) -> Option<T>,
+) -> Result<Option<T>> {
+    let value: Option<String> = r.try_get(column)?;
+    value
+        .map(|v| {
+            parse(&v).with_context(|| format!("A case's {column} {v:?} is not one postroom knows"))
+        })
+        .transpose()
+}
+
+/// A timestamp or date column, parsed.
+pub(crate) fn when<T>(
+    r: &sqlx::any::AnyRow,
+    column: &str,
+    parse: fn(&str) -> Result<T>,
+) -> Result<Option<T>> {
+    let value: Option<String> = r.try_get(column)?;
+    value.as_deref().map(parse).transpose()
+}
+
 pub(crate) fn from_row(r: &sqlx::any::AnyRow) -> Result<CaseRow> {
+    let required = |column: &str| format!("A case has no {column}");
     Ok(CaseRow {
         id: r.try_get("id")?,
         reference: r.try_get("reference")?,
-        status: r.try_get("status")?,
-        kind: r.try_get("kind")?,
+        status: word(r, "status", Status::parse)?.with_context(|| required("status"))?,
+        kind: word(r, "kind", Kind::parse)?.with_context(|| required("kind"))?,
         triage_reason: r.try_get("triage_reason")?,
-        category: r.try_get("category")?,
-        send_topic: r.try_get("send_topic")?,
+        category: word(r, "category", Category::parse)?,
+        send_topic: word(r, "send_topic", SendTopic::parse)?,
         urgent: r.try_get::<i64, _>("urgent")? != 0,
         from_mp_office: r.try_get::<i64, _>("from_mp_office")? != 0,
         mp_name: r.try_get("mp_name")?,
@@ -236,16 +281,16 @@ pub(crate) fn from_row(r: &sqlx::any::AnyRow) -> Result<CaseRow> {
         subject: r.try_get("subject")?,
         team: r.try_get("team")?,
         assignee: r.try_get("assignee")?,
-        received_at: r.try_get("received_at")?,
-        acknowledge_due: r.try_get("acknowledge_due")?,
-        response_due: r.try_get("response_due")?,
-        acknowledged_at: r.try_get("acknowledged_at")?,
-        answered_at: r.try_get("answered_at")?,
-        closed_at: r.try_get("closed_at")?,
-        paused_at: r.try_get("paused_at")?,
+        received_at: when(r, "received_at", parse_ts)?.with_context(|| required("received_at"))?,
+        acknowledge_due: when(r, "acknowledge_due", parse_date)?,
+        response_due: when(r, "response_due", parse_date)?,
+        acknowledged_at: when(r, "acknowledged_at", parse_ts)?,
+        answered_at: when(r, "answered_at", parse_ts)?,
+        closed_at: when(r, "closed_at", parse_ts)?,
+        paused_at: when(r, "paused_at", parse_ts)?,
         pause_reason: r.try_get("pause_reason")?,
         policy: r.try_get("policy")?,
-        created_at: r.try_get("created_at")?,
+        created_at: when(r, "created_at", parse_ts)?.with_context(|| required("created_at"))?,
     })
 }
 

@@ -293,6 +293,23 @@ pub fn ts(at: DateTime<Utc>) -> String {
     at.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
 }
 
+/// Timestamps serialised (JSON, CSV) as the database stores them.
+pub mod ts_format {
+    use chrono::{DateTime, Utc};
+    use serde::Serializer;
+
+    pub fn one<S: Serializer>(at: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&super::ts(*at))
+    }
+
+    pub fn opt<S: Serializer>(at: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
+        match at {
+            Some(at) => s.serialize_some(&super::ts(*at)),
+            None => s.serialize_none(),
+        }
+    }
+}
+
 pub fn parse_ts(s: &str) -> Result<DateTime<Utc>> {
     Ok(DateTime::parse_from_rfc3339(s)
         .with_context(|| format!("Bad timestamp in the database: {s:?}"))?

@@ -5,8 +5,9 @@ use anyhow::{Context, Result};
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::Row;
 
-use super::cases::CaseRow;
-use super::{Conn, ts};
+use super::cases::{CaseRow, when, word};
+use super::{Conn, parse_date, parse_ts, ts};
+use crate::case::{Category, Kind, SendTopic, Status};
 
 /// Cases answered or closed before `before`, not on hold: id and reference,
 /// oldest first, at most `limit`.
@@ -276,21 +277,21 @@ pub async fn statistics(conn: &mut Conn) -> Result<Vec<(CaseRow, usize)>> {
     let mut out = Vec::with_capacity(rows.len());
     for r in rows {
         let id: i64 = r.try_get("id")?;
-        let closed_at: Option<String> = r.try_get("closed_at")?;
-        let received_at: String = r.try_get("received_at")?;
+        let closed_at = when(&r, "closed_at", parse_ts)?;
+        let received_at =
+            when(&r, "received_at", parse_ts)?.context("A statistics row has no received_at")?;
         let row = CaseRow {
             id: -id,
             reference: String::new(),
             status: if closed_at.is_some() {
-                "closed"
+                Status::Closed
             } else {
-                "answered"
-            }
-            .into(),
-            kind: r.try_get("kind")?,
+                Status::Answered
+            },
+            kind: word(&r, "kind", Kind::parse)?.context("A statistics row has no kind")?,
             triage_reason: None,
-            category: r.try_get("category")?,
-            send_topic: r.try_get("send_topic")?,
+            category: word(&r, "category", Category::parse)?,
+            send_topic: word(&r, "send_topic", SendTopic::parse)?,
             urgent: r.try_get::<i64, _>("urgent")? != 0,
             from_mp_office: r.try_get::<i64, _>("from_mp_office")? != 0,
             mp_name: r.try_get("mp_name")?,
@@ -300,11 +301,11 @@ pub async fn statistics(conn: &mut Conn) -> Result<Vec<(CaseRow, usize)>> {
             subject: String::new(),
             team: r.try_get("team")?,
             assignee: None,
-            received_at: received_at.clone(),
-            acknowledge_due: r.try_get("acknowledge_due")?,
-            response_due: r.try_get("response_due")?,
-            acknowledged_at: r.try_get("acknowledged_at")?,
-            answered_at: r.try_get("answered_at")?,
+            received_at,
+            acknowledge_due: when(&r, "acknowledge_due", parse_date)?,
+            response_due: when(&r, "response_due", parse_date)?,
+            acknowledged_at: when(&r, "acknowledged_at", parse_ts)?,
+            answered_at: when(&r, "answered_at", parse_ts)?,
             closed_at,
             paused_at: None,
             pause_reason: None,

@@ -144,9 +144,14 @@ async fn a_report_over_a_generated_year_matches_figures_computed_independently()
                 .await
                 .unwrap();
                 if let Some(k) = g.answered_after {
-                    cases::set_status(&mut tx, id, "answered", noon(weekdays_after(g.received, k)))
-                        .await
-                        .unwrap();
+                    cases::set_status(
+                        &mut tx,
+                        id,
+                        postroom::case::Status::Answered,
+                        noon(weekdays_after(g.received, k)),
+                    )
+                    .await
+                    .unwrap();
                 }
                 for _ in 0..g.chasers {
                     cases::add_event(

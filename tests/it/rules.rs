@@ -115,7 +115,7 @@ async fn new_cases_are_shared_out_by_team() {
     let all = t.cases().await;
     let send: Vec<&str> = all
         .iter()
-        .filter(|c| c.category.as_deref() == Some("send"))
+        .filter(|c| c.category.map(|c| c.as_str()) == Some("send"))
         .map(|c| c.assignee.as_deref().unwrap())
         .collect();
     let (ann, ben) = ("ann@wexcombe.gov.uk", "ben@wexcombe.gov.uk");
