@@ -174,224 +174,75 @@ pub async fn run_once(app: &App) -> Result<(Vec<Outcome>, crate::outbox::Totals)
     Ok((outcomes, totals))
 }
 
-/// Runs until `stop` is cancelled.
+/// Runs until `stop` is cancelled: spawn every long-lived loop, wait for
+/// the stop, drain the loops (each finishes what it has in hand), close.
 pub async fn run(app: Arc<App>, stop: CancellationToken) -> Result<()> {
     let _lock = single_instance(&app).await?;
     let http = match app.config.http {
         Some(addr) => Some(crate::http::serve(app.clone(), addr, stop.clone()).await?),
         None => None,
     };
-    let tracker = TaskTracker::new();
-    let ready = Arc::new(Notify::new());
-    for config in app.config.sources.clone() {
-        let (app, stop, ready) = (app.clone(), stop.clone(), ready.clone());
-        tracker.spawn(async move {
-            let mut source = Source::from_config(&config, &app);
-            info!(source = %config.name, "Source started.");
-            let mut lease: Option<crate::store::Lease> = None;
-            let mut standing_by = false;
-            loop {
-                // One instance reads a source at a time: hold its lease,
-                // or stand by and try again shortly.
-                let held = match lease.as_mut() {
-                    Some(l) => l.holds().await,
-                    None => false,
-                };
-                if !held {
-                    if lease.take().is_some() {
-                        warn!(source = %config.name, "Lost the lease on this source; another instance may read it now.");
-                    }
-                    match app.store.try_lease(&config.name).await {
-                        Ok(Some(l)) => {
-                            if standing_by {
-                                info!(source = %config.name, "This instance reads the source now (taken over).");
-                            }
-                            lease = Some(l);
-                            standing_by = false;
-                        }
-                        Ok(None) => {
-                            if !standing_by {
-                                info!(source = %config.name, "Another instance reads this source; standing by.");
-                                standing_by = true;
-                            }
-                        }
-                        Err(e) => {
-                            error!(source = %config.name, error = format!("{e:#}"), "Cannot ask for the source's lease; will retry.");
-                        }
-                    }
-                    if lease.is_none() {
-                        tokio::select! {
-                            _ = stop.cancelled() => break,
-                            _ = tokio::time::sleep(LEASE_RETRY) => {}
-                        }
-                        continue;
-                    }
-                }
-                let polled = poll_source(&app, &mut source, &stop, &ready).await;
-                let recorded = match &polled {
-                    Ok(_) => health::poll_ok(&app, &config.name).await,
-                    Err(e) => health::poll_failed(&app, &config.name, e).await,
-                };
-                match polled {
-                    Ok(outcomes) if !outcomes.is_empty() => info!(source = %config.name, stored = outcomes.len(), "Poll done."),
-                    Ok(_) => {}
-                    Err(e) => error!(source = %config.name, error = format!("{e:#}"), "Poll failed; will retry."),
-                }
-                if let Err(e) = recorded {
-                    error!(source = %config.name, error = format!("{e:#}"), "Cannot record the source's health.");
-                }
-                if stop.is_cancelled() {
-                    break;
-                }
-                // Polled at least three times per stall_alert, so that a
-                // quiet source is never taken for a stalled one.
-                let interval = app.config.poll_interval.min(app.config.stall_alert / 3);
-                source.wait(&stop, interval).await;
-                if stop.is_cancelled() {
-                    break;
-                }
-            }
-            source.close().await;
-            if let Some(l) = lease {
-                l.release().await;
-            }
-            info!(source = %config.name, "Source stopped.");
-        });
-    }
-    {
-        // Alive: other instances take over this one's claimed mail when it
-        // stops saying so.
-        let (app, stop) = (app.clone(), stop.clone());
-        tracker.spawn(async move {
-            loop {
-                let beat = async {
-                    let mut conn = app.store.conn().await?;
-                    crate::store::outbox::heartbeat(&mut conn, &app.instance, app.clock.now()).await
-                };
-                if let Err(e) = beat.await {
-                    warn!(
-                        error = format!("{e:#}"),
-                        "Cannot record that this instance is alive; will retry."
-                    );
-                }
-                tokio::select! {
-                    _ = stop.cancelled() => break,
-                    _ = tokio::time::sleep(crate::outbox::HEARTBEAT) => {}
-                }
-            }
-        });
-    }
-    {
-        // The watchdog: never silent about a source that stopped.
-        let (app, stop, ready) = (app.clone(), stop.clone(), ready.clone());
-        let started = app.clock.now();
-        let tick = (app.config.stall_alert / 10)
-            .clamp(Duration::from_millis(100), Duration::from_secs(30));
-        tracker.spawn(async move {
-            loop {
-                tokio::select! {
-                    _ = stop.cancelled() => break,
-                    _ = tokio::time::sleep(tick) => {}
-                }
-                match health::watch(&app, started).await {
-                    Ok(alerted) if !alerted.is_empty() => ready.notify_one(),
-                    Ok(_) => {}
-                    Err(e) => error!(
-                        error = format!("{e:#}"),
-                        "The stall watchdog failed; will retry."
-                    ),
-                }
-            }
-        });
-    }
-    {
-        // The schedule: reminders, digests, calendar updates.
-        let (app, stop, ready) = (app.clone(), stop.clone(), ready.clone());
-        tracker.spawn(async move {
-            loop {
-                match schedule_once(&app).await {
-                    Ok(s) if s.reminders.mails > 0 || s.digests > 0 => ready.notify_one(),
-                    Ok(_) => {}
-                    Err(e) => error!(
-                        error = format!("{e:#}"),
-                        "Reminders or digests failed; will retry."
-                    ),
-                }
-                tokio::select! {
-                    _ = stop.cancelled() => break,
-                    _ = tokio::time::sleep(SCHEDULE_TICK) => {}
-                }
-            }
-        });
-    }
-    let worker = Arc::new(worker(&app)?);
-    {
-        let (stop, ready, worker) = (stop.clone(), ready.clone(), worker.clone());
-        tracker.spawn(async move {
-            loop {
-                // One mail at a time, so that a stop waits only for the
-                // send in hand, not for the whole queue.
-                while !stop.is_cancelled() {
-                    match worker.deliver_one().await {
-                        Ok(Some(_)) => {}
-                        Ok(None) => break,
-                        Err(e) => {
-                            error!(error = format!("{e:#}"), "Delivery failed; will retry.");
-                            break;
-                        }
-                    }
-                }
-                tokio::select! {
-                    _ = stop.cancelled() => break,
-                    _ = ready.notified() => {}
-                    // Nothing new for a while: end the SMTP session
-                    // rather than leave it for the server to time out.
-                    _ = tokio::time::sleep(Duration::from_secs(15)) => worker.close().await,
-                }
-            }
-            worker.close().await;
-            info!("Delivery worker stopped.");
-        });
-    }
-    {
-        // systemd (Type=notify): ready now; a watchdog ping while the
-        // database answers, at half the interval systemd asked for.
-        let mut usec = 0;
-        if sd_notify::watchdog_enabled(false, &mut usec) && usec > 0 {
-            let (app, stop) = (app.clone(), stop.clone());
-            let every = Duration::from_micros(usec / 2);
-            tracker.spawn(async move {
-                loop {
-                    if app.store.ping().await {
-                        let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Watchdog]);
-                    } else {
-                        warn!("The database does not answer; the systemd watchdog is not fed.");
-                    }
-                    tokio::select! {
-                        _ = stop.cancelled() => break,
-                        _ = tokio::time::sleep(every) => {}
-                    }
-                }
-            });
-        }
-        let _ = sd_notify::notify(
-            false,
-            &[
-                sd_notify::NotifyState::Ready,
-                sd_notify::NotifyState::Status("reading mail"),
-            ],
-        );
-    }
-    tracker.close();
+    let tracker = spawn(&app, &stop)?;
+    let _ = sd_notify::notify(
+        false,
+        &[
+            sd_notify::NotifyState::Ready,
+            sd_notify::NotifyState::Status("reading mail"),
+        ],
+    );
     stop.cancelled().await;
     let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Stopping]);
     info!("Shutting down.");
+    drain(&app, tracker).await;
+    close(&app, http).await;
+    Ok(())
+}
+
+/// Starts the loops: one per source, the heartbeat, the stall watchdog,
+/// the schedule, the delivery worker and, under systemd, its watchdog.
+/// They share `ready`, which wakes the delivery worker when mail is queued.
+fn spawn(app: &Arc<App>, stop: &CancellationToken) -> Result<TaskTracker> {
+    let tracker = TaskTracker::new();
+    let ready = Arc::new(Notify::new());
+    for config in app.config.sources.clone() {
+        tracker.spawn(source_loop(
+            app.clone(),
+            config,
+            stop.clone(),
+            ready.clone(),
+        ));
+    }
+    tracker.spawn(heartbeat_loop(app.clone(), stop.clone()));
+    tracker.spawn(watchdog_loop(app.clone(), stop.clone(), ready.clone()));
+    tracker.spawn(schedule_loop(app.clone(), stop.clone(), ready.clone()));
+    let worker = worker(app)?;
+    tracker.spawn(delivery_loop(worker, stop.clone(), ready));
+    // systemd (Type=notify): a watchdog ping while the database answers,
+    // at half the interval systemd asked for.
+    let mut usec = 0;
+    if sd_notify::watchdog_enabled(false, &mut usec) && usec > 0 {
+        let every = Duration::from_micros(usec / 2);
+        tracker.spawn(systemd_watchdog_loop(app.clone(), stop.clone(), every));
+    }
+    tracker.close();
+    Ok(tracker)
+}
+
+/// Waits up to `daemon.shutdown_timeout` for the loops to finish what they
+/// have in hand; whatever is left is aborted (an aborted send is retried
+/// after restart: the outbox claim runs out).
+async fn drain(app: &App, tracker: TaskTracker) {
     if tokio::time::timeout(app.config.shutdown_timeout, tracker.wait())
         .await
         .is_err()
     {
         warn!("Tasks still running after the shutdown timeout; stopping them.");
     }
+}
+
+/// Stops the endpoint, removes this instance's record and closes the
+/// database.
+async fn close(app: &App, http: Option<tokio::task::JoinHandle<()>>) {
     if let Some(http) = http {
         let _ = tokio::time::timeout(Duration::from_secs(2), http).await;
     }
@@ -404,7 +255,209 @@ pub async fn run(app: Arc<App>, stop: CancellationToken) -> Result<()> {
         );
     }
     app.store.close().await;
-    Ok(())
+}
+
+/// One source, read while this instance holds its lease: poll
+/// ([`poll_source`]), record the result for the watchdog, wait for new
+/// mail or the next poll.
+async fn source_loop(
+    app: Arc<App>,
+    config: crate::config::SourceConfig,
+    stop: CancellationToken,
+    ready: Arc<Notify>,
+) {
+    let mut source = Source::from_config(&config, &app);
+    info!(source = %config.name, "Source started.");
+    let mut lease = Leased::default();
+    loop {
+        if !lease.hold(&app, &config.name).await {
+            tokio::select! {
+                _ = stop.cancelled() => break,
+                _ = tokio::time::sleep(LEASE_RETRY) => {}
+            }
+            continue;
+        }
+        let polled = poll_source(&app, &mut source, &stop, &ready).await;
+        let recorded = match &polled {
+            Ok(_) => health::poll_ok(&app, &config.name).await,
+            Err(e) => health::poll_failed(&app, &config.name, e).await,
+        };
+        match polled {
+            Ok(outcomes) if !outcomes.is_empty() => {
+                info!(source = %config.name, stored = outcomes.len(), "Poll done.")
+            }
+            Ok(_) => {}
+            Err(e) => {
+                error!(source = %config.name, error = format!("{e:#}"), "Poll failed; will retry.")
+            }
+        }
+        if let Err(e) = recorded {
+            error!(source = %config.name, error = format!("{e:#}"), "Cannot record the source's health.");
+        }
+        if stop.is_cancelled() {
+            break;
+        }
+        // Polled at least three times per stall_alert, so that a quiet
+        // source is never taken for a stalled one.
+        let interval = app.config.poll_interval.min(app.config.stall_alert / 3);
+        source.wait(&stop, interval).await;
+        if stop.is_cancelled() {
+            break;
+        }
+    }
+    source.close().await;
+    if let Some(l) = lease.lease {
+        l.release().await;
+    }
+    info!(source = %config.name, "Source stopped.");
+}
+
+/// A source's lease as one instance sees it: one instance reads a source
+/// at a time; the others stand by.
+#[derive(Default)]
+struct Leased {
+    lease: Option<crate::store::Lease>,
+    standing_by: bool,
+}
+
+impl Leased {
+    /// Whether this instance holds the lease now, asking for it when it
+    /// does not (and saying so in the log when that changes).
+    async fn hold(&mut self, app: &App, source: &str) -> bool {
+        if let Some(l) = self.lease.as_mut()
+            && l.holds().await
+        {
+            return true;
+        }
+        if self.lease.take().is_some() {
+            warn!(source = %source, "Lost the lease on this source; another instance may read it now.");
+        }
+        match app.store.try_lease(source).await {
+            Ok(Some(l)) => {
+                if self.standing_by {
+                    info!(source = %source, "This instance reads the source now (taken over).");
+                }
+                self.lease = Some(l);
+                self.standing_by = false;
+                true
+            }
+            Ok(None) => {
+                if !self.standing_by {
+                    info!(source = %source, "Another instance reads this source; standing by.");
+                    self.standing_by = true;
+                }
+                false
+            }
+            Err(e) => {
+                error!(source = %source, error = format!("{e:#}"), "Cannot ask for the source's lease; will retry.");
+                false
+            }
+        }
+    }
+}
+
+/// Alive: other instances take over this one's claimed mail when it stops
+/// saying so.
+async fn heartbeat_loop(app: Arc<App>, stop: CancellationToken) {
+    loop {
+        let beat = async {
+            let mut conn = app.store.conn().await?;
+            crate::store::outbox::heartbeat(&mut conn, &app.instance, app.clock.now()).await
+        };
+        if let Err(e) = beat.await {
+            warn!(
+                error = format!("{e:#}"),
+                "Cannot record that this instance is alive; will retry."
+            );
+        }
+        tokio::select! {
+            _ = stop.cancelled() => break,
+            _ = tokio::time::sleep(crate::outbox::HEARTBEAT) => {}
+        }
+    }
+}
+
+/// The stall watchdog ([`health::watch`]): never silent about a source
+/// that stopped.
+async fn watchdog_loop(app: Arc<App>, stop: CancellationToken, ready: Arc<Notify>) {
+    let started = app.clock.now();
+    let tick =
+        (app.config.stall_alert / 10).clamp(Duration::from_millis(100), Duration::from_secs(30));
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => break,
+            _ = tokio::time::sleep(tick) => {}
+        }
+        match health::watch(&app, started).await {
+            Ok(alerted) if !alerted.is_empty() => ready.notify_one(),
+            Ok(_) => {}
+            Err(e) => error!(
+                error = format!("{e:#}"),
+                "The stall watchdog failed; will retry."
+            ),
+        }
+    }
+}
+
+/// The schedule ([`schedule_once`]) every [`SCHEDULE_TICK`]: calendar
+/// updates, reminders, digests, retention.
+async fn schedule_loop(app: Arc<App>, stop: CancellationToken, ready: Arc<Notify>) {
+    loop {
+        match schedule_once(&app).await {
+            Ok(s) if s.reminders.mails > 0 || s.digests > 0 => ready.notify_one(),
+            Ok(_) => {}
+            Err(e) => error!(
+                error = format!("{e:#}"),
+                "Reminders or digests failed; will retry."
+            ),
+        }
+        tokio::select! {
+            _ = stop.cancelled() => break,
+            _ = tokio::time::sleep(SCHEDULE_TICK) => {}
+        }
+    }
+}
+
+/// The delivery worker (`Worker::deliver_one`): everything due, one mail
+/// at a time, so that a stop waits only for the send in hand; then wait to
+/// be woken by new mail.
+async fn delivery_loop(worker: Worker, stop: CancellationToken, ready: Arc<Notify>) {
+    loop {
+        while !stop.is_cancelled() {
+            match worker.deliver_one().await {
+                Ok(Some(_)) => {}
+                Ok(None) => break,
+                Err(e) => {
+                    error!(error = format!("{e:#}"), "Delivery failed; will retry.");
+                    break;
+                }
+            }
+        }
+        tokio::select! {
+            _ = stop.cancelled() => break,
+            _ = ready.notified() => {}
+            // Nothing new for a while: end the SMTP session rather than
+            // leave it for the server to time out.
+            _ = tokio::time::sleep(Duration::from_secs(15)) => worker.close().await,
+        }
+    }
+    worker.close().await;
+    info!("Delivery worker stopped.");
+}
+
+/// Feeds systemd's watchdog every `every` while the database answers.
+async fn systemd_watchdog_loop(app: Arc<App>, stop: CancellationToken, every: Duration) {
+    loop {
+        if app.store.ping().await {
+            let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Watchdog]);
+        } else {
+            warn!("The database does not answer; the systemd watchdog is not fed.");
+        }
+        tokio::select! {
+            _ = stop.cancelled() => break,
+            _ = tokio::time::sleep(every) => {}
+        }
+    }
 }
 
 /// Cancels `stop` on SIGTERM or SIGINT, and reloads rules, the MP
