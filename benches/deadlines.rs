@@ -158,15 +158,21 @@ async fn measure(name: &str, store: &Store, postgres: bool) {
         postroom::clock::FixedClock::new(now),
     );
     for period in [
-        postroom::digest::Period::Daily,
-        postroom::digest::Period::Weekly,
+        postroom::schedule::digest::Period::Daily,
+        postroom::schedule::digest::Period::Weekly,
     ] {
         let mut times = Vec::new();
         for _ in 0..3 {
             let t = Instant::now();
-            postroom::digest::build(&app, "m@council.example", &["SEND".into()], period, now)
-                .await
-                .unwrap();
+            postroom::schedule::digest::build(
+                &app,
+                "m@council.example",
+                &["SEND".into()],
+                period,
+                now,
+            )
+            .await
+            .unwrap();
             times.push(t.elapsed());
         }
         let (min, median, max) = stats(times);

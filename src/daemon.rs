@@ -18,16 +18,14 @@ use tokio_util::task::TaskTracker;
 use tracing::{error, info, warn};
 
 use crate::app::App;
-use crate::health;
 use crate::ingest::{self, Outcome};
 use crate::outbox::{Transport, Worker};
+use crate::schedule::{health, schedule_once};
 use crate::source::{BATCH, Checkpoint, Source};
 
 /// How often an instance standing by asks for a source's lease: the
 /// longest a source goes unread after the instance reading it dies.
 pub const LEASE_RETRY: Duration = Duration::from_secs(2);
-/// How often the schedule (reminders, digests) is looked at.
-pub const SCHEDULE_TICK: Duration = Duration::from_secs(60);
 /// Bytes of mail stored per transaction, at most (a single larger message
 /// is stored on its own).
 pub const BATCH_BYTES: usize = 16 << 20;
@@ -118,29 +116,6 @@ async fn single_instance(app: &App) -> Result<Option<std::fs::File>> {
         }
     }
     Ok(lock)
-}
-
-/// What one round of the schedule queued.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct Scheduled {
-    pub reminders: crate::remind::Totals,
-    pub digests: usize,
-    /// The daily retention run, when it ran this round.
-    pub retention: Option<crate::store::retention::Counts>,
-}
-
-/// One round of the clock-driven work: a changed bank-holiday feed picked
-/// up, reminders and digests that are due queued. Every path reads the
-/// app's clock, so tests run a month of it in seconds.
-pub async fn schedule_once(app: &App) -> Result<Scheduled> {
-    if app.refresh_calendar().await? {
-        info!("The bank-holiday calendar was updated.");
-    }
-    Ok(Scheduled {
-        reminders: crate::remind::run_due(app).await?,
-        digests: crate::digest::run_due(app).await?,
-        retention: crate::retention::run_due(app).await?.map(|s| s.counts),
-    })
 }
 
 /// One pass: every source drained, then every due mail sent.
@@ -399,7 +374,7 @@ async fn watchdog_loop(app: Arc<App>, stop: CancellationToken, ready: Arc<Notify
     }
 }
 
-/// The schedule ([`schedule_once`]) every [`SCHEDULE_TICK`]: calendar
+/// The schedule ([`schedule_once`]) every [`SCHEDULE_TICK`](crate::schedule::SCHEDULE_TICK): calendar
 /// updates, reminders, digests, retention.
 async fn schedule_loop(app: Arc<App>, stop: CancellationToken, ready: Arc<Notify>) {
     loop {
@@ -413,7 +388,7 @@ async fn schedule_loop(app: Arc<App>, stop: CancellationToken, ready: Arc<Notify
         }
         tokio::select! {
             _ = stop.cancelled() => break,
-            _ = tokio::time::sleep(SCHEDULE_TICK) => {}
+            _ = tokio::time::sleep(crate::schedule::SCHEDULE_TICK) => {}
         }
     }
 }

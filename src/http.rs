@@ -83,7 +83,7 @@ async fn readyz(State(ctx): State<Ctx>) -> impl IntoResponse {
     let database = ctx.app.store.ping().await;
     let mut sources = Vec::new();
     if database {
-        match crate::health::status(&ctx.app, Some(ctx.started)).await {
+        match crate::schedule::health::status(&ctx.app, Some(ctx.started)).await {
             Ok(statuses) => {
                 for s in statuses {
                     let polled_since_failure = match (s.last_ok, s.last_failure) {

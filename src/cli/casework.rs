@@ -207,7 +207,7 @@ pub(super) async fn digest_preview(
     manager: Option<&str>,
     html: Option<&Path>,
 ) -> Result<ExitCode> {
-    use crate::digest;
+    use crate::schedule::digest;
     let prepared = prepare(config)?;
     let app = App::start(prepared, clock::system()).await?;
     let period = if weekly {

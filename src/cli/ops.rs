@@ -14,7 +14,7 @@ use crate::clock;
 
 pub(super) async fn retention(config: &Path, dry_run: bool, json: bool) -> Result<ExitCode> {
     let app = App::start(prepare(config)?, clock::system()).await?;
-    let summary = crate::retention::run(&app, dry_run, &actor()).await?;
+    let summary = crate::schedule::retention::run(&app, dry_run, &actor()).await?;
     app.store.close().await;
     if json {
         println!("{}", serde_json::to_string_pretty(&summary)?);
@@ -81,7 +81,7 @@ pub(super) async fn export(
 pub(super) async fn status(config: &Path, json: bool) -> Result<ExitCode> {
     let prepared = prepare(config)?;
     let app = App::start(prepared, clock::system()).await?;
-    let statuses = crate::health::status(&app, None).await?;
+    let statuses = crate::schedule::health::status(&app, None).await?;
     app.store.close().await;
     let when = |t: &Option<chrono::DateTime<chrono::Utc>>| {
         t.map(|t| {

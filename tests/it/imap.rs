@@ -466,7 +466,7 @@ async fn a_stalled_mailbox_turns_health_red_and_mails_the_admin_once() {
     );
     let t = TestApp::with_extra(Backend::Sqlite, Delivery::Smtp(smtp.port), &extra).await;
     let mailbox_status = || async {
-        postroom::health::status(&t.app, None)
+        postroom::schedule::health::status(&t.app, None)
             .await
             .unwrap()
             .into_iter()

@@ -226,7 +226,9 @@ async fn a_refused_client_secret_is_a_clear_error_that_shows_no_secret() {
     assert!(text.contains("invalid_client"), "{text}");
     assert!(!text.contains("not-the-secret-4f2a"), "{text}");
     assert_eq!(count_messages(&t).await, 0);
-    let statuses = postroom::health::status(&t.app, None).await.unwrap();
+    let statuses = postroom::schedule::health::status(&t.app, None)
+        .await
+        .unwrap();
     assert!(!statuses[1].ok, "the source is red: {statuses:?}");
     assert!(
         statuses[1]

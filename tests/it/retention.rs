@@ -178,7 +178,7 @@ async fn retention_deletes_what_its_time_has_come_for_keeps_the_rest_and_reports
             .collect();
 
         // A dry run says what would go and deletes nothing.
-        let dry = postroom::retention::run(&t.app, true, "test")
+        let dry = postroom::schedule::retention::run(&t.app, true, "test")
             .await
             .unwrap();
         let dry_refs: HashSet<String> = dry.cases.iter().cloned().collect();
@@ -187,7 +187,7 @@ async fn retention_deletes_what_its_time_has_come_for_keeps_the_rest_and_reports
         assert_eq!(dry.counts.unfiled_messages, 1, "{dry:?}");
         assert_eq!(t.cases().await.len(), CASES, "a dry run deletes nothing");
 
-        let done = postroom::retention::run(&t.app, false, "test")
+        let done = postroom::schedule::retention::run(&t.app, false, "test")
             .await
             .unwrap();
         assert_eq!(done.counts, dry.counts, "the run did what the dry run said");
@@ -282,27 +282,27 @@ async fn retention_deletes_what_its_time_has_come_for_keeps_the_rest_and_reports
 
         // Again: nothing more to do. The daily run goes once a day, after
         // retention.at (02:00 London).
-        let again = postroom::retention::run(&t.app, false, "test")
+        let again = postroom::schedule::retention::run(&t.app, false, "test")
             .await
             .unwrap();
         assert_eq!(again.counts, Default::default());
         t.clock.set(at("2026-11-28T01:30:00Z"));
         assert!(
-            postroom::retention::run_due(&t.app)
+            postroom::schedule::retention::run_due(&t.app)
                 .await
                 .unwrap()
                 .is_none()
         );
         t.clock.set(at("2026-11-28T02:30:00Z"));
         assert!(
-            postroom::retention::run_due(&t.app)
+            postroom::schedule::retention::run_due(&t.app)
                 .await
                 .unwrap()
                 .is_some()
         );
         let other = t.another_instance().await;
         assert!(
-            postroom::retention::run_due(&other)
+            postroom::schedule::retention::run_due(&other)
                 .await
                 .unwrap()
                 .is_none(),

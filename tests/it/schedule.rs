@@ -284,8 +284,8 @@ async fn a_month_of_reminders_and_digests(backend: Backend) {
                 _ => {}
             }
             let (x, y) = tokio::join!(
-                postroom::daemon::schedule_once(&instances[0]),
-                postroom::daemon::schedule_once(&instances[1]),
+                postroom::schedule::schedule_once(&instances[0]),
+                postroom::schedule::schedule_once(&instances[1]),
             );
             x.unwrap();
             y.unwrap();
@@ -520,7 +520,7 @@ async fn a_new_bank_holiday_moves_due_dates_and_reminders_on_every_instance() {
         // The other instance takes the new calendar on its next round.
         let tuesday = NaiveDate::from_ymd_opt(2026, 12, 8).unwrap();
         assert!(other.calendar().is_working_day(tuesday));
-        postroom::daemon::schedule_once(&other).await.unwrap();
+        postroom::schedule::schedule_once(&other).await.unwrap();
         assert!(!other.calendar().is_working_day(tuesday));
     }
 }
