@@ -30,7 +30,7 @@ use crate::casework::{Arrival, Joined, Opened, open, reply, thread};
 use crate::classify::Decision;
 use crate::parse::{Message, ParseStatus};
 use crate::source::{Checkpoint, Incoming};
-use crate::store::{Tx, cases, imap, messages, sources};
+use crate::store::{Tx, cases, checkpoints, messages};
 
 /// What became of one message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -140,13 +140,13 @@ async fn store_one(
     let received_at = received_at(message, incoming.arrived, now);
     let fresh = match &incoming.checkpoint {
         Checkpoint::File { name, .. } => {
-            sources::record_file(tx, &incoming.source, name, &incoming.raw.sha256, now).await?
+            checkpoints::record_file(tx, &incoming.source, name, &incoming.raw.sha256, now).await?
         }
         Checkpoint::Imap {
             folder,
             uidvalidity,
             uid,
-        } => imap::advance(tx, &incoming.source, folder, *uidvalidity, *uid).await?,
+        } => checkpoints::advance_folder(tx, &incoming.source, folder, *uidvalidity, *uid).await?,
     };
     if !fresh {
         return Ok(Outcome::AlreadyStored);

@@ -18,7 +18,8 @@ use crate::deadlines::{self, Kind};
 use crate::store::cases::{self, CaseRow};
 use crate::store::{Tx, deadlines as stored};
 
-async fn open_case(tx: &mut Tx, reference: &str) -> Result<CaseRow> {
+/// The case `reference` names, or an error that says there is none.
+async fn case_by_reference(tx: &mut Tx, reference: &str) -> Result<CaseRow> {
     cases::by_reference(tx, reference)
         .await?
         .with_context(|| format!("There is no case {reference}"))
@@ -41,7 +42,7 @@ pub async fn pause(
     now: DateTime<Utc>,
 ) -> Result<CaseRow> {
     let mut tx = app.store.begin().await?;
-    let case = open_case(&mut tx, reference).await?;
+    let case = case_by_reference(&mut tx, reference).await?;
     ensure_live(&case)?;
     if case.answered_at.is_some() {
         bail!("{reference} was answered; reopen it first");
@@ -83,7 +84,7 @@ pub async fn resume(
     let calendar = app.calendar();
     let today = calendar.local_date(now);
     let mut tx = app.store.begin().await?;
-    let case = open_case(&mut tx, reference).await?;
+    let case = case_by_reference(&mut tx, reference).await?;
     let Some(paused_at) = &case.paused_at else {
         bail!("{reference} is not paused");
     };
@@ -135,7 +136,7 @@ pub async fn answer(
 ) -> Result<()> {
     let at = at.unwrap_or(now);
     let mut tx = app.store.begin().await?;
-    let case = open_case(&mut tx, reference).await?;
+    let case = case_by_reference(&mut tx, reference).await?;
     ensure_live(&case)?;
     if case.answered_at.is_some() {
         bail!("{reference} was answered already");
@@ -174,12 +175,12 @@ pub(crate) async fn record_answer(
 /// Closes a case: no more reminders, and it leaves the open lists.
 pub async fn close(app: &App, reference: &str, actor: &str, now: DateTime<Utc>) -> Result<()> {
     let mut tx = app.store.begin().await?;
-    let case = open_case(&mut tx, reference).await?;
+    let case = case_by_reference(&mut tx, reference).await?;
     ensure_live(&case)?;
     cases::set_status(&mut tx, case.id, Status::Closed, now).await?;
     stored::silence(&mut tx, case.id).await?;
     cases::add_event(&mut tx, case.id, now, actor, "closed", None, &json!({})).await?;
-    let case = open_case(&mut tx, reference).await?;
+    let case = case_by_reference(&mut tx, reference).await?;
     crate::casework::webhook::queue(app, &mut tx, "case_closed", &case, now).await?;
     tx.commit().await?;
     Ok(())
@@ -196,7 +197,7 @@ pub async fn hold(
     now: DateTime<Utc>,
 ) -> Result<()> {
     let mut tx = app.store.begin().await?;
-    let case = open_case(&mut tx, reference).await?;
+    let case = case_by_reference(&mut tx, reference).await?;
     if reason.is_some_and(|r| r.trim().is_empty()) {
         bail!("Say why the case is held (--reason)");
     }
@@ -224,7 +225,7 @@ pub async fn assign(
         bail!("{to:?} is not an email address");
     }
     let mut tx = app.store.begin().await?;
-    let case = open_case(&mut tx, reference).await?;
+    let case = case_by_reference(&mut tx, reference).await?;
     ensure_live(&case)?;
     if case
         .assignee
@@ -250,7 +251,7 @@ pub async fn assign(
         &json!({ "from": case.assignee, "to": to, "team": team, "by": "hand" }),
     )
     .await?;
-    let case = open_case(&mut tx, reference).await?;
+    let case = case_by_reference(&mut tx, reference).await?;
     crate::casework::mail::new_case(app, &mut tx, &case, now).await?;
     crate::casework::webhook::queue(app, &mut tx, "case_assigned", &case, now).await?;
     tx.commit().await?;
@@ -285,7 +286,7 @@ pub async fn recategorise(
         bail!("Say what to change: --category, --send-topic or --urgent/--not-urgent");
     }
     let mut tx = app.store.begin().await?;
-    let case = open_case(&mut tx, reference).await?;
+    let case = case_by_reference(&mut tx, reference).await?;
     let new_category = category.or(case.category);
     let new_topic = match (send_topic, new_category) {
         (Some(t), _) => Some(t),
@@ -317,9 +318,9 @@ pub async fn recategorise(
         }),
     )
     .await?;
-    let case = open_case(&mut tx, reference).await?;
+    let case = case_by_reference(&mut tx, reference).await?;
     replan(app, &mut tx, &case, actor, now).await?;
-    let case = open_case(&mut tx, reference).await?;
+    let case = case_by_reference(&mut tx, reference).await?;
     tx.commit().await?;
     Ok(case)
 }
@@ -336,7 +337,7 @@ pub async fn note(
         bail!("The note is empty");
     }
     let mut tx = app.store.begin().await?;
-    let case = open_case(&mut tx, reference).await?;
+    let case = case_by_reference(&mut tx, reference).await?;
     cases::add_event(
         &mut tx,
         case.id,
@@ -357,7 +358,7 @@ pub async fn reopen(app: &App, reference: &str, actor: &str, now: DateTime<Utc>)
     let calendar = app.calendar();
     let today = calendar.local_date(now);
     let mut tx = app.store.begin().await?;
-    let case = open_case(&mut tx, reference).await?;
+    let case = case_by_reference(&mut tx, reference).await?;
     if !matches!(case.status, Status::Closed | Status::Answered) {
         bail!(
             "{reference} is {}; only an answered or closed case is reopened",

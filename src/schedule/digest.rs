@@ -20,6 +20,7 @@ use crate::compose::{
 use crate::deadlines;
 use crate::store::cases::{self, CaseRow, Moment};
 use crate::store::deadlines as stored;
+use crate::store::digests;
 
 /// Daily or weekly.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,31 +79,14 @@ pub async fn run_due(app: &App) -> Result<usize> {
         };
         for (manager, teams) in managers(app) {
             let mut tx = app.store.begin().await?;
-            let claimed = sqlx::query(
-                "INSERT INTO digests_sent (recipient, kind, period, sent_at) VALUES ($1, $2, $3, $4) \
-                 ON CONFLICT (recipient, kind, period) DO NOTHING",
-            )
-            .bind(&manager)
-            .bind(period.as_str())
-            .bind(&key)
-            .bind(crate::store::ts(now))
-            .execute(&mut *tx)
-            .await?
-            .rows_affected()
-                == 1;
+            let claimed = digests::claim(&mut tx, &manager, period.as_str(), &key, now).await?;
             if !claimed {
                 tx.rollback().await?;
                 continue;
             }
             let digest = build(app, &manager, &teams, period, now).await?;
             let id = queue(app, &mut tx, &digest, now).await?;
-            sqlx::query("UPDATE digests_sent SET outbox_id = $1 WHERE recipient = $2 AND kind = $3 AND period = $4")
-                .bind(id)
-                .bind(&manager)
-                .bind(period.as_str())
-                .bind(&key)
-                .execute(&mut *tx)
-                .await?;
+            digests::set_outbox(&mut tx, &manager, period.as_str(), &key, id).await?;
             tx.commit().await?;
             queued += 1;
         }

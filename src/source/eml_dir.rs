@@ -9,7 +9,7 @@ use anyhow::{Context, Result};
 
 use super::{Checkpoint, Incoming, read_files};
 use crate::message::Origin;
-use crate::store::{Store, sources};
+use crate::store::{Store, checkpoints};
 
 #[derive(Debug)]
 pub struct EmlDir {
@@ -28,7 +28,7 @@ impl EmlDir {
     }
 
     pub async fn fetch(&mut self, store: &Store, max: usize) -> Result<Vec<Incoming>> {
-        let stored = sources::stored_names(&mut *store.conn().await?, &self.name).await?;
+        let stored = checkpoints::stored_names(&mut *store.conn().await?, &self.name).await?;
         let mut entries = tokio::fs::read_dir(&self.dir)
             .await
             .with_context(|| format!("Cannot read the folder {}", self.dir.display()))?;

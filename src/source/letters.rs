@@ -11,7 +11,7 @@ use tracing::warn;
 
 use super::{Checkpoint, Incoming, read_files};
 use crate::message::Origin;
-use crate::store::{Store, sources};
+use crate::store::{Store, checkpoints};
 
 /// File name endings the scanner's files have.
 pub const EXTENSIONS: &[&str] = &["pdf", "png", "jpg", "jpeg", "tif", "tiff"];
@@ -33,7 +33,7 @@ impl Letters {
     }
 
     pub async fn fetch(&mut self, store: &Store, max: usize) -> Result<Vec<Incoming>> {
-        let stored = sources::stored_names(&mut *store.conn().await?, &self.name).await?;
+        let stored = checkpoints::stored_names(&mut *store.conn().await?, &self.name).await?;
         let mut entries = tokio::fs::read_dir(&self.dir)
             .await
             .with_context(|| format!("Cannot read the letters folder {}", self.dir.display()))?;

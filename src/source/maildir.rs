@@ -12,7 +12,7 @@ use anyhow::{Context, Result};
 
 use super::{Checkpoint, Incoming, read_files};
 use crate::message::Origin;
-use crate::store::{Store, sources};
+use crate::store::{Store, checkpoints};
 
 #[derive(Debug)]
 pub struct Maildir {
@@ -29,7 +29,7 @@ impl Maildir {
     }
 
     pub async fn fetch(&mut self, store: &Store, max: usize) -> Result<Vec<Incoming>> {
-        let stored = sources::stored_names(&mut *store.conn().await?, &self.name).await?;
+        let stored = checkpoints::stored_names(&mut *store.conn().await?, &self.name).await?;
         let mut found = Vec::new();
         for sub in ["new", "cur"] {
             let dir = self.root.join(sub);

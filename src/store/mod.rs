@@ -17,14 +17,14 @@
 
 pub mod calendar;
 pub mod cases;
+pub mod checkpoints;
 pub mod deadlines;
+pub mod digests;
 pub mod export;
 pub mod health;
-pub mod imap;
 pub mod messages;
 pub mod outbox;
 pub mod retention;
-pub mod sources;
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;

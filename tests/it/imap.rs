@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
-use postroom::store::{cases, imap as checkpoints, messages, outbox};
+use postroom::store::{cases, checkpoints, messages, outbox};
 use tokio_util::sync::CancellationToken;
 
 use crate::harness::dovecot::{self, Dovecot};

@@ -4,7 +4,7 @@
 //! How and when:
 //! - Messages are fetched by UID, newest checkpoint first: the store keeps
 //!   (UIDVALIDITY, last UID stored) per folder and advances it in the same
-//!   transaction that stores the message ([`crate::store::imap`]). Bodies are
+//!   transaction that stores the message ([`crate::store::checkpoints`]). Bodies are
 //!   fetched with `BODY.PEEK[]` (no \Seen as a side effect) in rounds of at
 //!   most `batch_mb`, so memory stays bounded whatever the backlog.
 //! - Only after the commit is the message marked on the server ([`settle`]):
@@ -47,7 +47,7 @@ use crate::clock::SharedClock;
 use crate::config::{self, Mark};
 use crate::message::{Origin, RawMessage};
 use crate::oauth::TokenSource;
-use crate::store::{Store, imap as checkpoints};
+use crate::store::{Store, checkpoints};
 
 /// Most messages marked again in one round (after a crash).
 const REMARK_BATCH: usize = 500;
@@ -242,7 +242,7 @@ impl Imap {
             Some(c) if c.uidvalidity == uidvalidity => c,
             Some(old) => {
                 warn!(source = %self.name, folder, old = old.uidvalidity, new = uidvalidity, "UIDVALIDITY changed: reading the folder again from its first message.");
-                checkpoints::reset(&mut conn, &self.name, folder, uidvalidity, old.since, 0)
+                checkpoints::reset_folder(&mut conn, &self.name, folder, uidvalidity, old.since, 0)
                     .await?;
                 checkpoints::folder(&mut conn, &self.name, folder)
                     .await?
@@ -257,7 +257,7 @@ impl Imap {
                     (None, Some(next)) => (DateTime::<Utc>::UNIX_EPOCH, next),
                     (None, None) => (now, 0),
                 };
-                checkpoints::reset(&mut conn, &self.name, folder, uidvalidity, since, below)
+                checkpoints::reset_folder(&mut conn, &self.name, folder, uidvalidity, since, below)
                     .await?;
                 info!(source = %self.name, folder, since = %since, history_below_uid = below, "First contact with this folder; older mail is imported as history.");
                 checkpoints::folder(&mut conn, &self.name, folder)

@@ -1,11 +1,49 @@
-//! Checkpoints of IMAP folders: (UIDVALIDITY, last UID stored) per folder,
-//! and what counts as history.
+//! Where each source has got to, recorded in the transaction that stores
+//! each message, so a crash leaves a message either unrecorded (and read
+//! again) or recorded (and only moved or marked again):
+//! - folder sources: which files have been stored;
+//! - IMAP folders: (UIDVALIDITY, last UID stored) per folder, and what
+//!   counts as history.
+
+use std::collections::HashSet;
 
 use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 
 use super::{Conn, parse_ts, ts};
+
+/// Records a file as stored. Returns false when it already was.
+pub async fn record_file(
+    conn: &mut Conn,
+    source: &str,
+    name: &str,
+    sha256: &str,
+    at: DateTime<Utc>,
+) -> Result<bool> {
+    let done = sqlx::query(
+        "INSERT INTO source_files (source, name, sha256, stored_at) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (source, name, sha256) DO NOTHING",
+    )
+    .bind(source)
+    .bind(name)
+    .bind(sha256)
+    .bind(ts(at))
+    .execute(&mut *conn)
+    .await
+    .context("Cannot record the source file")?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// The names of the files of `source` already stored.
+pub async fn stored_names(conn: &mut Conn, source: &str) -> Result<HashSet<String>> {
+    let rows = sqlx::query("SELECT name FROM source_files WHERE source = $1")
+        .bind(source)
+        .fetch_all(&mut *conn)
+        .await
+        .context("Cannot read the source's checkpoint")?;
+    rows.iter().map(|r| Ok(r.try_get("name")?)).collect()
+}
 
 /// A folder's checkpoint.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,7 +86,7 @@ pub async fn folder(conn: &mut Conn, source: &str, folder: &str) -> Result<Optio
 /// folder is read again from its first message; the store's SHA-256 and
 /// Message-ID checks keep what was stored before from being stored twice,
 /// and the old UIDs no longer say what is history).
-pub async fn reset(
+pub async fn reset_folder(
     conn: &mut Conn,
     source: &str,
     folder: &str,
@@ -74,7 +112,7 @@ pub async fn reset(
 /// Advances the checkpoint to `uid`, inside the transaction that stores the
 /// message. Returns false when the message is stored already (its UID is not
 /// past the checkpoint) or the folder's UIDVALIDITY has changed.
-pub async fn advance(
+pub async fn advance_folder(
     conn: &mut Conn,
     source: &str,
     folder: &str,
