@@ -250,7 +250,7 @@ fn acknowledgement(app: &App) -> Vec<u8> {
         references: &["<enquiry@parliament.uk>".to_string()],
         auto_submitted: "auto-replied",
         case_reference: Some("MPE-2026-00001"),
-        date: chrono::Utc::now(),
+        date: postroom::clock::system().now(),
     })
     .unwrap()
 }

@@ -636,7 +636,7 @@ mod tests {
             references: &refs,
             auto_submitted: "auto-replied",
             case_reference: Some("MPE-2026-00001"),
-            date: Utc::now(),
+            date: "2026-11-02T09:00:00Z".parse().unwrap(),
         })
         .unwrap();
         let text = String::from_utf8_lossy(&raw);

@@ -610,7 +610,7 @@ fn a_report_gives_the_figures_of_the_demo_as_json_csv_and_a_chart_on(backend: Ba
     // The unreadable sample message has no date: on PostgreSQL, where the
     // test runs `run --once` on the wall clock, it is received today. The
     // range reaches today so that it is counted whenever the test runs.
-    let today = chrono::Utc::now()
+    let today = postroom::clock::system().now()
         .with_timezone(&chrono_tz::Europe::London)
         .date_naive();
     let to = today.max(chrono::NaiveDate::from_ymd_opt(2026, 11, 30).unwrap());
@@ -818,7 +818,7 @@ fn a_case_and_a_person_are_exported_and_retention_runs_from_the_command_line_on(
     assert_eq!(summary["dry_run"], true);
     assert_eq!(summary["counts"]["cases"], 0);
     // Six years before today (the default policy), as a date.
-    let six_years_ago = chrono::Utc::now()
+    let six_years_ago = postroom::clock::system().now()
         .date_naive()
         .checked_sub_months(chrono::Months::new(72))
         .unwrap();

@@ -269,7 +269,7 @@ async fn sigterm_in_a_backlog_leaves_each_message_done_or_untouched_and_metrics_
         "postroom_last_successful_poll_timestamp_seconds{source=\"mailbox\"}",
     )
     .expect("the last poll's time");
-    let now = chrono::Utc::now().timestamp() as f64;
+    let now = postroom::clock::system().now().timestamp() as f64;
     assert!(
         (now - polled).abs() < 120.0,
         "polled at {polled}, now {now}"

@@ -358,7 +358,7 @@ async fn dead_letters_are_listed_and_retried_by_hand() {
 
     // The retry is due now by the wall clock; move the test clock there.
     t.clock
-        .set(chrono::Utc::now() + chrono::Duration::seconds(1));
+        .set(postroom::clock::system().now() + chrono::Duration::seconds(1));
     assert_eq!(
         worker.deliver_one().await.unwrap().unwrap().1,
         Outcome::Sent
