@@ -16,7 +16,7 @@ use postroom::parse::{self, Message};
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
     let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus");
-    let labels = postroom::eval::read_labels(&corpus).unwrap();
+    let labels = postroom::cli::eval::read_labels(&corpus).unwrap();
     let directory = Directory::load(&corpus.join("mps.csv")).unwrap();
     let settings = Settings::new(
         "MPE",

@@ -14,9 +14,11 @@ use crate::app::{App, Prepared};
 use crate::config::Config;
 use crate::extract::Extractor;
 use crate::telemetry::{self, LogFormat};
-use crate::{clock, daemon, demo};
+use crate::{clock, daemon};
 
 mod casework;
+pub mod demo;
+pub mod eval;
 mod ops;
 mod rules;
 
@@ -380,10 +382,10 @@ async fn dispatch(command: Command) -> Result<ExitCode> {
         } => {
             let directory = directory.unwrap_or_else(|| corpus.join("mps.csv"));
             let classifier = rules::classifier(config.config.as_deref(), Some(&directory))?;
-            let labels = crate::eval::read_labels(&corpus)?;
+            let labels = crate::cli::eval::read_labels(&corpus)?;
             let scored =
-                crate::eval::score(classifier, &Extractor::default(), &corpus, labels).await?;
-            print!("{}", crate::eval::report(&scored));
+                crate::cli::eval::score(classifier, &Extractor::default(), &corpus, labels).await?;
+            print!("{}", crate::cli::eval::report(&scored));
             Ok(ExitCode::SUCCESS)
         }
         Command::Outbox { config, command } => ops::outbox(&config.config, command).await,

@@ -1,25 +1,32 @@
 //! postroom: the intake daemon for a UK council's MP-enquiries mailbox.
 //!
-//! A message flows through one module per stage:
+//! The modules follow the flow of a message:
 //!
 //! ```text
-//! source ──▶ parse ──▶ classify ──▶ ingest (store + outbox, one transaction) ──▶ outbox worker ──▶ SMTP
+//! source ──▶ read ──▶ ingest ──▶ casework ──▶ outbox ──▶ SMTP, webhook
+//!                                   ▲
+//!                        schedule ──┘ (reminders, digests, retention, watchdog)
 //! ```
 //!
-//! - [`source`]: where raw messages come from (Maildir, a folder of `.eml`).
-//! - [`parse`]: mail-parser into one normalised [`parse::Message`].
-//! - [`classify`]: the council's rules decide what it is and who it is from.
-//! - [`ingest`]: stores the message, writes its case and queues its
-//!   acknowledgement in one transaction ([`store`] holds all the SQL).
-//! - [`outbox`]: the delivery worker that sends what was queued.
+//! - The flow: [`source`] (IMAP, folders, letters) yields raw messages;
+//!   [`read`] turns bytes into a [`parse::Message`] and a
+//!   [`classify::Decision`]; [`ingest`] stores a batch in one transaction
+//!   and hands each message to [`casework`], which finds or opens its case
+//!   and queues the mail; [`outbox`] sends it. [`schedule`] runs beside, by
+//!   the clock. All SQL is in [`store`].
+//! - The edges: [`cli`] (the `postroom` command, with `demo` and `eval`),
+//!   [`daemon`] (the supervisor and its loops), `http` (health and
+//!   metrics).
+//! - The base: [`config`], [`classify`], [`parse`], [`extract`],
+//!   [`calendar`], [`deadlines`], [`compose`], [`report`], the domain's
+//!   words in [`case`], and [`clock`], the only reader of the wall clock.
 //!
-//! See ARCHITECTURE.md for the code map and the invariants.
+//! ARCHITECTURE.md has the code map and the invariants.
 
 pub mod app;
 pub mod calendar;
 pub mod case;
 pub mod casework;
-pub mod chart;
 pub mod classify;
 pub mod cli;
 pub mod clock;
@@ -27,22 +34,19 @@ pub mod compose;
 pub mod config;
 pub mod daemon;
 pub mod deadlines;
-pub mod demo;
-pub mod eval;
-pub mod export;
 pub mod extract;
-pub mod http;
+mod http;
 pub mod ingest;
 pub mod message;
-pub mod metrics;
-pub mod oauth;
+mod metrics;
+mod oauth;
 pub mod outbox;
 pub mod parse;
-pub mod problem;
+mod problem;
 pub mod read;
 pub mod report;
 pub mod schedule;
 pub mod source;
 pub mod store;
 pub mod telemetry;
-pub mod tls;
+mod tls;

@@ -28,6 +28,7 @@
 pub mod actions;
 pub mod assign;
 pub mod clocks;
+pub mod export;
 pub mod mail;
 pub mod open;
 pub mod reply;

@@ -61,11 +61,11 @@ pub(super) async fn export(
 ) -> Result<ExitCode> {
     let app = App::start(prepare(config)?, clock::system()).await?;
     let subject = match (&case, &person) {
-        (Some(reference), _) => crate::export::Subject::Case(reference),
-        (None, Some(email)) => crate::export::Subject::Person(email),
+        (Some(reference), _) => crate::casework::export::Subject::Case(reference),
+        (None, Some(email)) => crate::casework::export::Subject::Person(email),
         (None, None) => anyhow::bail!("Say --case REF or --person EMAIL"),
     };
-    let done = crate::export::export(&app, subject, out).await?;
+    let done = crate::casework::export::export(&app, subject, out).await?;
     app.store.close().await;
     println!(
         "{}: {} cases, {} messages on them, {} on no case, {} mails sent by postroom.",

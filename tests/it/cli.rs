@@ -523,7 +523,7 @@ fn cases_are_listed_shown_and_corrected_from_the_command_line_on(backend: Backen
     // The original bytes, exactly.
     let (ok, raw, _) = run(&["cases", "raw", "MPE-2026-00001"]);
     assert!(ok);
-    let original = postroom::demo::SAMPLE_MAILBOX
+    let original = postroom::cli::demo::SAMPLE_MAILBOX
         .iter()
         .find(|(name, _)| name.starts_with("01-"))
         .unwrap()
@@ -610,7 +610,8 @@ fn a_report_gives_the_figures_of_the_demo_as_json_csv_and_a_chart_on(backend: Ba
     // The unreadable sample message has no date: on PostgreSQL, where the
     // test runs `run --once` on the wall clock, it is received today. The
     // range reaches today so that it is counted whenever the test runs.
-    let today = postroom::clock::system().now()
+    let today = postroom::clock::system()
+        .now()
         .with_timezone(&chrono_tz::Europe::London)
         .date_naive();
     let to = today.max(chrono::NaiveDate::from_ymd_opt(2026, 11, 30).unwrap());
@@ -735,7 +736,7 @@ fn a_case_and_a_person_are_exported_and_retention_runs_from_the_command_line_on(
     for eml in &emls {
         let bytes = zip_read(&zip, eml);
         assert!(
-            postroom::demo::SAMPLE_MAILBOX
+            postroom::cli::demo::SAMPLE_MAILBOX
                 .iter()
                 .any(|(_, b)| *b == bytes.as_slice()),
             "{eml} is a message exactly as received"
@@ -818,7 +819,8 @@ fn a_case_and_a_person_are_exported_and_retention_runs_from_the_command_line_on(
     assert_eq!(summary["dry_run"], true);
     assert_eq!(summary["counts"]["cases"], 0);
     // Six years before today (the default policy), as a date.
-    let six_years_ago = postroom::clock::system().now()
+    let six_years_ago = postroom::clock::system()
+        .now()
         .date_naive()
         .checked_sub_months(chrono::Months::new(72))
         .unwrap();

@@ -62,7 +62,7 @@ async fn hostile_input_is_stored_and_flagged_never_fatal() {
     let t = TestApp::new(Backend::Sqlite, Delivery::Folder).await;
 
     // A message cut off in the middle of its base64 body.
-    let full = postroom::demo::SAMPLE_MAILBOX[1].1;
+    let full = postroom::cli::demo::SAMPLE_MAILBOX[1].1;
     let (outcome, _) = run(&t, "truncated.eml", &full[..full.len() / 2]).await;
     assert!(
         matches!(outcome, Outcome::Opened { .. }),
@@ -137,7 +137,7 @@ async fn hostile_input_is_stored_and_flagged_never_fatal() {
     assert!(matches!(outcome, Outcome::Opened { .. }), "{outcome:?}");
 
     // After all of that, an ordinary enquiry is still handled.
-    let (outcome, _) = run(&t, "ordinary.eml", postroom::demo::SAMPLE_MAILBOX[2].1).await;
+    let (outcome, _) = run(&t, "ordinary.eml", postroom::cli::demo::SAMPLE_MAILBOX[2].1).await;
     assert!(
         matches!(
             outcome,

@@ -126,7 +126,7 @@ async fn mail_arriving_during_idle_is_stored_and_acknowledged() {
 
     d.append(
         "INBOX",
-        &[postroom::demo::SAMPLE_MAILBOX[2].1.to_vec()],
+        &[postroom::cli::demo::SAMPLE_MAILBOX[2].1.to_vec()],
         None,
     )
     .await;

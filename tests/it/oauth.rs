@@ -139,7 +139,7 @@ async fn client_credentials_read_the_mailbox_and_send_the_acknowledgement_over_x
     let d = oauth_dovecot(&server);
     d.append(
         "INBOX",
-        &[postroom::demo::SAMPLE_MAILBOX[2].1.to_vec()],
+        &[postroom::cli::demo::SAMPLE_MAILBOX[2].1.to_vec()],
         None,
     )
     .await;
@@ -187,7 +187,7 @@ async fn client_credentials_read_the_mailbox_and_send_the_acknowledgement_over_x
     // is refused (535): that is no fault of the mail, which waits for a
     // new token and goes out on the next try.
     server.revoke_all();
-    t.deliver("second.eml", postroom::demo::SAMPLE_MAILBOX[0].1);
+    t.deliver("second.eml", postroom::cli::demo::SAMPLE_MAILBOX[0].1);
     let opened = t.poll().await;
     assert_eq!(opened.len(), 1);
     let worker = postroom::daemon::worker(&t.app).unwrap();

@@ -328,7 +328,7 @@ async fn a_full_run_logs_no_secret_at_any_level_and_no_personal_data_at_info() {
     d.create_folder("Scans").await;
     d.append(
         "Scans",
-        &[postroom::demo::SAMPLE_MAILBOX[0].1.to_vec()],
+        &[postroom::cli::demo::SAMPLE_MAILBOX[0].1.to_vec()],
         None,
     )
     .await;

@@ -105,7 +105,7 @@ async fn a_burst_of_mail_goes_over_one_smtp_session_and_a_dropped_session_loses_
     let mut smtp = SmtpServer::start();
     let t = TestApp::new(Backend::Sqlite, Delivery::Smtp(smtp.port)).await;
     let worker = postroom::daemon::worker(&t.app).unwrap();
-    let (first, second) = postroom::demo::SAMPLE_MAILBOX.split_at(7);
+    let (first, second) = postroom::cli::demo::SAMPLE_MAILBOX.split_at(7);
     for (name, bytes) in first {
         t.deliver(name, bytes);
     }
@@ -464,7 +464,7 @@ async fn header_injection_through_a_subject_or_a_name_never_reaches_an_outgoing_
     let team = "[[team]]\nname = \"send\"\ncategories = [\"send\"]\ndefault = true\n\
                 manager = \"manager@wexcombe.gov.uk\"\nmembers = [\"caseworker@wexcombe.gov.uk\"]\n";
     let t = TestApp::with_extra(Backend::Sqlite, Delivery::Smtp(smtp.port), team).await;
-    let sample = String::from_utf8_lossy(postroom::demo::SAMPLE_MAILBOX[0].1).into_owned();
+    let sample = String::from_utf8_lossy(postroom::cli::demo::SAMPLE_MAILBOX[0].1).into_owned();
     let hostile = sample
         .lines()
         .map(|l| {

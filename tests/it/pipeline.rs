@@ -150,7 +150,7 @@ async fn sample_mailbox_becomes_cases_and_acknowledgements(backend: Backend) {
     // Every message is stored byte for byte.
     let stored = messages::all_raw(&mut conn).await.unwrap();
     assert_eq!(stored.len(), 14);
-    for (name, bytes) in postroom::demo::SAMPLE_MAILBOX {
+    for (name, bytes) in postroom::cli::demo::SAMPLE_MAILBOX {
         let sha = postroom::message::sha256_hex(bytes);
         let (_, raw) = stored
             .iter()

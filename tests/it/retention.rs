@@ -138,7 +138,7 @@ async fn retention_deletes_what_its_time_has_come_for_keeps_the_rest_and_reports
         .await
         .unwrap();
         // Junk on no case: one from 2019 (goes after a year), one recent.
-        let junk = postroom::demo::SAMPLE_MAILBOX
+        let junk = postroom::cli::demo::SAMPLE_MAILBOX
             .iter()
             .find(|(n, _)| n.starts_with("08-"))
             .unwrap()

@@ -245,7 +245,7 @@ async fn new_templates_are_picked_up_and_broken_ones_refused() {
     .unwrap();
     app.reload().unwrap();
     // Another enquiry (from another office, so it opens its own case).
-    t.deliver("second.eml", postroom::demo::SAMPLE_MAILBOX[0].1);
+    t.deliver("second.eml", postroom::cli::demo::SAMPLE_MAILBOX[0].1);
     postroom::daemon::run_once(&app).await.unwrap();
     let after = subject_of_ack(2);
     assert_eq!(

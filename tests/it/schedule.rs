@@ -655,7 +655,7 @@ async fn recategorising_a_case_replans_its_deadlines() {
         let policy = "[policy]\nrespond_days = 10\n\n[[policy.rule]]\nname = \"housing\"\ncategories = [\"housing\"]\nrespond_days = 15\n";
         let t = TestApp::with_extra(backend, Delivery::Folder, policy).await;
         // The EHC needs assessment enquiry: requested on 14 September 2026.
-        t.deliver("01.eml", postroom::demo::SAMPLE_MAILBOX[0].1);
+        t.deliver("01.eml", postroom::cli::demo::SAMPLE_MAILBOX[0].1);
         let (outcomes, _) = t.run_once().await;
         let reference = match &outcomes[0] {
             postroom::ingest::Outcome::Opened { reference, .. } => reference.clone(),

@@ -145,7 +145,7 @@ impl TestApp {
 
     /// Puts the whole sample mailbox in the inbox folder.
     pub fn deliver_sample_mailbox(&self) {
-        for (name, bytes) in postroom::demo::SAMPLE_MAILBOX {
+        for (name, bytes) in postroom::cli::demo::SAMPLE_MAILBOX {
             self.deliver(name, bytes);
         }
     }

@@ -5,7 +5,7 @@
 /// Message-ID and subject, and the MP enquiries among them stay MP
 /// enquiries.
 pub fn synthetic_messages(n: usize) -> Vec<Vec<u8>> {
-    let templates: Vec<&[u8]> = postroom::demo::SAMPLE_MAILBOX
+    let templates: Vec<&[u8]> = postroom::cli::demo::SAMPLE_MAILBOX
         .iter()
         .filter(|(name, _)| {
             ["01-", "02-", "03-", "04-", "09-", "11-", "13-"]

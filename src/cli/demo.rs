@@ -23,64 +23,64 @@ use crate::{clock, daemon};
 pub const SAMPLE_MAILBOX: &[(&str, &[u8])] = &[
     (
         "01-ehc-needs-assessment.eml",
-        include_bytes!("../examples/mailbox/01-ehc-needs-assessment.eml"),
+        include_bytes!("../../examples/mailbox/01-ehc-needs-assessment.eml"),
     ),
     (
         "02-send-transport-urgent.eml",
-        include_bytes!("../examples/mailbox/02-send-transport-urgent.eml"),
+        include_bytes!("../../examples/mailbox/02-send-transport-urgent.eml"),
     ),
     (
         "03-housing-damp.eml",
-        include_bytes!("../examples/mailbox/03-housing-damp.eml"),
+        include_bytes!("../../examples/mailbox/03-housing-damp.eml"),
     ),
     (
         "04-adult-care-package.eml",
-        include_bytes!("../examples/mailbox/04-adult-care-package.eml"),
+        include_bytes!("../../examples/mailbox/04-adult-care-package.eml"),
     ),
     (
         "05-chaser-on-ehc.eml",
-        include_bytes!("../examples/mailbox/05-chaser-on-ehc.eml"),
+        include_bytes!("../../examples/mailbox/05-chaser-on-ehc.eml"),
     ),
     (
         "06-out-of-office.eml",
-        include_bytes!("../examples/mailbox/06-out-of-office.eml"),
+        include_bytes!("../../examples/mailbox/06-out-of-office.eml"),
     ),
     (
         "07-bounce.eml",
-        include_bytes!("../examples/mailbox/07-bounce.eml"),
+        include_bytes!("../../examples/mailbox/07-bounce.eml"),
     ),
     (
         "08-newsletter.eml",
-        include_bytes!("../examples/mailbox/08-newsletter.eml"),
+        include_bytes!("../../examples/mailbox/08-newsletter.eml"),
     ),
     (
         "09-parent-direct.eml",
-        include_bytes!("../examples/mailbox/09-parent-direct.eml"),
+        include_bytes!("../../examples/mailbox/09-parent-direct.eml"),
     ),
     (
         "10-spoof.eml",
-        include_bytes!("../examples/mailbox/10-spoof.eml"),
+        include_bytes!("../../examples/mailbox/10-spoof.eml"),
     ),
     (
         "11-annual-review.eml",
-        include_bytes!("../examples/mailbox/11-annual-review.eml"),
+        include_bytes!("../../examples/mailbox/11-annual-review.eml"),
     ),
     (
         "12-unreadable.eml",
-        include_bytes!("../examples/mailbox/12-unreadable.eml"),
+        include_bytes!("../../examples/mailbox/12-unreadable.eml"),
     ),
     (
         "13-forwarded-school-place.eml",
-        include_bytes!("../examples/mailbox/13-forwarded-school-place.eml"),
+        include_bytes!("../../examples/mailbox/13-forwarded-school-place.eml"),
     ),
     (
         "14-reply-housing.eml",
-        include_bytes!("../examples/mailbox/14-reply-housing.eml"),
+        include_bytes!("../../examples/mailbox/14-reply-housing.eml"),
     ),
 ];
 
 /// The sample council's MP directory.
-pub const SAMPLE_DIRECTORY: &str = include_str!("../examples/mps.csv");
+pub const SAMPLE_DIRECTORY: &str = include_str!("../../examples/mps.csv");
 
 /// The demo's config; paths are relative to the demo folder.
 pub const DEMO_CONFIG: &str = r#"# Written by `postroom demo`. Run it again with:

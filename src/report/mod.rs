@@ -6,6 +6,8 @@
 //! trend of referrals per period as a change per year in percent. Pure:
 //! [`build`] takes the cases and returns the figures.
 
+mod chart;
+
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
@@ -292,7 +294,7 @@ fn label(start: NaiveDate, by: By) -> String {
 /// The report's chart: referrals received and answered per period, with
 /// the trend line.
 pub fn chart(report: &Report) -> String {
-    use crate::chart::{Series, bars_with_line};
+    use crate::report::chart::{Series, bars_with_line};
     let labels: Vec<String> = report.periods.iter().map(|p| p.period.clone()).collect();
     let line = report.trend.as_ref().map(|t| Series {
         name: "trend",
