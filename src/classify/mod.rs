@@ -11,6 +11,7 @@ pub mod automatic;
 pub mod dates;
 pub mod directory;
 pub mod features;
+pub mod mentions;
 pub mod rules;
 
 use regex::Regex;
@@ -193,7 +194,7 @@ fn explain_standings<T: Clone + PartialEq + std::fmt::Display>(
 
 impl Classifier {
     pub fn new(rules: Rules, directory: Directory, settings: Settings) -> Classifier {
-        let mp_mentions = features::mp_mention_patterns(&directory);
+        let mp_mentions = mentions::mp_mention_patterns(&directory);
         Classifier {
             rules,
             directory,
@@ -393,7 +394,7 @@ impl Classifier {
         {
             return (Some(mp.name.clone()), Some(mp.constituency.clone()));
         }
-        match features::mentioned_mp(&facts.text, &self.mp_mentions) {
+        match mentions::mentioned_mp(&facts.text, &self.mp_mentions) {
             Some(i) => {
                 let mp = &self.directory.mps()[i];
                 (Some(mp.name.clone()), Some(mp.constituency.clone()))

@@ -29,7 +29,7 @@ pub(super) async fn cases(config: &Path, command: CasesCommand) -> Result<ExitCo
             format,
         } => {
             let today = app.calendar().local_date(app.clock.now());
-            let filter = crate::store::cases::Filter {
+            let filter = crate::store::lists::Filter {
                 status,
                 team,
                 assignee,
@@ -38,7 +38,7 @@ pub(super) async fn cases(config: &Path, command: CasesCommand) -> Result<ExitCo
                 overdue_on: overdue.then_some(today),
                 due_before,
             };
-            let rows = crate::store::cases::list(&mut *app.store.conn().await?, &filter).await?;
+            let rows = crate::store::lists::list(&mut *app.store.conn().await?, &filter).await?;
             print!("{}", crate::casework::show::render_list(&rows, format)?);
         }
         CasesCommand::Show { reference } => {

@@ -18,9 +18,10 @@ use crate::compose::{
     self, ChaserItem, CouncilContext, DigestContext, DueItem, Rendered, WeekFigures,
 };
 use crate::deadlines;
-use crate::store::cases::{self, CaseRow, Moment};
+use crate::store::cases::CaseRow;
 use crate::store::deadlines as stored;
 use crate::store::digests;
+use crate::store::figures::{self, Moment};
 
 /// Daily or weekly.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -170,16 +171,16 @@ pub async fn build(
     let mut chasers = Vec::new();
     let (mut answered, mut on_time) = (0, 0);
     for team in teams {
-        for case in cases::of_team_between(&mut conn, team, Moment::Received, from, now).await? {
+        for case in figures::of_team_between(&mut conn, team, Moment::Received, from, now).await? {
             new_cases.push(case_context(app, &case)?);
         }
-        for (case, n) in cases::with_events_between(&mut conn, team, "chaser", from, now).await? {
+        for (case, n) in figures::with_events_between(&mut conn, team, "chaser", from, now).await? {
             chasers.push(ChaserItem {
                 case: case_context(app, &case)?,
                 chasers: n,
             });
         }
-        for case in cases::of_team_between(&mut conn, team, Moment::Answered, from, now).await? {
+        for case in figures::of_team_between(&mut conn, team, Moment::Answered, from, now).await? {
             answered += 1;
             let answered_on = case.answered_at.map(|t| calendar.local_date(t));
             let due = case.response_due;
@@ -227,9 +228,11 @@ pub async fn build(
         let end = local_at(app, first + Duration::weeks(w as i64 + 1), NaiveTime::MIN).min(now);
         for team in teams {
             received[w] +=
-                cases::count_of_team_between(&mut conn, team, Moment::Received, start, end).await?;
+                figures::count_of_team_between(&mut conn, team, Moment::Received, start, end)
+                    .await?;
             replied[w] +=
-                cases::count_of_team_between(&mut conn, team, Moment::Answered, start, end).await?;
+                figures::count_of_team_between(&mut conn, team, Moment::Answered, start, end)
+                    .await?;
         }
     }
     drop(conn);

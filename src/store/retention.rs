@@ -252,7 +252,7 @@ pub async fn report_rows(
     conn: &mut Conn,
 ) -> Result<(Vec<CaseRow>, std::collections::HashMap<i64, usize>)> {
     let mut rows = super::cases::all(conn).await?;
-    let mut chasers = super::cases::chasers_per_case(conn).await?;
+    let mut chasers = super::figures::chasers_per_case(conn).await?;
     for (row, n) in statistics(conn).await? {
         if n > 0 {
             chasers.insert(row.id, n);

@@ -1,14 +1,12 @@
-//! Loading and checking rule files: the raw serde mirror of the TOML, and
-//! its compilation into [`Rules`], with every error's file, line and rule.
+//! Loading and checking rule files: their raw form (`raw.rs`) compiled into
+//! [`Rules`], with every error's file, line and rule.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use regex::{Regex, RegexBuilder};
-use serde::Deserialize;
-use toml::Spanned;
-
-use super::patterns::{Matcher, PatternTable, Scope};
+use super::matchers::*;
+use super::patterns::{PatternTable, Scope};
+use super::raw::*;
 use super::{
     Actions, AuthMethod, Condition, ExtractField, Extractor, Flag, Rule, RuleError, RuleErrors,
     Rules, SenderRole, TextField,
@@ -16,160 +14,6 @@ use super::{
 use crate::case::{Category, Kind, SendTopic};
 use crate::message::Origin;
 use crate::problem::{self, line_of};
-
-// ---------------------------------------------------------------------------
-// The raw (serde) form, a mirror of the TOML.
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawFile {
-    #[serde(default)]
-    rule: Vec<Spanned<RawRule>>,
-    #[serde(default)]
-    extract: Vec<Spanned<RawExtract>>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawRule {
-    name: String,
-    #[serde(default)]
-    description: Option<String>,
-    #[serde(default)]
-    priority: i64,
-    #[serde(default = "one")]
-    weight: i64,
-    #[serde(default = "yes")]
-    enabled: bool,
-    #[serde(default)]
-    when: RawCondition,
-    #[serde(default)]
-    then: RawActions,
-}
-
-fn one() -> i64 {
-    1
-}
-
-fn yes() -> bool {
-    true
-}
-
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum OneOrMany {
-    One(String),
-    Many(Vec<String>),
-}
-
-impl OneOrMany {
-    fn into_vec(self) -> Vec<String> {
-        match self {
-            OneOrMany::One(s) => vec![s],
-            OneOrMany::Many(v) => v,
-        }
-    }
-}
-
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct RawMatcher {
-    #[serde(default)]
-    any: Option<Vec<String>>,
-    /// With `any`: at least this many different phrases must occur.
-    #[serde(default)]
-    min: Option<usize>,
-    #[serde(default)]
-    all: Option<Vec<String>>,
-    #[serde(default)]
-    none: Option<Vec<String>>,
-    #[serde(default)]
-    regex: Option<String>,
-    #[serde(default)]
-    exists: Option<bool>,
-    /// The text has fewer than this many characters.
-    #[serde(default)]
-    shorter_than: Option<usize>,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct RawAuth {
-    spf: Option<OneOrMany>,
-    dkim: Option<OneOrMany>,
-    dmarc: Option<OneOrMany>,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct RawCondition {
-    subject: Option<RawMatcher>,
-    body: Option<RawMatcher>,
-    latest: Option<RawMatcher>,
-    own: Option<RawMatcher>,
-    attachments: Option<RawMatcher>,
-    text: Option<RawMatcher>,
-    from: Option<RawMatcher>,
-    from_name: Option<RawMatcher>,
-    to: Option<RawMatcher>,
-    cc: Option<RawMatcher>,
-    recipients: Option<RawMatcher>,
-    reply_to: Option<RawMatcher>,
-    attachment_names: Option<RawMatcher>,
-    content_types: Option<RawMatcher>,
-    header: Option<BTreeMap<String, RawMatcher>>,
-    source: Option<String>,
-    sender_role: Option<OneOrMany>,
-    auth: Option<RawAuth>,
-    has_council_reference: Option<bool>,
-    has_mp_reference: Option<bool>,
-    is_reply: Option<bool>,
-    replies_to_postroom: Option<bool>,
-    has_attachments: Option<bool>,
-    mentions_mp: Option<bool>,
-    event_within_days: Option<i64>,
-    kind: Option<OneOrMany>,
-    category: Option<OneOrMany>,
-    send_topic: Option<OneOrMany>,
-    from_mp_office: Option<bool>,
-    urgent: Option<bool>,
-    all: Option<Vec<RawCondition>>,
-    any: Option<Vec<RawCondition>>,
-    not: Option<Box<RawCondition>>,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct RawActions {
-    kind: Option<String>,
-    category: Option<String>,
-    send_topic: Option<String>,
-    urgent: Option<bool>,
-    from_mp_office: Option<bool>,
-    acknowledge: Option<bool>,
-    team: Option<String>,
-    assignee: Option<String>,
-    policy: Option<String>,
-    #[serde(default)]
-    tags: Vec<String>,
-    triage: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawExtract {
-    name: String,
-    /// For people; not used.
-    #[serde(default)]
-    #[allow(dead_code)]
-    description: Option<String>,
-    field: String,
-    #[serde(rename = "in")]
-    input: String,
-    pattern: String,
-    #[serde(default)]
-    reject: Option<String>,
-}
 
 // ---------------------------------------------------------------------------
 // Loading and checking.
@@ -301,17 +145,18 @@ impl Rules {
     }
 }
 
-struct Ctx<'a> {
+/// Where a rule is being compiled, and where its errors and patterns go.
+pub(super) struct Ctx<'a> {
     file: &'a str,
     line: usize,
     rule: Option<String>,
     errors: &'a mut Vec<RuleError>,
     /// Where the text patterns of all rules are gathered.
-    table: &'a mut PatternTable,
+    pub(super) table: &'a mut PatternTable,
 }
 
 impl Ctx<'_> {
-    fn error(&mut self, message: String) {
+    pub(super) fn error(&mut self, message: String) {
         self.errors.push(RuleError {
             file: self.file.to_string(),
             line: self.line,
@@ -319,135 +164,6 @@ impl Ctx<'_> {
             message,
         });
     }
-}
-
-/// Compiles a regex the way every rule regex is compiled: case-insensitive,
-/// `^`/`$` at line ends, with a bound on its compiled size.
-pub fn compile_regex(pattern: &str) -> Result<Regex, String> {
-    RegexBuilder::new(pattern)
-        .case_insensitive(true)
-        .multi_line(true)
-        .size_limit(4 << 20)
-        .build()
-        .map_err(|e| e.to_string())
-}
-
-/// The regex for a phrase: words separated by any white space, matched on
-/// word boundaries where the phrase starts or ends with a word character.
-/// A phrase written all in capitals (an acronym: SEND, EHCP, PCN) matches
-/// only in capitals, so that "SEND" does not match "please send"; any other
-/// phrase matches in any case.
-fn phrase_pattern(phrase: &str) -> String {
-    let words: Vec<String> = phrase.split_whitespace().map(regex::escape).collect();
-    let mut pattern = words.join(r"\s+");
-    let letters = phrase.chars().filter(|c| c.is_alphabetic()).count();
-    if letters >= 2 && !phrase.chars().any(|c| c.is_lowercase()) {
-        pattern = format!("(?-i:{pattern})");
-    }
-    let word_char = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_');
-    if word_char(phrase.trim().chars().next()) {
-        pattern.insert_str(0, r"\b");
-    }
-    if word_char(phrase.trim().chars().last()) {
-        pattern.push_str(r"\b");
-    }
-    pattern
-}
-
-/// The pattern for a list of phrases (any of them), checked to compile.
-fn phrases_pattern(phrases: &[String], ctx: &mut Ctx<'_>, at: &str) -> Option<String> {
-    if phrases.is_empty() || phrases.iter().any(|p| p.trim().is_empty()) {
-        ctx.error(format!(
-            "{at}: the phrase list is empty or has an empty phrase"
-        ));
-        return None;
-    }
-    let pattern = phrases
-        .iter()
-        .map(|p| phrase_pattern(p))
-        .collect::<Vec<_>>()
-        .join("|");
-    let pattern = format!("(?:{pattern})");
-    checked(pattern, ctx, at)
-}
-
-/// `pattern` if it is a valid rule regex, else an error naming where it is.
-/// Only parsed here (the errors are the regex crate's own): it is compiled
-/// once, with the other patterns of its text, into that text's `RegexSet`.
-/// Compiling each one on its own as well took most of the start-up time.
-fn checked(pattern: String, ctx: &mut Ctx<'_>, at: &str) -> Option<String> {
-    let parsed = regex_syntax::ParserBuilder::new()
-        .case_insensitive(true)
-        .multi_line(true)
-        .build()
-        .parse(&pattern);
-    match parsed {
-        Ok(_) => Some(pattern),
-        Err(e) => {
-            ctx.error(format!("{at}: {e}"));
-            None
-        }
-    }
-}
-
-fn compile_matcher(raw: RawMatcher, scope: Scope, ctx: &mut Ctx<'_>, at: &str) -> Matcher {
-    let mut m = Matcher::new(scope.clone());
-    m.exists = raw.exists;
-    m.shorter_than = raw.shorter_than;
-    let mut empty = raw.exists.is_none() && raw.shorter_than.is_none();
-    if let Some(any) = &raw.any {
-        empty = false;
-        match raw.min {
-            Some(min) if min > 1 => {
-                if min > any.len() {
-                    ctx.error(format!(
-                        "{at}.min is {min} but `any` lists only {} phrases",
-                        any.len()
-                    ));
-                }
-                for phrase in any {
-                    if let Some(p) =
-                        phrases_pattern(std::slice::from_ref(phrase), ctx, &format!("{at}.any"))
-                    {
-                        m.each.push(ctx.table.add(&scope, p));
-                    }
-                }
-                m.min = min;
-            }
-            _ => {
-                m.any = phrases_pattern(any, ctx, &format!("{at}.any"))
-                    .map(|p| ctx.table.add(&scope, p))
-            }
-        }
-    } else if raw.min.is_some() {
-        ctx.error(format!("{at}.min needs an `any` list"));
-    }
-    if let Some(all) = &raw.all {
-        empty = false;
-        for phrase in all {
-            if let Some(p) =
-                phrases_pattern(std::slice::from_ref(phrase), ctx, &format!("{at}.all"))
-            {
-                m.all.push(ctx.table.add(&scope, p));
-            }
-        }
-    }
-    if let Some(none) = &raw.none {
-        empty = false;
-        m.none =
-            phrases_pattern(none, ctx, &format!("{at}.none")).map(|p| ctx.table.add(&scope, p));
-    }
-    if let Some(pattern) = &raw.regex {
-        empty = false;
-        m.regex =
-            checked(pattern.clone(), ctx, &format!("{at}.regex")).map(|p| ctx.table.add(&scope, p));
-    }
-    if empty {
-        ctx.error(format!(
-            "{at}: a matcher needs one of any, all, none, regex, exists or shorter_than"
-        ));
-    }
-    m
 }
 
 fn parse_list<T>(

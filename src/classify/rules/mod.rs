@@ -19,7 +19,9 @@
 //! print them all.
 
 mod compile;
+mod matchers;
 mod patterns;
+mod raw;
 mod votes;
 
 use regex::Regex;
@@ -27,7 +29,7 @@ use regex::Regex;
 use crate::case::{Category, Kind, SendTopic};
 use crate::message::Origin;
 pub use crate::problem::{Problem as RuleError, Problems as RuleErrors};
-pub use compile::compile_regex;
+pub use matchers::compile_regex;
 use patterns::{Hits, Matcher, Patterns};
 pub use votes::{Tally, Votes};
 

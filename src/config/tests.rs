@@ -1,0 +1,196 @@
+//! Unit tests of the config: defaults, refusals with file and line.
+
+use std::path::Path;
+
+use super::*;
+
+const MINIMAL: &str =
+    "[council]\nname = \"Exampleshire Council\"\nmailbox = \"mpenquiries@exampleshire.gov.uk\"\n";
+
+fn parse(text: &str) -> Result<Config, ConfigErrors> {
+    Config::parse("postroom.toml", text, Path::new("/etc/postroom"))
+}
+
+#[test]
+fn a_minimal_config_gets_the_documented_defaults() {
+    let c = parse(&format!(
+        "{MINIMAL}[delivery]\ntransport = \"file\"\npath = \"out\"\n"
+    ))
+    .unwrap();
+    assert_eq!(c.council.domains, vec!["exampleshire.gov.uk"]);
+    assert_eq!(c.council.reference_prefix, "MPE");
+    assert_eq!(c.council.message_id_domain, "exampleshire.gov.uk");
+    assert_eq!(c.policy.respond_days, 10);
+    assert_eq!(c.policy.urgent_respond_days, 2);
+    assert!(
+        matches!(&c.delivery.transport, Transport::File(p) if p == Path::new("/etc/postroom/out"))
+    );
+    use secrecy::ExposeSecret;
+    assert_eq!(
+        c.database.url.expose_secret(),
+        "sqlite:///etc/postroom/postroom.sqlite"
+    );
+}
+
+#[test]
+fn every_error_is_reported_with_its_line() {
+    let text = format!(
+        "{MINIMAL}cutoff = \"5pm\"\n\n[database]\nurl = \"postgres://app:hunter2@db/postroom\"\n\n[[source]]\nname = \"in\"\nkind = \"pop3\"\npath = \"x\"\n\n[smtp]\nhost = \"smtp.example.org\"\ntls = \"none\"\npassword = \"hunter2\"\n"
+    );
+    let errors = parse(&text).unwrap_err().0;
+    let text: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
+    assert_eq!(errors.len(), 5, "{text:#?}");
+    assert!(
+        text[0].starts_with("postroom.toml:4: council.cutoff"),
+        "{}",
+        text[0]
+    );
+    assert!(
+        text[1].starts_with("postroom.toml:7: database.url holds a password"),
+        "{}",
+        text[1]
+    );
+    assert!(text[2].contains("pop3"), "{}", text[2]);
+    assert!(
+        text.iter()
+            .any(|t| t.contains("smtp.password: secrets are not read"))
+    );
+    assert!(text.iter().any(|t| t.contains("clear text")));
+    assert!(
+        !text.iter().any(|t| t.contains("hunter2")),
+        "errors must not echo secrets"
+    );
+}
+
+#[test]
+fn an_endpoint_off_loopback_and_a_bad_retention_period_are_refused_with_their_lines() {
+    let lines_before = MINIMAL.lines().count();
+    let text = format!(
+        "{MINIMAL}\n[http]\nlisten = \"0.0.0.0:9187\"\n\n[retention]\nclosed_cases = \"6 fortnights\"\nat = \"25:00\"\n"
+    );
+    let errors: Vec<String> = parse(&text)
+        .unwrap_err()
+        .0
+        .iter()
+        .map(|e| e.to_string())
+        .collect();
+    let at = |n: usize, what: &str| {
+        errors.iter().any(|e| {
+            e.starts_with(&format!("postroom.toml:{}:", lines_before + n)) && e.contains(what)
+        })
+    };
+    assert!(at(3, "not a loopback address"), "{errors:#?}");
+    assert!(at(6, "retention.closed_cases"), "{errors:#?}");
+    assert!(at(7, "retention.at"), "{errors:#?}");
+
+    let text = format!(
+        "{MINIMAL}\n[http]\nlisten = \"127.0.0.1:9187\"\n\n[retention]\nclosed_cases = \"never\"\nsent_mail = \"90 days\"\n\n\
+             [delivery]\ntransport = \"file\"\npath = \"out\"\n"
+    );
+    let config = parse(&text).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(config.http, Some("127.0.0.1:9187".parse().unwrap()));
+    assert_eq!(config.retention.closed_cases, Keep::Forever);
+    assert_eq!(config.retention.sent_mail, Keep::Days(90));
+    assert_eq!(config.retention.unfiled_messages, Keep::Months(12));
+}
+
+#[test]
+fn imap_and_oauth_mistakes_are_refused_with_their_lines() {
+    let text = format!(
+        "{MINIMAL}\n[[source]]\nname = \"mailbox\"\nkind = \"imap\"\nhost = \"outlook.office365.com\"\ntls = \"none\"\n\
+             username = \"mp@exampleshire.gov.uk\"\nauth = \"oauth2\"\n\n[daemon]\nadmin = \"not an address\"\n\n\
+             [delivery]\ntransport = \"file\"\npath = \"out\"\n"
+    );
+    let errors = parse(&text).unwrap_err().0;
+    let text: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
+    assert!(
+        text.iter()
+            .any(|e| e.starts_with("postroom.toml:5:") && e.contains("clear text")),
+        "{text:#?}"
+    );
+    assert!(
+        text.iter()
+            .any(|e| e.starts_with("postroom.toml:5:") && e.contains("[oauth]")),
+        "{text:#?}"
+    );
+    assert!(
+        text.iter()
+            .any(|e| e.starts_with("postroom.toml:14:") && e.contains("daemon.admin")),
+        "{text:#?}"
+    );
+
+    let text = format!(
+        "{MINIMAL}\n[oauth]\nflow = \"client_credentials\"\ntoken_url = \"http://login.example.org/token\"\n\
+             client_id = \"abc\"\nclient_secret = \"hunter2\"\n\n[delivery]\ntransport = \"file\"\npath = \"out\"\n"
+    );
+    let errors = parse(&text).unwrap_err().0;
+    let text: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
+    assert!(
+        text.iter().any(|e| e.contains("must be https")),
+        "{text:#?}"
+    );
+    assert!(
+        text.iter().any(|e| e.contains("client_secret_env")),
+        "{text:#?}"
+    );
+    assert!(text.iter().all(|e| !e.contains("hunter2")), "{text:#?}");
+    assert!(
+        text.iter().all(|e| e.starts_with("postroom.toml:5:")),
+        "{text:#?}"
+    );
+}
+
+#[test]
+fn a_microsoft_365_mailbox_needs_only_the_tenant_and_client() {
+    // SAFETY: a name no other test uses.
+    unsafe { std::env::set_var("POSTROOM_UNIT_M365_SECRET", "s") };
+    let c = parse(&format!(
+            "{MINIMAL}\n[[source]]\nname = \"mailbox\"\nkind = \"imap\"\nhost = \"outlook.office365.com\"\n\
+             username = \"mp@exampleshire.gov.uk\"\nauth = \"oauth2\"\n\n[oauth]\nflow = \"client_credentials\"\n\
+             tenant = \"exampleshire.onmicrosoft.com\"\nclient_id = \"abc\"\nclient_secret_env = \"POSTROOM_UNIT_M365_SECRET\"\n\n\
+             [delivery]\ntransport = \"file\"\npath = \"out\"\n"
+        ))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let oauth = c.oauth.unwrap();
+    assert_eq!(
+        oauth.token_url,
+        "https://login.microsoftonline.com/exampleshire.onmicrosoft.com/oauth2/v2.0/token"
+    );
+    assert_eq!(oauth.scope, "https://outlook.office365.com/.default");
+    let imap = c.sources[0].imap.as_ref().unwrap();
+    assert_eq!(imap.port, 993);
+    assert_eq!(imap.tls, Tls::Implicit);
+    assert_eq!(c.stall_alert, Duration::from_secs(15 * 60));
+}
+
+#[test]
+fn unknown_keys_are_refused_with_their_line() {
+    let errors = parse(&format!("{MINIMAL}\n[polcy]\nrespond_days = 5\n"))
+        .unwrap_err()
+        .0;
+    assert_eq!(errors.len(), 1);
+    assert_eq!(errors[0].line, 5, "{}", errors[0]);
+    assert!(errors[0].message.contains("polcy"));
+}
+
+#[test]
+fn secrets_come_from_the_environment() {
+    // SAFETY: this test is the only one that touches this variable.
+    unsafe { std::env::set_var("POSTROOM_TEST_SMTP_PW", "s3cret") };
+    let c = parse(&format!(
+            "{MINIMAL}[smtp]\nhost = \"127.0.0.1\"\nport = 2525\ntls = \"none\"\nusername = \"u\"\npassword_env = \"POSTROOM_TEST_SMTP_PW\"\n"
+        ))
+        .unwrap();
+    let Transport::Smtp(smtp) = &c.delivery.transport else {
+        panic!()
+    };
+    use secrecy::ExposeSecret;
+    assert_eq!(smtp.password.as_ref().unwrap().expose_secret(), "s3cret");
+    assert!(!format!("{smtp:?}").contains("s3cret"));
+    let missing = parse(&format!("{MINIMAL}[smtp]\nhost = \"h.example\"\nusername = \"u\"\npassword_env = \"POSTROOM_TEST_UNSET_VAR\"\n")).unwrap_err();
+    assert!(
+        missing
+            .to_string()
+            .contains("POSTROOM_TEST_UNSET_VAR is not set")
+    );
+}
