@@ -109,6 +109,8 @@ pub async fn update_calendar(app: &App, feed: &str, actor: &str) -> Result<Vec<(
 /// added (from the request date the case's mail gives), and unmet ones it
 /// no longer has are dropped. Met deadlines stay as they were. Each change
 /// is an event on the case.
+// Long: the reply date, added statutory clocks and dropped ones are three
+// passes over the same deadlines, each writing its event.
 pub(super) async fn replan(
     app: &App,
     tx: &mut Tx,

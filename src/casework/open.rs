@@ -1,6 +1,7 @@
 //! Opening a case: what a new enquiry gets.
 
 use anyhow::{Context, Result};
+use chrono::Datelike;
 use serde_json::json;
 
 use super::thread::Found;
@@ -16,6 +17,8 @@ use crate::store::{self, Tx, cases, messages};
 /// clocks, a team and caseworker, the created and assigned events, the
 /// acknowledgement, the notices and the webhook events. `suggested` is a
 /// case the message cites but may not join (a person decides).
+// Long: the new case row is written field by field; its parts (triage,
+// clocks, first mails) are functions below.
 pub async fn open(
     app: &App,
     tx: &mut Tx,
@@ -31,32 +34,11 @@ pub async fn open(
         now,
         ..
     } = *arrival;
-    let mut triage: Vec<String> = decision.triage.clone();
-    match decision.kind {
-        Kind::NotMp => triage.push("not from an MP office".into()),
-        Kind::FollowUp => triage.push("a follow-up to a case postroom does not know".into()),
-        _ => {}
-    }
-    if let Some(s) = suggested {
-        triage.push(format!(
-            "cites {} but the sender is not on that case",
-            s.case.reference
-        ));
-    }
-    let correspondent = decision.correspondent.clone();
-    if message.origin == Origin::Letter && decision.should_acknowledge && correspondent.is_none() {
-        triage.push("acknowledge by hand: no email address for this MP office".into());
-    }
-
-    let year = app
-        .calendar()
-        .local_date(received_at)
-        .format("%Y")
-        .to_string()
-        .parse::<i32>()?;
+    let triage = triage_reasons(arrival, suggested);
+    let calendar = app.calendar();
+    let year = calendar.local_date(received_at).year();
     let reference =
         cases::allocate_reference(tx, &app.config.council.reference_prefix, year).await?;
-    let calendar = app.calendar();
     let (targets, planned) = deadlines::plan(
         &app.config.policy,
         &calendar,
@@ -72,7 +54,6 @@ pub async fn open(
     );
     let due_of = |kind| planned.iter().find(|p| p.kind == kind).map(|p| p.due_on);
     let response_due = due_of(deadlines::Kind::Respond);
-    let acknowledge_due = due_of(deadlines::Kind::Acknowledge);
     let status = if triage.is_empty() {
         Status::Open
     } else {
@@ -95,14 +76,14 @@ pub async fn open(
             mp_name: decision.mp_name.as_deref(),
             constituency: decision.constituency.as_deref(),
             mp_reference: decision.mp_reference.as_deref(),
-            correspondent: correspondent.as_deref().unwrap_or(""),
+            correspondent: decision.correspondent.as_deref().unwrap_or(""),
             subject: &subject,
             team: assignment.team.as_deref(),
             assignee: assignment.assignee.as_deref(),
             policy: targets.policy.as_deref(),
             tags: &decision.tags,
             received_at,
-            acknowledge_due,
+            acknowledge_due: due_of(deadlines::Kind::Acknowledge),
             response_due,
             now,
         },
@@ -132,36 +113,91 @@ pub async fn open(
     .await?;
     // History (mail from before postroom read the mailbox) runs no clocks.
     if !history {
-        let today = calendar.local_date(now);
-        for p in &planned {
-            let steps = deadlines::ladder(&app.config.reminders, &calendar, p.due_on);
-            let (stage, next_on) = deadlines::schedule(&steps, today);
-            store::deadlines::insert(tx, case_id, p, stage, next_on).await?;
-        }
+        start_clocks(app, tx, case_id, &planned, now).await?;
     }
     if assignment.team.is_some() || assignment.assignee.is_some() {
         let detail = json!({ "team": assignment.team, "assignee": assignment.assignee, "by": assignment.by });
         cases::add_event(tx, case_id, now, "postroom", "assigned", None, &detail).await?;
     }
-
-    let case = cases::by_id(tx, case_id)
-        .await?
-        .context("The case just written is missing")?;
-    let acknowledged = !history
-        && decision.should_acknowledge
-        && mail::acknowledge(app, tx, message, decision, &case, now).await?;
-    // History (mail from before postroom read the mailbox) is filed, never
-    // acknowledged or announced.
-    if !history {
-        mail::new_case(app, tx, &case, now).await?;
-        webhook::queue(app, tx, "case_created", &case, now).await?;
-        if case.assignee.is_some() {
-            webhook::queue(app, tx, "case_assigned", &case, now).await?;
-        }
-    }
+    let acknowledged = first_mails(app, tx, arrival, case_id).await?;
     Ok(Opened {
         reference: reference.to_string(),
         acknowledged,
         triage: status == Status::Triage,
     })
+}
+
+/// Why a person must look at the new case first, if anything says so: the
+/// rules or the parser, a message not from an MP office, a follow-up to a
+/// case postroom does not know, a cited case the sender is not on, a letter
+/// with no address to acknowledge.
+fn triage_reasons(arrival: &Arrival<'_>, suggested: Option<&Found>) -> Vec<String> {
+    let Arrival {
+        message, decision, ..
+    } = *arrival;
+    let mut triage: Vec<String> = decision.triage.clone();
+    match decision.kind {
+        Kind::NotMp => triage.push("not from an MP office".into()),
+        Kind::FollowUp => triage.push("a follow-up to a case postroom does not know".into()),
+        _ => {}
+    }
+    if let Some(s) = suggested {
+        triage.push(format!(
+            "cites {} but the sender is not on that case",
+            s.case.reference
+        ));
+    }
+    if message.origin == Origin::Letter
+        && decision.should_acknowledge
+        && decision.correspondent.is_none()
+    {
+        triage.push("acknowledge by hand: no email address for this MP office".into());
+    }
+    triage
+}
+
+/// The case's deadlines, each with its reminder ladder from today.
+async fn start_clocks(
+    app: &App,
+    tx: &mut Tx,
+    case_id: i64,
+    planned: &[deadlines::Planned],
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<()> {
+    let calendar = app.calendar();
+    let today = calendar.local_date(now);
+    for p in planned {
+        let steps = deadlines::ladder(&app.config.reminders, &calendar, p.due_on);
+        let (stage, next_on) = deadlines::schedule(&steps, today);
+        store::deadlines::insert(tx, case_id, p, stage, next_on).await?;
+    }
+    Ok(())
+}
+
+/// The new case's first mails: the acknowledgement (when due and not
+/// blocked), the notices to its caseworker and managers, the webhook
+/// events. History (mail from before postroom read the mailbox) is filed,
+/// never acknowledged or announced. Returns whether it was acknowledged.
+async fn first_mails(app: &App, tx: &mut Tx, arrival: &Arrival<'_>, case_id: i64) -> Result<bool> {
+    let Arrival {
+        message,
+        decision,
+        history,
+        now,
+        ..
+    } = *arrival;
+    if history {
+        return Ok(false);
+    }
+    let case = cases::by_id(tx, case_id)
+        .await?
+        .context("The case just written is missing")?;
+    let acknowledged = decision.should_acknowledge
+        && mail::acknowledge(app, tx, message, decision, &case, now).await?;
+    mail::new_case(app, tx, &case, now).await?;
+    webhook::queue(app, tx, "case_created", &case, now).await?;
+    if case.assignee.is_some() {
+        webhook::queue(app, tx, "case_assigned", &case, now).await?;
+    }
+    Ok(acknowledged)
 }

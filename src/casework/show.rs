@@ -109,6 +109,8 @@ const CSV_HEADER: [&str; 26] = [
 ];
 
 /// One case in full, for a person to read.
+// Long: one case in full is printed section by section, as a person reads
+// it.
 pub async fn show(conn: &mut Conn, reference: &str) -> Result<String> {
     let case = cases::by_reference(conn, reference)
         .await?
@@ -257,6 +259,8 @@ pub async fn show(conn: &mut Conn, reference: &str) -> Result<String> {
 
 /// Renders a report: a readable summary and tables, the periods as CSV, or
 /// everything as JSON.
+// Long: the report is printed table by table, in the order a committee reads
+// it.
 pub fn render_report(r: &crate::report::Report, format: Format) -> Result<String> {
     let opt = |v: Option<f64>| v.map(|v| format!("{v}")).unwrap_or_else(|| "-".into());
     match format {

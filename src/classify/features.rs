@@ -13,6 +13,8 @@ use super::{Settings, dates};
 use crate::parse::Message;
 
 /// Computes the facts rules see.
+// Long: the facts are computed once per message, field by field, in the
+// order of the Facts struct the rules read.
 pub fn facts(
     message: &Message,
     directory: &Directory,

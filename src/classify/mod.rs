@@ -216,6 +216,8 @@ impl Classifier {
         self.decide(message, &facts)
     }
 
+    // Long: the decision is assembled field by field from the tally, each
+    // field with its explanation line, in the order of the JSON contract.
     fn decide(&self, message: &Message, facts: &Facts) -> Decision {
         let tally = self.rules.evaluate(facts);
         let mut explanation = Vec::new();

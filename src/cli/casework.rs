@@ -11,6 +11,8 @@ use super::{CasesCommand, actor, prepare};
 use crate::app::App;
 use crate::clock;
 
+// Long: one arm per `postroom cases` subcommand, each a call to one casework
+// action and its printed answer.
 pub(super) async fn cases(config: &Path, command: CasesCommand) -> Result<ExitCode> {
     use crate::casework;
     let prepared = prepare(config)?;

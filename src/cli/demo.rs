@@ -151,6 +151,8 @@ pub fn write_folder(dir: &Path) -> Result<()> {
     Ok(())
 }
 
+// Long: the demo prints its table of cases and its summary of mail line by
+// line.
 pub async fn run(dir: &Path) -> Result<()> {
     write_folder(dir)?;
     let config = Config::load(&dir.join("postroom.toml")).map_err(|e| anyhow::anyhow!("{e}"))?;

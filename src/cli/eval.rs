@@ -131,6 +131,8 @@ pub async fn score(
 }
 
 /// The printed report.
+// Long: the evaluation report is printed section by section: accuracies,
+// confusion tables, wrong acknowledgement decisions.
 pub fn report(scored: &[Scored]) -> String {
     let mut out = String::new();
     let n = scored.len();

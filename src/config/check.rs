@@ -116,6 +116,8 @@ impl Checker<'_> {
     }
 }
 
+// Long: every key of [council] is checked here in file order, so each
+// mistake is reported with its line in one pass.
 pub(super) fn check_council(c: &mut Checker<'_>, raw: RawCouncil) -> Council {
     let mailbox = raw.mailbox.get_ref().trim().to_lowercase();
     let mailbox_domain = match mailbox.split_once('@') {

@@ -10,6 +10,8 @@ use super::check::{Checker, is_loopback};
 use super::raw::*;
 use super::*;
 
+// Long: every source kind's table is checked here in file order, so each
+// mistake is reported with its line in one pass.
 pub(super) fn check_sources(
     c: &mut Checker<'_>,
     raw: Vec<Spanned<RawSource>>,
@@ -128,6 +130,8 @@ pub(super) fn check_sources(
     out
 }
 
+// Long: every key of an [source.imap] table is checked here in file order,
+// so each mistake is reported with its line in one pass.
 fn check_imap(c: &mut Checker<'_>, s: &RawSource, span: std::ops::Range<usize>) -> Option<Imap> {
     let Some(host) = s.host.clone() else {
         c.error_at(span, "an imap source needs a host");
@@ -284,6 +288,8 @@ fn check_imap(c: &mut Checker<'_>, s: &RawSource, span: std::ops::Range<usize>) 
     })
 }
 
+// Long: every key of [oauth] is checked here in file order, so each mistake
+// is reported with its line in one pass.
 pub(super) fn check_oauth(
     c: &mut Checker<'_>,
     spanned: Spanned<RawOAuth>,

@@ -78,6 +78,8 @@ pub async fn run_limited(
 }
 
 /// Runs `program args...` with `limits`; returns its standard output.
+// Long: a child process's set-up (rlimits in pre_exec), its wall-time and
+// output caps and its reaping are one sequence that must not be interleaved.
 pub async fn run_program(
     program: &OsStr,
     args: &[&OsStr],

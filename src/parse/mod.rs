@@ -371,6 +371,8 @@ fn fill_body(message: &mut Message, parsed: &mail_parser::Message<'_>, depth: us
     }
 }
 
+// Long: one arm per kind of MIME part (text, HTML, attached message,
+// binary), each capped and spooled.
 fn add_attachment(message: &mut Message, part: &mail_parser::MessagePart<'_>, depth: usize) {
     let content_type = part
         .content_type()

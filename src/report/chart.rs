@@ -44,6 +44,8 @@ fn colour(hex: &str) -> RGBColor {
     RGBColor(byte(0), byte(2), byte(4))
 }
 
+// Long: plotters draws a chart as one sequence of calls: axes, bars, line,
+// legend.
 #[allow(clippy::too_many_arguments)]
 fn draw(
     out: &mut String,

@@ -138,6 +138,8 @@ fn local_at(app: &App, day: NaiveDate, time: NaiveTime) -> DateTime<Utc> {
 
 /// Renders `manager`'s digest for the period that ends at `now` (without
 /// sending it): what `postroom digest --preview` shows.
+// Long: a digest's figures and lists are gathered from the team's cases,
+// section by section as the mail shows them.
 pub async fn build(
     app: &App,
     manager: &str,

@@ -35,6 +35,8 @@ pub struct Totals {
 const BATCH: i64 = 200;
 
 /// Sends every reminder that is due now. Outside working hours, nothing.
+// Long: a reminder round claims each due step and groups the mails per
+// person inside one transaction per batch.
 pub async fn run_due(app: &App) -> Result<Totals> {
     let now = app.clock.now();
     let calendar = app.calendar();

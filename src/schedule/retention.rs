@@ -80,6 +80,8 @@ pub async fn run_due(app: &App) -> Result<Option<Summary>> {
     }
 }
 
+// Long: a retention run deletes each class of record in turn, counting as it
+// goes, within the run's claim.
 async fn apply(app: &App, run: i64, dry_run: bool) -> Result<Summary> {
     let policy = app.config.retention;
     let now = app.clock.now();

@@ -183,6 +183,8 @@ fn parse_list<T>(
     out
 }
 
+// Long: one arm per condition of the rule language, each with its own check
+// and error; split, the arms would only pass the same context around.
 fn compile_condition(raw: RawCondition, ctx: &mut Ctx<'_>, at: &str) -> Condition {
     let mut all = Vec::new();
     let text_fields = [

@@ -216,6 +216,9 @@ impl Imap {
         Ok(Vec::new())
     }
 
+    // Long: the UIDVALIDITY check, the history rule, the byte-bounded UID
+    // FETCH and the checkpoint bookkeeping are one protocol exchange per
+    // folder.
     async fn fetch_folder(
         &mut self,
         store: &Store,
