@@ -145,27 +145,6 @@ impl Rules {
     }
 }
 
-/// Where a rule is being compiled, and where its errors and patterns go.
-pub(super) struct Ctx<'a> {
-    file: &'a str,
-    line: usize,
-    rule: Option<String>,
-    errors: &'a mut Vec<RuleError>,
-    /// Where the text patterns of all rules are gathered.
-    pub(super) table: &'a mut PatternTable,
-}
-
-impl Ctx<'_> {
-    pub(super) fn error(&mut self, message: String) {
-        self.errors.push(RuleError {
-            file: self.file.to_string(),
-            line: self.line,
-            item: self.rule.as_ref().map(|r| format!("rule {r:?}")),
-            message,
-        });
-    }
-}
-
 fn parse_list<T>(
     values: OneOrMany,
     parse: impl Fn(&str) -> Option<T>,

@@ -1,11 +1,33 @@
 //! Matchers: the phrases and regexes a rule tests, written as the council
-//! writes them, turned into checked patterns for the per-text `RegexSet`.
+//! writes them, turned into checked patterns for the per-text `RegexSet`;
+//! and `Ctx`, where a rule is being compiled and where its errors go.
 
 use regex::{Regex, RegexBuilder};
 
-use super::compile::Ctx;
-use super::patterns::{Matcher, Scope};
+use super::RuleError;
+use super::patterns::{Matcher, PatternTable, Scope};
 use super::raw::RawMatcher;
+
+/// Where a rule is being compiled, and where its errors and patterns go.
+pub(super) struct Ctx<'a> {
+    pub(super) file: &'a str,
+    pub(super) line: usize,
+    pub(super) rule: Option<String>,
+    pub(super) errors: &'a mut Vec<RuleError>,
+    /// Where the text patterns of all rules are gathered.
+    pub(super) table: &'a mut PatternTable,
+}
+
+impl Ctx<'_> {
+    pub(super) fn error(&mut self, message: String) {
+        self.errors.push(RuleError {
+            file: self.file.to_string(),
+            line: self.line,
+            item: self.rule.as_ref().map(|r| format!("rule {r:?}")),
+            message,
+        });
+    }
+}
 
 /// Compiles a regex the way every rule regex is compiled: case-insensitive,
 /// `^`/`$` at line ends, with a bound on its compiled size.
