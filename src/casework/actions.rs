@@ -104,7 +104,18 @@ pub async fn resume(
         let due = calendar.due(d.unit, d.start_on, d.amount, paused_days);
         let steps = deadlines::ladder(&app.config.reminders, &calendar, due);
         let (stage, next_on) = deadlines::schedule(&steps, today);
-        stored::redate(&mut tx, d.id, d.amount, paused_days, due, stage, next_on).await?;
+        stored::redate(
+            &mut tx,
+            d.id,
+            stored::Redated {
+                amount: d.amount,
+                paused_days,
+                due_on: due,
+                stage,
+                next_on,
+            },
+        )
+        .await?;
         if due != d.due_on {
             moved.push(Moved {
                 name: d.name.clone(),
@@ -376,11 +387,13 @@ pub async fn reopen(app: &App, reference: &str, actor: &str, now: DateTime<Utc>)
             stored::redate(
                 &mut tx,
                 d.id,
-                d.amount,
-                d.paused_days,
-                d.due_on,
-                stage,
-                next_on,
+                stored::Redated {
+                    amount: d.amount,
+                    paused_days: d.paused_days,
+                    due_on: d.due_on,
+                    stage,
+                    next_on,
+                },
             )
             .await?;
         }

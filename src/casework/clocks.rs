@@ -76,7 +76,18 @@ pub async fn update_calendar(app: &App, feed: &str, actor: &str) -> Result<Vec<(
             } else {
                 (d.stage, None)
             };
-            stored::redate(&mut tx, d.id, d.amount, d.paused_days, due, stage, next_on).await?;
+            stored::redate(
+                &mut tx,
+                d.id,
+                stored::Redated {
+                    amount: d.amount,
+                    paused_days: d.paused_days,
+                    due_on: due,
+                    stage,
+                    next_on,
+                },
+            )
+            .await?;
             update_case_due(&mut tx, case.id, d.kind, due).await?;
             let detail = json!({ "deadline": d.name, "from": d.due_on.to_string(), "to": due.to_string(), "why": "bank holidays updated" });
             cases::add_event(
@@ -159,7 +170,18 @@ pub(super) async fn replan(
     {
         let due = calendar.due(old.unit, old.start_on, new.amount, old.paused_days);
         let (stage, next_on) = reminders(due);
-        stored::redate(tx, old.id, new.amount, old.paused_days, due, stage, next_on).await?;
+        stored::redate(
+            tx,
+            old.id,
+            stored::Redated {
+                amount: new.amount,
+                paused_days: old.paused_days,
+                due_on: due,
+                stage,
+                next_on,
+            },
+        )
+        .await?;
         update_case_due(tx, case.id, Kind::Respond, due).await?;
         let detail = changed(&old.name, Some(old.due_on), Some(due));
         cases::add_event(tx, case.id, now, actor, "due_date_changed", None, &detail).await?;

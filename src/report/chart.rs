@@ -32,7 +32,7 @@ pub fn bars_with_line(
     // Drawing into a string cannot fail for want of a font or a file; an
     // error here would be a bug, and the chart is left out rather than the
     // mail.
-    if draw(&mut out, title, labels, series, line, width, height).is_err() {
+    if draw(&mut out, title, labels, series, line, (width, height)).is_err() {
         out.clear();
     }
     out
@@ -46,15 +46,13 @@ fn colour(hex: &str) -> RGBColor {
 
 // Long: plotters draws a chart as one sequence of calls: axes, bars, line,
 // legend.
-#[allow(clippy::too_many_arguments)]
 fn draw(
     out: &mut String,
     title: &str,
     labels: &[String],
     series: &[Series<'_>],
     line: Option<&Series<'_>>,
-    width: u32,
-    height: u32,
+    (width, height): (u32, u32),
 ) -> Result<(), Box<dyn std::error::Error>> {
     let groups = labels.len().max(1);
     let max = series

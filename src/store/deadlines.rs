@@ -167,26 +167,28 @@ pub async fn remove_unmet(conn: &mut Conn, id: i64) -> Result<()> {
     Ok(())
 }
 
-/// A deadline's new due day (after a pause, a calendar change or a new
-/// target), with its target, paused days and reminder state.
-#[allow(clippy::too_many_arguments)]
-pub async fn redate(
-    conn: &mut Conn,
-    id: i64,
-    amount: u32,
-    paused_days: u32,
-    due_on: NaiveDate,
-    stage: usize,
-    next_on: Option<NaiveDate>,
-) -> Result<()> {
+/// What a deadline becomes after a pause, a calendar change or a new
+/// target: its target, paused days, due day and reminder state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Redated {
+    pub amount: u32,
+    pub paused_days: u32,
+    pub due_on: NaiveDate,
+    pub stage: usize,
+    pub next_on: Option<NaiveDate>,
+}
+
+/// A deadline's new due day, with its target, paused days and reminder
+/// state.
+pub async fn redate(conn: &mut Conn, id: i64, to: Redated) -> Result<()> {
     sqlx::query(
         "UPDATE deadlines SET amount = $1, paused_days = $2, due_on = $3, stage = $4, next_on = $5 WHERE id = $6",
     )
-    .bind(i64::from(amount))
-    .bind(i64::from(paused_days))
-    .bind(date(due_on))
-    .bind(stage as i64)
-    .bind(next_on.map(date))
+    .bind(i64::from(to.amount))
+    .bind(i64::from(to.paused_days))
+    .bind(date(to.due_on))
+    .bind(to.stage as i64)
+    .bind(to.next_on.map(date))
     .bind(id)
     .execute(&mut *conn)
     .await
