@@ -192,6 +192,17 @@ pub fn schedule(steps: &[Step], today: NaiveDate) -> (usize, Option<NaiveDate>) 
     (taken, steps.get(taken).map(|s| s.on))
 }
 
+/// The reminder state of a deadline due on `due`, as of `today`: the steps
+/// taken and the day of the next ([`schedule`] of its [`ladder`]).
+pub fn reminders_from(
+    reminders: &Reminders,
+    calendar: &Calendar,
+    due: NaiveDate,
+    today: NaiveDate,
+) -> (usize, Option<NaiveDate>) {
+    schedule(&ladder(reminders, calendar, due), today)
+}
+
 /// After step `i` went out: the steps taken and the day of the next.
 pub fn after(steps: &[Step], i: usize) -> (usize, Option<NaiveDate>) {
     (i + 1, steps.get(i + 1).map(|s| s.on))

@@ -102,8 +102,8 @@ pub async fn resume(
                 Unit::Weeks => days,
             };
         let due = calendar.due(d.unit, d.start_on, d.amount, paused_days);
-        let steps = deadlines::ladder(&app.config.reminders, &calendar, due);
-        let (stage, next_on) = deadlines::schedule(&steps, today);
+        let (stage, next_on) =
+            deadlines::reminders_from(&app.config.reminders, &calendar, due, today);
         stored::redate(
             &mut tx,
             d.id,
@@ -382,8 +382,8 @@ pub async fn reopen(app: &App, reference: &str, actor: &str, now: DateTime<Utc>)
             if d.met_at.is_some() {
                 continue;
             }
-            let steps = deadlines::ladder(&app.config.reminders, &calendar, d.due_on);
-            let (stage, next_on) = deadlines::schedule(&steps, today);
+            let (stage, next_on) =
+                deadlines::reminders_from(&app.config.reminders, &calendar, d.due_on, today);
             stored::redate(
                 &mut tx,
                 d.id,

@@ -71,8 +71,7 @@ pub async fn update_calendar(app: &App, feed: &str, actor: &str) -> Result<Vec<(
             };
             let live = case.clocks_run();
             let (stage, next_on) = if live {
-                let steps = deadlines::ladder(&app.config.reminders, &calendar, due);
-                deadlines::schedule(&steps, today)
+                deadlines::reminders_from(&app.config.reminders, &calendar, due, today)
             } else {
                 (d.stage, None)
             };
@@ -152,10 +151,7 @@ pub(super) async fn replan(
     let today = calendar.local_date(now);
     let reminders = |due| {
         if live {
-            deadlines::schedule(
-                &deadlines::ladder(&app.config.reminders, &calendar, due),
-                today,
-            )
+            deadlines::reminders_from(&app.config.reminders, &calendar, due, today)
         } else {
             (0, None)
         }

@@ -167,8 +167,8 @@ async fn start_clocks(
     let calendar = app.calendar();
     let today = calendar.local_date(now);
     for p in planned {
-        let steps = deadlines::ladder(&app.config.reminders, &calendar, p.due_on);
-        let (stage, next_on) = deadlines::schedule(&steps, today);
+        let (stage, next_on) =
+            deadlines::reminders_from(&app.config.reminders, &calendar, p.due_on, today);
         store::deadlines::insert(tx, case_id, p, stage, next_on).await?;
     }
     Ok(())
