@@ -350,6 +350,14 @@ pub fn main() -> Result<ExitCode> {
     // SAFETY: umask only changes this process's file creation mask.
     unsafe { libc::umask(0o077) };
     let cli = Cli::parse();
+    // A command whose output is cut off (`postroom report | head`) ends
+    // quietly, as other command-line tools do, instead of panicking on the
+    // broken pipe. The daemon keeps Rust's default (SIGPIPE ignored), so a
+    // write to a closed socket or pipe is an error it handles.
+    if !matches!(cli.command, Command::Run { .. }) {
+        // SAFETY: resetting a signal's disposition before any thread starts.
+        unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
+    }
     // The demo and the one-shot commands speak through their output; the
     // daemon through its log.
     let level = match cli.command {

@@ -65,6 +65,27 @@ pub struct ReminderContext {
     pub items: Vec<DueItem>,
     /// How many of the items are overdue.
     pub overdue: usize,
+    /// How many cases the items are about: one case can have several
+    /// deadlines due (its reply and a statutory clock).
+    pub cases: usize,
+}
+
+impl ReminderContext {
+    pub fn new(council: CouncilContext, recipient: String, items: Vec<DueItem>) -> ReminderContext {
+        let overdue = items.iter().filter(|i| i.overdue).count();
+        let cases = items
+            .iter()
+            .map(|i| i.case.reference.as_str())
+            .collect::<std::collections::BTreeSet<_>>()
+            .len();
+        ReminderContext {
+            council,
+            recipient,
+            items,
+            overdue,
+            cases,
+        }
+    }
 }
 
 /// A case and how often its MP office chased it in the period.
@@ -144,15 +165,14 @@ pub fn sample_for(mail: &str) -> serde_json::Value {
         days,
     };
     let value = match mail {
-        "reminder" => serde_json::to_value(ReminderContext {
-            council: base.council.clone(),
-            recipient: "a.caseworker@exampleshire.gov.uk".into(),
-            items: vec![
+        "reminder" => serde_json::to_value(ReminderContext::new(
+            base.council.clone(),
+            "a.caseworker@exampleshire.gov.uk".into(),
+            vec![
                 item("due in 2 working days", false, 2),
                 item("overdue by 1 working day", true, -1),
             ],
-            overdue: 1,
-        }),
+        )),
         "digest" => serde_json::to_value(DigestContext {
             council: base.council.clone(),
             manager: "a.manager@exampleshire.gov.uk".into(),

@@ -379,6 +379,18 @@ mod tests {
     }
 
     #[test]
+    fn a_reminder_subject_counts_cases_not_deadlines() {
+        // Two deadlines of one case (its reply, overdue, and another clock)
+        // in one reminder: one enquiry needs a reply.
+        let t = Templates::embedded().unwrap_or_else(|e| panic!("{e}"));
+        let r = t.render("reminder", &sample_for("reminder")).unwrap();
+        assert_eq!(
+            r.subject,
+            "Overdue: 1 MP enquiry needs a reply (MPE-2026-00001, due in 2 working days)"
+        );
+    }
+
+    #[test]
     fn template_errors_name_file_and_line() {
         let files = vec![
             (

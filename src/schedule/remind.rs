@@ -162,15 +162,14 @@ async fn queue(
     now: DateTime<Utc>,
 ) -> Result<()> {
     let council = &app.config.council;
-    let ctx = ReminderContext {
-        council: CouncilContext {
+    let ctx = ReminderContext::new(
+        CouncilContext {
             name: council.name.clone(),
             mailbox: council.mailbox.clone(),
         },
-        recipient: to.to_string(),
-        overdue: items.iter().filter(|i| i.overdue).count(),
+        to.to_string(),
         items,
-    };
+    );
     let rendered = app.templates().render("reminder", &ctx)?;
     let day = app.calendar().local_date(now).format("%Y%m%d").to_string();
     crate::casework::mail::queue_generated(app, tx, "reminder", &day, to, &rendered, now).await?;

@@ -837,3 +837,37 @@ fn a_case_and_a_person_are_exported_and_retention_runs_from_the_command_line_on(
         "{text}"
     );
 }
+
+#[test]
+fn every_command_ends_quietly_when_its_output_is_cut_off() {
+    use std::os::unix::process::ExitStatusExt;
+    let (_dir, config, _db) = demo_on(Backend::Sqlite);
+    for args in [
+        &["digest", "--preview"][..],
+        &["cases", "list"],
+        &["cases", "show", "MPE-2026-00001"],
+        &["report", "--from", "2026-10-01", "--to", "2026-11-30"],
+        &["status"],
+        &["rules", "check"],
+    ] {
+        let mut child = postroom()
+            .args(args)
+            .arg("--config")
+            .arg(&config)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // The reader goes away before the command writes a line, as
+        // `| head` does after its ten.
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert!(
+            out.status.success() || out.status.signal() == Some(libc::SIGPIPE),
+            "{args:?}: {:?} {stderr}",
+            out.status
+        );
+    }
+}
