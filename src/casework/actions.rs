@@ -138,6 +138,7 @@ pub async fn resume(
 
 /// Records that the MP office has had its reply (at `at`, by default now):
 /// the reply and acknowledgement deadlines are met, every reminder stops.
+/// A time in the future, or a day before the case arrived, is refused.
 pub async fn answer(
     app: &App,
     reference: &str,
@@ -146,8 +147,25 @@ pub async fn answer(
     now: DateTime<Utc>,
 ) -> Result<()> {
     let at = at.unwrap_or(now);
+    if at > now {
+        bail!(
+            "{} is in the future; say when the reply was sent",
+            crate::store::ts(at)
+        );
+    }
     let mut tx = app.store.begin().await?;
     let case = case_by_reference(&mut tx, reference).await?;
+    let calendar = app.calendar();
+    let arrived = calendar.local_date(case.received_at);
+    if calendar.local_date(at) < arrived {
+        bail!(
+            "{reference} arrived on {arrived}; it cannot have been answered on {}",
+            calendar.local_date(at)
+        );
+    }
+    // Answered the day it arrived, at a time given as the day alone: not
+    // before it arrived.
+    let at = at.max(case.received_at);
     ensure_live(&case)?;
     if case.answered_at.is_some() {
         bail!("{reference} was answered already");

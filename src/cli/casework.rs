@@ -121,7 +121,7 @@ pub(super) async fn cases(config: &Path, command: CasesCommand) -> Result<ExitCo
             }
         }
         CasesCommand::Answer { reference, at } => {
-            let at = at.as_deref().map(parse_when).transpose()?;
+            let at = at.as_deref().map(|s| parse_when(s, now)).transpose()?;
             casework::answer(&app, &reference, at, &who, now).await?;
             println!("{reference}: answered; reminders stopped.");
         }
@@ -171,18 +171,26 @@ pub(super) async fn report(
 }
 
 /// A date (noon, London time) or an RFC 3339 instant.
-fn parse_when(s: &str) -> Result<chrono::DateTime<chrono::Utc>> {
+/// A time given on the command line: RFC 3339, or a day (YYYY-MM-DD),
+/// taken as noon in London, or as now when the day is today and noon has
+/// not come yet.
+fn parse_when(
+    s: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<chrono::DateTime<chrono::Utc>> {
     if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
         return Ok(t.with_timezone(&chrono::Utc));
     }
     let day = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
         .with_context(|| format!("{s:?} is neither a date (YYYY-MM-DD) nor an RFC 3339 time"))?;
     use chrono::TimeZone;
-    chrono_tz::Europe::London
+    let noon = chrono_tz::Europe::London
         .from_local_datetime(&day.and_hms_opt(12, 0, 0).unwrap_or_default())
         .earliest()
         .map(|t| t.with_timezone(&chrono::Utc))
-        .context("not a time in London")
+        .context("not a time in London")?;
+    let today = now.with_timezone(&chrono_tz::Europe::London).date_naive();
+    Ok(if day == today { noon.min(now) } else { noon })
 }
 
 pub(super) async fn calendar_update(config: &Path, file: &Path) -> Result<ExitCode> {
@@ -247,4 +255,24 @@ Subject: {}
         anyhow::bail!("No manager {:?} in the teams", manager.unwrap_or_default());
     }
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_when;
+
+    #[test]
+    fn a_day_is_noon_in_london_but_never_later_than_now() {
+        let now = "2026-12-01T09:30:00Z".parse().unwrap();
+        assert_eq!(parse_when("2026-12-01", now).unwrap(), now);
+        assert_eq!(
+            parse_when("2026-11-30", now).unwrap().to_rfc3339(),
+            "2026-11-30T12:00:00+00:00"
+        );
+        assert_eq!(
+            parse_when("2026-07-01", now).unwrap().to_rfc3339(),
+            "2026-07-01T11:00:00+00:00"
+        );
+        assert!(parse_when("yesterday", now).is_err());
+    }
 }

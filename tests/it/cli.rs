@@ -398,6 +398,15 @@ fn cases_are_paused_resumed_answered_and_closed_from_the_command_line_on(backend
     );
     let (ok, text) = run(&["cases", "resume", "MPE-2026-00004"]);
     assert!(ok && text.contains("running again"), "{text}");
+    // An answer in the future, or before the case arrived (5 November), is
+    // refused: the report would count it in time.
+    let (ok, text) = run(&["cases", "answer", "MPE-2026-00004", "--at", "2099-01-04"]);
+    assert!(!ok && text.contains("is in the future"), "{text}");
+    let (ok, text) = run(&["cases", "answer", "MPE-2026-00004", "--at", "2026-11-04"]);
+    assert!(
+        !ok && text.contains("arrived on 2026-11-05; it cannot have been answered on 2026-11-04"),
+        "{text}"
+    );
     let (ok, text) = run(&["cases", "answer", "MPE-2026-00004", "--at", "2026-11-20"]);
     assert!(ok && text.contains("answered"), "{text}");
     let (ok, text) = run(&["cases", "answer", "MPE-2026-00004"]);
