@@ -381,8 +381,9 @@ pub async fn note(
     Ok(())
 }
 
-/// Opens an answered or closed case again: its unmet clocks (a statutory
-/// milestone, say) remind again from today.
+/// Opens an answered or closed case again: the reply deadline its answer
+/// met is unmet again, and its unmet clocks (the reply, a statutory
+/// milestone) remind again from today.
 pub async fn reopen(app: &App, reference: &str, actor: &str, now: DateTime<Utc>) -> Result<()> {
     let calendar = app.calendar();
     let today = calendar.local_date(now);
@@ -395,6 +396,11 @@ pub async fn reopen(app: &App, reference: &str, actor: &str, now: DateTime<Utc>)
         );
     }
     cases::reopen(&mut tx, case.id, now).await?;
+    // The answer met the reply deadline; reopened, the case owes the MP
+    // office a reply again, and that clock runs (and reminds) again.
+    if let Some(answered) = case.answered_at {
+        stored::unmeet(&mut tx, case.id, &[Kind::Respond], answered).await?;
+    }
     if case.paused_at.is_none() {
         for d in stored::for_case(&mut tx, case.id).await? {
             if d.met_at.is_some() {

@@ -146,6 +146,25 @@ pub async fn meet(conn: &mut Conn, case: i64, kinds: &[Kind], at: DateTime<Utc>)
     Ok(n)
 }
 
+/// Undoes [`meet`] for the deadlines of `kinds` met at `at` (the answer of
+/// a case that is reopened): they run, and remind, again.
+pub async fn unmeet(conn: &mut Conn, case: i64, kinds: &[Kind], at: DateTime<Utc>) -> Result<u64> {
+    let mut n = 0;
+    for kind in kinds {
+        let done = sqlx::query(
+            "UPDATE deadlines SET met_at = NULL WHERE case_id = $1 AND kind = $2 AND met_at = $3",
+        )
+        .bind(case)
+        .bind(kind.as_str())
+        .bind(ts(at))
+        .execute(&mut *conn)
+        .await
+        .context("Cannot mark a deadline unmet")?;
+        n += done.rows_affected();
+    }
+    Ok(n)
+}
+
 /// Stops every reminder of a case (closed, answered, paused).
 pub async fn silence(conn: &mut Conn, case: i64) -> Result<()> {
     sqlx::query("UPDATE deadlines SET next_on = NULL WHERE case_id = $1")
@@ -156,7 +175,6 @@ pub async fn silence(conn: &mut Conn, case: i64) -> Result<()> {
     Ok(())
 }
 
-/// Gives a deadline a new due date and reminder state.
 /// Drops a deadline that no longer applies, unless it was met.
 pub async fn remove_unmet(conn: &mut Conn, id: i64) -> Result<()> {
     sqlx::query("DELETE FROM deadlines WHERE id = $1 AND met_at IS NULL")

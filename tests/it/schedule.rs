@@ -752,3 +752,89 @@ async fn recategorising_a_case_replans_its_deadlines() {
         }
     }
 }
+
+#[tokio::test]
+async fn a_reopened_case_owes_its_reply_again_and_is_reminded_and_in_the_digest() {
+    let teams = "[[team]]\nname = \"Housing\"\ncategories = [\"housing\"]\n\
+                 manager = \"h.manager@wexcombe.gov.uk\"\nmembers = [\"h.worker@wexcombe.gov.uk\"]\n\n\
+                 [[team]]\nname = \"Corporate\"\ndefault = true\n\
+                 manager = \"c.manager@wexcombe.gov.uk\"\nmembers = [\"c.worker@wexcombe.gov.uk\"]\n";
+    for backend in backends() {
+        let t = TestApp::with_extra(backend, Delivery::Folder, teams).await;
+        // The housing enquiry (damp in a council flat).
+        t.deliver("03.eml", postroom::cli::demo::SAMPLE_MAILBOX[2].1);
+        let (outcomes, _) = t.run_once().await;
+        let reference = match &outcomes[0] {
+            postroom::ingest::Outcome::Opened { reference, .. } => reference.clone(),
+            other => panic!("{other:?}"),
+        };
+        let now = t.app.clock.now();
+        postroom::casework::answer(&t.app, &reference, None, "test", now)
+            .await
+            .unwrap();
+        postroom::casework::reopen(&t.app, &reference, "test", now)
+            .await
+            .unwrap();
+
+        let mut conn = t.app.store.conn().await.unwrap();
+        let case = postroom::store::cases::by_reference(&mut conn, &reference)
+            .await
+            .unwrap()
+            .unwrap();
+        let respond: Vec<_> = postroom::store::deadlines::for_case(&mut conn, case.id)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|d| d.kind == postroom::deadlines::Kind::Respond)
+            .collect();
+        assert_eq!(respond.len(), 1);
+        assert!(respond[0].met_at.is_none(), "{:?}", respond[0]);
+        let shown = postroom::casework::show::show(&mut conn, &reference)
+            .await
+            .unwrap();
+        let reply_line = shown
+            .lines()
+            .find(|l| l.contains("Reply to the MP office"))
+            .unwrap_or_else(|| panic!("{shown}"));
+        assert!(!reply_line.contains("(met "), "{shown}");
+        drop(conn);
+
+        // The reply date (18 November) had passed when the case was
+        // reopened (27 November); two working days on, the caseworker is
+        // reminded, and the manager's digest lists the case as overdue.
+        let calendar = t.app.calendar();
+        assert!(respond[0].due_on < calendar.local_date(now));
+        let late = calendar.add_working_days(calendar.local_date(now), 2);
+        t.clock.set(at(&format!("{late}T10:00:00Z")));
+        let scheduled = postroom::schedule::schedule_once(&t.app).await.unwrap();
+        assert!(scheduled.reminders.mails >= 1, "{scheduled:?}");
+        let mut conn = t.app.store.conn().await.unwrap();
+        let reminders: Vec<_> = postroom::store::outbox::list(&mut conn, None)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|m| m.purpose == "reminder")
+            .collect();
+        assert!(
+            reminders
+                .iter()
+                .any(|m| m.recipients.iter().any(|r| r == "h.worker@wexcombe.gov.uk")),
+            "{reminders:?}"
+        );
+        drop(conn);
+        let digest = postroom::schedule::digest::build(
+            &t.app,
+            "h.manager@wexcombe.gov.uk",
+            &["Housing".to_string()],
+            postroom::schedule::digest::Period::Daily,
+            t.app.clock.now(),
+        )
+        .await
+        .unwrap();
+        assert!(
+            digest.rendered.text.contains(&reference),
+            "{}",
+            digest.rendered.text
+        );
+    }
+}
