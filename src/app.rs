@@ -126,10 +126,57 @@ impl Prepared {
 }
 
 pub fn load_rules(config: &Config) -> Result<Rules, crate::classify::RuleErrors> {
-    match &config.rules_dir {
+    let rules = match &config.rules_dir {
         Some(dir) => Rules::load_dir(dir),
         None => embedded_rules(),
+    }?;
+    let problems = rules_fit_config(&rules, config);
+    if problems.is_empty() {
+        Ok(rules)
+    } else {
+        Err(crate::classify::RuleErrors(problems))
     }
+}
+
+/// A rule's `then.team` must name a `[[team]]` of the config, and its
+/// `then.assignee` be a member or manager of one (with no teams, an address
+/// at the council's domains): a case must never land with a team nobody
+/// manages, nor its notice leave the council.
+fn rules_fit_config(rules: &Rules, config: &Config) -> Vec<Problem> {
+    let names: Vec<&str> = config.teams.iter().map(|t| t.name.as_str()).collect();
+    let mut problems = Vec::new();
+    for rule in &rules.rules {
+        if let Some(team) = &rule.then.team
+            && config.team(team).is_none()
+        {
+            let teams = if names.is_empty() {
+                "the config has no [[team]]".to_string()
+            } else {
+                format!("its teams are {}", names.join(", "))
+            };
+            problems.push(Problem::new(
+                &rule.file,
+                rule.line,
+                format!(
+                    "rule {:?}: then.team = {team:?} is not a team of the config ({teams})",
+                    rule.name
+                ),
+            ));
+        }
+        if let Some(assignee) = &rule.then.assignee
+            && !config.knows_person(assignee)
+        {
+            problems.push(Problem::new(
+                &rule.file,
+                rule.line,
+                format!(
+                    "rule {:?}: then.assignee = {assignee:?} is not a member or manager of any [[team]] in the config",
+                    rule.name
+                ),
+            ));
+        }
+    }
+    problems
 }
 
 pub fn embedded_rules() -> Result<Rules, crate::classify::RuleErrors> {

@@ -253,6 +253,11 @@ pub async fn assign(
     if !to.contains('@') || to.contains(char::is_whitespace) {
         bail!("{to:?} is not an email address");
     }
+    if !app.config.knows_person(to) {
+        bail!(
+            "{to} is not a member or manager of any team in the config; cases go only to the council's own caseworkers"
+        );
+    }
     let mut tx = app.store.begin().await?;
     let case = case_by_reference(&mut tx, reference).await?;
     ensure_live(&case)?;

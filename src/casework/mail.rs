@@ -149,7 +149,8 @@ pub async fn queue_generated(
 }
 
 /// Renders `mail` about `case` and queues it to `to`; records the event.
-/// `reply_to` is the message it answers (threading headers).
+/// `reply_to` is the message it answers (threading headers). A notice to
+/// an address that is not the council's is withheld (`None`).
 pub async fn queue(
     app: &App,
     tx: &mut Tx,
@@ -158,7 +159,27 @@ pub async fn queue(
     to: &str,
     reply_to: Option<&Message>,
     now: DateTime<Utc>,
-) -> Result<i64> {
+) -> Result<Option<i64>> {
+    // A notice about a case carries a child's details: it goes only to the
+    // council's own people (the acknowledgement goes to the MP office).
+    let internal = !matches!(mail, Mail::Acknowledgement);
+    let ours = app.classifier().settings.is_council(to) || app.config.knows_person(to);
+    if internal && !ours {
+        warn!(case = %case.reference, mail = mail.template(), "Notice withheld: the address is not the council's.");
+        let detail =
+            json!({ "mail": mail.template(), "reason": "not one of the council's addresses" });
+        cases::add_event(
+            tx,
+            case.id,
+            now,
+            "postroom",
+            "notification_withheld",
+            None,
+            &detail,
+        )
+        .await?;
+        return Ok(None);
+    }
     let council = &app.config.council;
     let ctx = MailContext {
         council: CouncilContext {
@@ -212,7 +233,7 @@ pub async fn queue(
         ),
     };
     cases::add_event(tx, case.id, now, "postroom", event, None, &detail).await?;
-    Ok(id)
+    Ok(Some(id))
 }
 
 /// Queues the acknowledgement of a new case, unless a loop guard says no;

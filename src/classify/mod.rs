@@ -91,17 +91,25 @@ impl Settings {
     /// domains or a subdomain of one, in any case. The one answer to that
     /// question in postroom.
     pub fn is_council(&self, address: &str) -> bool {
-        let Some((_, domain)) = address.trim().rsplit_once('@') else {
-            return false;
-        };
-        let domain = domain.trim_end_matches('>').to_ascii_lowercase();
-        self.council_domains.iter().any(|d| {
-            domain == *d
-                || domain
-                    .strip_suffix(d.as_str())
-                    .is_some_and(|rest| rest.ends_with('.'))
-        })
+        at_domains(&self.council_domains, address)
     }
+}
+
+/// Whether `address` is at one of `domains` or a subdomain of one, in any
+/// case: how [`Settings::is_council`] and the config tell the council's
+/// own addresses.
+pub fn at_domains(domains: &[String], address: &str) -> bool {
+    let Some((_, domain)) = address.trim().rsplit_once('@') else {
+        return false;
+    };
+    let domain = domain.trim_end_matches('>').to_ascii_lowercase();
+    domains.iter().any(|d| {
+        let d = d.to_ascii_lowercase();
+        domain == d
+            || domain
+                .strip_suffix(d.as_str())
+                .is_some_and(|rest| rest.ends_with('.'))
+    })
 }
 
 /// Rules, directory and settings, ready to classify.

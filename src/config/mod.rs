@@ -125,6 +125,22 @@ impl Config {
     pub fn team(&self, name: &str) -> Option<&Team> {
         self.teams.iter().find(|t| t.name == name)
     }
+
+    /// Whether the config knows `address` as one of the council's people
+    /// who work cases: a member or manager of a `[[team]]`; with no teams
+    /// set up, any address at the council's own domains. Cases are assigned,
+    /// and notices about them mailed, only to such people.
+    pub fn knows_person(&self, address: &str) -> bool {
+        if self.teams.is_empty() {
+            return crate::classify::at_domains(&self.council.domains, address);
+        }
+        self.teams.iter().any(|t| {
+            t.members.iter().any(|m| m.eq_ignore_ascii_case(address))
+                || t.manager
+                    .as_deref()
+                    .is_some_and(|m| m.eq_ignore_ascii_case(address))
+        })
+    }
 }
 
 /// How far attachment readers may go (see `extract`).

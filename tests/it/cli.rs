@@ -294,6 +294,41 @@ fn check_refuses_bad_rules_and_templates_with_file_and_line() {
 }
 
 #[test]
+fn check_refuses_a_rule_whose_team_or_assignee_the_config_does_not_know() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("postroom.toml");
+    std::fs::write(
+        &path,
+        "[council]\nname = \"X\"\nmailbox = \"mp@x.example\"\ndomains = [\"x.example\"]\n\n\
+         [paths]\nrules = \"rules\"\n\n[delivery]\ntransport = \"file\"\npath = \"out\"\n\n\
+         [[team]]\nname = \"SEND\"\ndefault = true\nmanager = \"m@x.example\"\nmembers = [\"a@x.example\"]\n",
+    )
+    .unwrap();
+    std::fs::create_dir(dir.path().join("rules")).unwrap();
+    std::fs::write(
+        dir.path().join("rules/20-route.toml"),
+        "[[rule]]\nname = \"to-nowhere\"\nwhen.subject.regex = \"tribunal\"\nthen.team = \"Tribunals\"\n\n\
+         [[rule]]\nname = \"to-outside\"\nwhen.subject.regex = \"transport\"\nthen.assignee = \"someone@mail.example\"\n\n\
+         [[rule]]\nname = \"to-a-caseworker\"\nwhen.subject.regex = \"annual review\"\nthen.assignee = \"A@x.example\"\n",
+    )
+    .unwrap();
+
+    let stderr = check_fails(&path);
+
+    assert!(
+        stderr.contains(
+            "rules/20-route.toml:1: rule \"to-nowhere\": then.team = \"Tribunals\" is not a team of the config (its teams are SEND)"
+        ),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("rules/20-route.toml:6: rule \"to-outside\": then.assignee = \"someone@mail.example\" is not a member or manager of any [[team]]"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("to-a-caseworker"), "{stderr}");
+}
+
+#[test]
 fn the_demo_runs_with_no_configuration() {
     let dir = tempfile::tempdir().unwrap();
     let demo = dir.path().join("demo");
@@ -551,6 +586,13 @@ fn cases_are_listed_shown_and_corrected_from_the_command_line_on(backend: Backen
     );
     let (ok, _, err) = run(&["cases", "assign", "MPE-2026-00001", "not an address"]);
     assert!(!ok && err.contains("is not an email address"), "{err}");
+    // Only the council's own caseworkers get cases (and the notices that
+    // name a child).
+    let (ok, _, err) = run(&["cases", "assign", "MPE-2026-00001", "someone@gmail.example"]);
+    assert!(
+        !ok && err.contains("someone@gmail.example is not a member or manager of any team"),
+        "{err}"
+    );
     assert!(
         text(&[
             "cases",
