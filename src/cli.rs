@@ -350,12 +350,10 @@ pub fn main() -> Result<ExitCode> {
     // SAFETY: umask only changes this process's file creation mask.
     unsafe { libc::umask(0o077) };
     let cli = Cli::parse();
-    // A command whose output is cut off (`postroom report | head`) ends
-    // quietly, as other command-line tools do, instead of panicking on the
-    // broken pipe. The daemon keeps Rust's default (SIGPIPE ignored), so a
-    // write to a closed socket or pipe is an error it handles.
+    // Output cut off (`postroom report | head`): end quietly, not panic.
+    // The daemon keeps SIGPIPE ignored: a closed socket is an error to it.
     if !matches!(cli.command, Command::Run { .. }) {
-        // SAFETY: resetting a signal's disposition before any thread starts.
+        // SAFETY: a signal's disposition, set before any thread starts.
         unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
     }
     // The demo and the one-shot commands speak through their output; the

@@ -148,6 +148,37 @@ pub async fn queue_generated(
     .await
 }
 
+/// A notice about a case carries a child's details: it goes only to the
+/// council's own people (the acknowledgement goes to the MP office). True,
+/// with an event on the case, when `to` is not one of them.
+async fn withheld(
+    app: &App,
+    tx: &mut Tx,
+    mail: Mail,
+    case: &CaseRow,
+    to: &str,
+    now: DateTime<Utc>,
+) -> Result<bool> {
+    let internal = !matches!(mail, Mail::Acknowledgement);
+    let ours = app.classifier().settings.is_council(to) || app.config.knows_person(to);
+    if !internal || ours {
+        return Ok(false);
+    }
+    warn!(case = %case.reference, mail = mail.template(), "Notice withheld: the address is not the council's.");
+    let detail = json!({ "mail": mail.template(), "reason": "not one of the council's addresses" });
+    cases::add_event(
+        tx,
+        case.id,
+        now,
+        "postroom",
+        "notification_withheld",
+        None,
+        &detail,
+    )
+    .await?;
+    Ok(true)
+}
+
 /// Renders `mail` about `case` and queues it to `to`; records the event.
 /// `reply_to` is the message it answers (threading headers). A notice to
 /// an address that is not the council's is withheld (`None`).
@@ -160,24 +191,7 @@ pub async fn queue(
     reply_to: Option<&Message>,
     now: DateTime<Utc>,
 ) -> Result<Option<i64>> {
-    // A notice about a case carries a child's details: it goes only to the
-    // council's own people (the acknowledgement goes to the MP office).
-    let internal = !matches!(mail, Mail::Acknowledgement);
-    let ours = app.classifier().settings.is_council(to) || app.config.knows_person(to);
-    if internal && !ours {
-        warn!(case = %case.reference, mail = mail.template(), "Notice withheld: the address is not the council's.");
-        let detail =
-            json!({ "mail": mail.template(), "reason": "not one of the council's addresses" });
-        cases::add_event(
-            tx,
-            case.id,
-            now,
-            "postroom",
-            "notification_withheld",
-            None,
-            &detail,
-        )
-        .await?;
+    if withheld(app, tx, mail, case, to, now).await? {
         return Ok(None);
     }
     let council = &app.config.council;

@@ -839,3 +839,54 @@ async fn a_reopened_case_owes_its_reply_again_and_is_reminded_and_in_the_digest(
         );
     }
 }
+
+#[tokio::test]
+async fn a_notice_to_an_address_outside_the_council_is_withheld() {
+    let teams = "[[team]]\nname = \"SEND\"\ncategories = [\"send\"]\n\
+                 manager = \"send.manager@wexcombe.gov.uk\"\nmembers = [\"a.shah@wexcombe.gov.uk\"]\n\n\
+                 [[team]]\nname = \"Corporate\"\ndefault = true\n\
+                 manager = \"c.manager@wexcombe.gov.uk\"\nmembers = [\"c.worker@wexcombe.gov.uk\"]\n";
+    for backend in backends() {
+        let t = TestApp::with_extra(backend, Delivery::Folder, teams).await;
+        let mailbox = postroom::cli::demo::SAMPLE_MAILBOX;
+        t.deliver("01.eml", mailbox[0].1);
+        let (outcomes, _) = t.run_once().await;
+        let reference = match &outcomes[0] {
+            postroom::ingest::Outcome::Opened { reference, .. } => reference.clone(),
+            other => panic!("{other:?}"),
+        };
+        // A case assigned, long ago, to someone the config no longer knows
+        // (and who is not at the council's domains).
+        let mut conn = t.app.store.conn().await.unwrap();
+        let case = cases::by_reference(&mut conn, &reference)
+            .await
+            .unwrap()
+            .unwrap();
+        cases::set_assignee(&mut conn, case.id, "former.contractor@mail.example", None)
+            .await
+            .unwrap();
+        drop(conn);
+
+        // The MP office chases: the caseworker's notice names the child's
+        // case, so it is withheld rather than sent outside.
+        t.deliver("05.eml", mailbox[4].1);
+        let (outcomes, _) = t.run_once().await;
+        assert!(
+            matches!(&outcomes[0], postroom::ingest::Outcome::Joined { reference: r, .. } if *r == reference),
+            "{outcomes:?}"
+        );
+        let mut conn = t.app.store.conn().await.unwrap();
+        let outside: Vec<_> = postroom::store::outbox::list(&mut conn, None)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|m| m.recipients.iter().any(|r| r.ends_with("@mail.example")))
+            .collect();
+        assert!(outside.is_empty(), "{outside:?}");
+        let events = cases::events(&mut conn, case.id).await.unwrap();
+        assert!(
+            events.iter().any(|e| e.kind == "notification_withheld"),
+            "{events:?}"
+        );
+    }
+}
