@@ -50,6 +50,18 @@ pub async fn update_calendar(app: &App, feed: &str, actor: &str) -> Result<Vec<(
         crate::store::calendar::add_feed(&mut conn, feed, now).await?;
     }
     app.refresh_calendar().await?;
+    redate_for_calendar(app, actor, now).await
+}
+
+/// Moves every unmet deadline whose due day the calendar in force puts
+/// elsewhere, each move an event on its case; for a new feed stored here,
+/// and for one another process stored (a running daemon that picks it up
+/// re-dates the cases it opened meanwhile on the old calendar).
+pub async fn redate_for_calendar(
+    app: &App,
+    actor: &str,
+    now: DateTime<Utc>,
+) -> Result<Vec<(String, Moved)>> {
     let calendar = app.calendar();
     let today = calendar.local_date(now);
     let mut moves = Vec::new();

@@ -37,7 +37,14 @@ pub struct Scheduled {
 /// app's clock, so tests run a month of it in seconds.
 pub async fn schedule_once(app: &App) -> Result<Scheduled> {
     if app.refresh_calendar().await? {
-        info!("The bank-holiday calendar was updated.");
+        // Cases opened on the old calendar since the new feed was stored
+        // (by `postroom calendar update` in another process) move too.
+        let moved =
+            crate::casework::clocks::redate_for_calendar(app, "postroom", app.clock.now()).await?;
+        info!(
+            moved = moved.len(),
+            "The bank-holiday calendar was updated."
+        );
     }
     Ok(Scheduled {
         reminders: remind::run_due(app).await?,

@@ -890,3 +890,50 @@ async fn a_notice_to_an_address_outside_the_council_is_withheld() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_case_opened_on_the_old_calendar_moves_when_the_daemon_takes_the_new_one() {
+    for backend in backends() {
+        let t = TestApp::with_extra(backend, Delivery::Folder, TEAMS).await;
+        t.clock.set(at("2026-11-30T09:00:00Z"));
+        // The running daemon, on the built-in calendar.
+        let daemon = t.another_instance().await;
+        // `postroom calendar update` in another process: Tuesday 8 December
+        // becomes a bank holiday. No case is open yet.
+        let moves =
+            postroom::casework::update_calendar(&t.app, &feed_with_holiday("2026-12-08"), "it")
+                .await
+                .unwrap();
+        assert!(moves.is_empty(), "{moves:?}");
+        // Before its next round the daemon opens a case on the old calendar
+        // (a reply due Monday 14 December), then takes the new calendar.
+        let (name, bytes) = the_three_enquiries().swap_remove(1);
+        t.deliver(name, &bytes);
+        std::fs::File::options()
+            .write(true)
+            .open(t.inbox().join(name))
+            .unwrap()
+            .set_modified(at("2026-11-30T09:00:00Z").into())
+            .unwrap();
+        postroom::daemon::run_once(&daemon).await.unwrap();
+        assert!(
+            !daemon
+                .calendar()
+                .is_working_day(NaiveDate::from_ymd_opt(2026, 12, 8).unwrap())
+        );
+        let case = t.cases().await.remove(0);
+        assert_eq!(
+            case.response_due.map(|d| d.to_string()).as_deref(),
+            Some("2026-12-15"),
+            "the reply date moves past the new bank holiday"
+        );
+        let mut conn = t.app.store.conn().await.unwrap();
+        let events = cases::events(&mut conn, case.id).await.unwrap();
+        assert!(
+            events
+                .iter()
+                .any(|e| e.kind == "due_date_changed" && e.detail.contains("bank holidays")),
+            "{events:?}"
+        );
+    }
+}
