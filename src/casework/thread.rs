@@ -6,6 +6,7 @@ use serde_json::json;
 use super::{Arrival, Joined, mail};
 use crate::app::App;
 use crate::case::Kind;
+use crate::message::Origin;
 use crate::store::{Tx, cases, messages, outbox};
 
 /// A case the message refers to, and whether it may join it.
@@ -91,7 +92,87 @@ pub async fn find_case(tx: &mut Tx, arrival: &Arrival<'_>) -> Result<Option<Foun
     {
         return Ok(Some(found(case, true, false, None, "mp-reference")));
     }
+    if message.origin == Origin::Letter
+        && let Some(case) = same_letter(tx, arrival).await?
+    {
+        return Ok(Some(found(case, true, true, None, "same-letter")));
+    }
     Ok(None)
+}
+
+/// How far back a letter is looked for again, and how many.
+const SAME_LETTER_DAYS: i64 = 90;
+const SAME_LETTER_LIMIT: i64 = 500;
+/// Word pairs two letters share, of all they have, above which they are
+/// one letter read twice (a PDF and a scan of the same page reach about
+/// 0.9; letters from one office's template about different constituents
+/// stay well below).
+const SAME_LETTER_LIKENESS: f64 = 0.8;
+
+/// The case of a letter already stored with the same text: the same
+/// letter dropped into the scans folder twice, as a PDF and as a scan,
+/// say. A letter that names another MP reference is another letter.
+async fn same_letter(tx: &mut Tx, arrival: &Arrival<'_>) -> Result<Option<cases::CaseRow>> {
+    let Arrival {
+        message,
+        decision,
+        received_at,
+        ..
+    } = *arrival;
+    let text: String = message
+        .parts
+        .iter()
+        .filter_map(|p| p.text.as_deref())
+        .chain(std::iter::once(message.body.as_str()))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let mine = word_pairs(&text);
+    if mine.len() < 20 {
+        return Ok(None);
+    }
+    let since = received_at - chrono::Duration::days(SAME_LETTER_DAYS);
+    for (case_id, text) in messages::recent_letters(tx, since, SAME_LETTER_LIMIT).await? {
+        if likeness(&mine, &word_pairs(&text)) < SAME_LETTER_LIKENESS {
+            continue;
+        }
+        let Some(case) = cases::by_id(tx, case_id).await? else {
+            continue;
+        };
+        let other_reference = matches!(
+            (&decision.mp_reference, &case.mp_reference),
+            (Some(a), Some(b)) if !a.eq_ignore_ascii_case(b)
+        );
+        if !other_reference {
+            return Ok(Some(case));
+        }
+    }
+    Ok(None)
+}
+
+/// The pairs of neighbouring words of a text, lower case, letters and
+/// digits only: what a text layer and the OCR of the same page share.
+fn word_pairs(text: &str) -> std::collections::HashSet<(String, String)> {
+    let words: Vec<String> = text
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| w.chars().count() >= 2)
+        .map(str::to_lowercase)
+        .collect();
+    words
+        .windows(2)
+        .map(|w| (w[0].clone(), w[1].clone()))
+        .collect()
+}
+
+/// Jaccard likeness of two sets of word pairs: shared over all.
+fn likeness(
+    a: &std::collections::HashSet<(String, String)>,
+    b: &std::collections::HashSet<(String, String)>,
+) -> f64 {
+    let all = a.union(b).count();
+    if all == 0 {
+        return 0.0;
+    }
+    a.intersection(b).count() as f64 / all as f64
 }
 
 /// Files the message on the case it was found to join: an event that
@@ -141,4 +222,35 @@ pub async fn join(app: &App, tx: &mut Tx, arrival: &Arrival<'_>, found: &Found) 
         reference: case.reference.clone(),
         kind,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_letter_read_twice_is_alike_and_two_letters_of_one_template_are_not() {
+        let letter = "Dear Director, I am writing on behalf of my constituent Ms Jane Doe of \
+                      12 Mill Lane, whose son has waited since March for an EHC needs assessment. \
+                      I would be grateful if you could look into this and reply to my office.";
+        // The same page through OCR: a few words misread.
+        let ocr = "Dear Director, I am writlng on behalf of my constituent Ms Jane Doe of \
+                   12 Mill Lane, whose son has waited since March for an EHC needs assessrnent. \
+                   I would be grateful if you could look into this and reply to my office.";
+        // The office's template about another family.
+        let other = "Dear Director, I am writing on behalf of my constituent Mr Ali Khan of \
+                     4 Station Road, whose daughter was refused a place at her local school in \
+                     June. I would be grateful if you could look into this and reply to my office.";
+        let (a, b, c) = (word_pairs(letter), word_pairs(ocr), word_pairs(other));
+        assert!(
+            likeness(&a, &b) >= SAME_LETTER_LIKENESS,
+            "{}",
+            likeness(&a, &b)
+        );
+        assert!(
+            likeness(&a, &c) < SAME_LETTER_LIKENESS,
+            "{}",
+            likeness(&a, &c)
+        );
+    }
 }

@@ -291,3 +291,38 @@ pub async fn parts(conn: &mut Conn, message: i64) -> Result<Vec<StoredPart>> {
         })
         .collect()
 }
+
+/// The text of letters received since `since` that are filed on a case,
+/// newest first, at most `limit`: (case id, the text of its parts).
+pub async fn recent_letters(
+    conn: &mut Conn,
+    since: DateTime<Utc>,
+    limit: i64,
+) -> Result<Vec<(i64, String)>> {
+    let rows = sqlx::query(
+        "SELECT m.id, m.case_id, p.text FROM messages m JOIN message_parts p ON p.message_id = m.id \
+         WHERE m.origin = 'letter' AND m.case_id IS NOT NULL AND m.received_at >= $1 AND p.text IS NOT NULL \
+         ORDER BY m.id DESC, p.position LIMIT $2",
+    )
+    .bind(ts(since))
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await
+    .context("Cannot read recent letters")?;
+    let mut out: Vec<(i64, i64, String)> = Vec::new();
+    for r in rows {
+        let (id, case, text): (i64, i64, String) =
+            (r.try_get("id")?, r.try_get("case_id")?, r.try_get("text")?);
+        match out.last_mut() {
+            Some(last) if last.0 == id => {
+                last.2.push('\n');
+                last.2.push_str(&text);
+            }
+            _ => out.push((id, case, text)),
+        }
+    }
+    Ok(out
+        .into_iter()
+        .map(|(_, case, text)| (case, text))
+        .collect())
+}

@@ -207,3 +207,59 @@ async fn a_letter_from_a_writer_the_directory_does_not_know_waits_for_a_person()
     let events = cases::events(&mut conn, case.id).await.unwrap();
     assert_eq!(events[0].kind, "created");
 }
+
+#[tokio::test]
+async fn the_same_letter_dropped_twice_joins_its_first_case() {
+    let t = TestApp::with_extra(
+        Backend::Sqlite,
+        Delivery::Folder,
+        "[[source]]\nname = \"post-room\"\nkind = \"letters\"\npath = \"scans\"\ndone = \"scans-done\"\n",
+    )
+    .await;
+    let scans = t.dir.path().join("scans");
+    std::fs::create_dir_all(&scans).unwrap();
+    // The letter as its writer's PDF, and later the same page scanned.
+    std::fs::copy(fixture("letter-text.pdf"), scans.join("scan-0001.pdf")).unwrap();
+    let (first, _) = t.run_once().await;
+    let reference = match &first[..] {
+        [
+            Outcome::Opened {
+                reference,
+                acknowledged: true,
+                ..
+            },
+        ] => reference.clone(),
+        other => panic!("{other:?}"),
+    };
+    std::fs::copy(fixture("letter-scan.pdf"), scans.join("scan-0002.pdf")).unwrap();
+    let (second, _) = t.run_once().await;
+
+    assert!(
+        matches!(&second[..], [Outcome::Joined { reference: r, .. }] if *r == reference),
+        "{second:?}"
+    );
+    assert_eq!(t.cases().await.len(), 1);
+    let acknowledgements = files_with_ext(&t.outbox(), "eml")
+        .iter()
+        .filter(|p| {
+            std::fs::read_to_string(p)
+                .unwrap()
+                .contains("To: ruth.penhale@parliament.uk")
+        })
+        .count();
+    assert_eq!(acknowledgements, 1, "one acknowledgement for one letter");
+    let mut conn = t.app.store.conn().await.unwrap();
+    let case = postroom::store::cases::by_reference(&mut conn, &reference)
+        .await
+        .unwrap()
+        .unwrap();
+    let events = postroom::store::cases::events(&mut conn, case.id)
+        .await
+        .unwrap();
+    assert!(
+        events
+            .iter()
+            .any(|e| e.kind == "redelivery" && e.detail.contains("same-letter")),
+        "{events:?}"
+    );
+}
