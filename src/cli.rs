@@ -374,7 +374,7 @@ async fn dispatch(command: Command) -> Result<ExitCode> {
     match command {
         Command::Run { config, once } => run(&config.config, once).await,
         Command::Demo { dir } => demo::run(&dir).await.map(|()| ExitCode::SUCCESS),
-        Command::Check { config } => Ok(check(&config.config)),
+        Command::Check { config } => Ok(ops::check(&config.config)),
         Command::Classify(with) => rules::classify(&with).await,
         Command::ExtractDocument { file } => {
             let text = crate::extract::document::extract_document(&file)?;
@@ -478,23 +478,4 @@ fn actor() -> String {
         .or_else(|_| std::env::var("USER"))
         .map(|u| format!("cli:{u}"))
         .unwrap_or_else(|_| "cli".into())
-}
-
-fn check(config: &Path) -> ExitCode {
-    match prepare(config) {
-        Ok(p) => {
-            println!(
-                "{}: OK ({} rules, {} MP directory addresses, {} sources)",
-                config.display(),
-                p.classifier.rules.rules.len(),
-                p.classifier.directory.len(),
-                p.config.sources.len()
-            );
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("{e:#}");
-            ExitCode::FAILURE
-        }
-    }
 }

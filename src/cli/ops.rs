@@ -191,3 +191,46 @@ pub(super) async fn outbox(config: &Path, command: OutboxCommand) -> Result<Exit
         }
     }
 }
+
+/// `postroom check`: the config, rules, directory and templates, and the
+/// folders `run` will read and write on this machine.
+pub(super) fn check(config: &Path) -> ExitCode {
+    match prepare(config) {
+        // What `run` would hit on this machine: folders missing, or not
+        // writable by this user.
+        Ok(p) if !crate::config::preflight(&p.config).is_empty() => {
+            for problem in crate::config::preflight(&p.config) {
+                eprintln!("{problem}");
+            }
+            ExitCode::FAILURE
+        }
+        Ok(p) => {
+            println!(
+                "{}: OK ({} rules, {} MP directory addresses, {} sources)",
+                config.display(),
+                p.classifier.rules.rules.len(),
+                p.classifier.directory.len(),
+                p.config.sources.len()
+            );
+            // Where it will write: what a service unit or a container
+            // must leave writable.
+            for place in &p.config.places {
+                let verb = match place.need {
+                    crate::config::Need::Read => "reads",
+                    _ => "writes",
+                };
+                println!(
+                    "  {verb} {} ({}, line {})",
+                    place.path.display(),
+                    place.what,
+                    place.line
+                );
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("{e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -22,9 +22,53 @@ pub(super) struct Checker<'a> {
     pub(super) errors: Vec<ConfigError>,
     /// Whether the file has an `[oauth]` table (XOAUTH2 needs one).
     pub(super) has_oauth: bool,
+    /// The places `run` will read and write, as they are named.
+    pub(super) places: Vec<Place>,
 }
 
 impl Checker<'_> {
+    /// Records a place `run` will use, named at `span` (a line of the file).
+    pub(super) fn place(
+        &mut self,
+        what: impl Into<String>,
+        path: &Path,
+        span: std::ops::Range<usize>,
+        need: Need,
+    ) {
+        let line = if span == (0..0) {
+            0
+        } else {
+            line_of(self.text, span.start)
+        };
+        self.places.push(Place {
+            what: what.into(),
+            path: path.to_path_buf(),
+            line,
+            need,
+        });
+    }
+
+    /// The span of `key = ` in the `[table]` of the file, for values that
+    /// carry no span of their own; `0..0` when it is not written there.
+    pub(super) fn key_span(&self, table: &str, key: &str) -> std::ops::Range<usize> {
+        let header = format!("[{table}]");
+        let mut offset = 0;
+        let mut inside = false;
+        for line in self.text.split_inclusive('\n') {
+            let t = line.trim();
+            if t.starts_with('[') {
+                inside = t == header;
+            } else if inside
+                && t.strip_prefix(key)
+                    .is_some_and(|rest| rest.trim_start().starts_with('='))
+            {
+                return offset..offset + line.len();
+            }
+            offset += line.len();
+        }
+        0..0
+    }
+
     pub(super) fn error_at(&mut self, span: std::ops::Range<usize>, message: impl Into<String>) {
         let line = if span == (0..0) {
             0
@@ -238,6 +282,9 @@ pub(super) fn check_database(c: &mut Checker<'_>, raw: RawDatabase) -> Database 
                     .map(|(p, q)| (p, Some(q)))
                     .unwrap_or((path, None));
                 let resolved = c.path(path);
+                if !path.is_empty() && path != ":memory:" {
+                    c.place("database.url", &resolved, url.span(), Need::CreateIn);
+                }
                 let mut url = format!("sqlite://{}", resolved.display());
                 if let Some(q) = query {
                     url.push('?');

@@ -18,7 +18,12 @@ pub(super) fn check_delivery(
     let retry_for = c.duration(&raw.retry_for, "delivery.retry_for");
     let transport = match raw.transport.get_ref().as_str() {
         "file" => match raw.path {
-            Some(p) => Transport::File(c.path(&p)),
+            Some(p) => {
+                let dir = c.path(&p);
+                let span = c.key_span("delivery", "path");
+                c.place("delivery.path", &dir, span, Need::CreateAll);
+                Transport::File(dir)
+            }
             None => {
                 c.error_at(
                     raw.transport.span(),

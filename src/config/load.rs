@@ -34,6 +34,7 @@ impl Config {
             base: base.to_path_buf(),
             errors: Vec::new(),
             has_oauth: false,
+            places: Vec::new(),
         };
         let raw: RawConfig = match toml::from_str(text) {
             Ok(raw) => raw,
@@ -76,6 +77,7 @@ impl Config {
         }
         Ok(Config {
             file: None,
+            places: c.places,
             council,
             database,
             rules_dir,

@@ -27,10 +27,12 @@ mod check;
 mod delivery;
 mod load;
 mod ops;
+mod places;
 mod raw;
 mod sources;
 
 pub use ops::{Keep, Retention};
+pub use places::{Need, Place, preflight};
 
 use check::*;
 
@@ -38,6 +40,9 @@ use check::*;
 pub struct Config {
     /// The file it came from (`None` for the demo's built-in config).
     pub file: Option<PathBuf>,
+    /// The places on disk `run` reads and writes, with their lines
+    /// (checked by [`preflight`]).
+    pub places: Vec<Place>,
     pub council: Council,
     pub database: Database,
     /// `None`: the rules built into the binary.

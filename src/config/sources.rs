@@ -119,6 +119,24 @@ pub(super) fn check_sources(
                 "a maildir source files stored mail under cur/; `after` does not apply",
             );
         }
+        let need = match (&kind, &done) {
+            (SourceKind::EmlDir, None) => Need::Read,
+            _ => Need::Write,
+        };
+        c.place(
+            format!("source {:?} path", s.name),
+            &path,
+            span.clone(),
+            need,
+        );
+        if let Some(done) = &done {
+            c.place(
+                format!("source {:?} done", s.name),
+                done,
+                span.clone(),
+                Need::CreateAll,
+            );
+        }
         out.push(SourceConfig {
             name: s.name,
             kind,

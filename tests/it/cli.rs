@@ -209,21 +209,164 @@ fn classify_prints_one_json_object_per_file_for_the_whole_shared_corpus() {
     }
 }
 
-#[test]
-fn check_accepts_the_example_config() {
-    let out = postroom()
+/// The example config as installed: itself in `etc` (`/etc/postroom`,
+/// read-only under the systemd unit and in the container) with its MP
+/// directory beside it, its state folder (`/var/lib/postroom`) at `state`.
+fn example_config_in(etc: &std::path::Path, state: &std::path::Path) -> std::path::PathBuf {
+    let text = std::fs::read_to_string(repo().join("examples/postroom.toml"))
+        .unwrap()
+        .replace("/var/lib/postroom", state.to_str().unwrap());
+    let path = etc.join("postroom.toml");
+    std::fs::write(&path, text).unwrap();
+    std::fs::copy(repo().join("examples/mps.csv"), etc.join("mps.csv")).unwrap();
+    path
+}
+
+fn check_example(config: &std::path::Path) -> std::process::Output {
+    postroom()
         .arg("check")
         .arg("--config")
-        .arg(repo().join("examples/postroom.toml"))
+        .arg(config)
         .env("POSTROOM_OAUTH_CLIENT_SECRET", "example-secret")
         .output()
-        .unwrap();
+        .unwrap()
+}
+
+#[test]
+fn check_accepts_the_example_config_where_its_folders_are() {
+    let (etc, state) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let config = example_config_in(etc.path(), state.path());
+    std::fs::create_dir(state.path().join("scans")).unwrap();
+    let out = check_example(&config);
+    let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
+        "{stdout}{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    let scans = state.path().join("scans");
+    assert!(
+        stdout.contains(&format!(
+            "  writes {} (source \"post-room\" path",
+            scans.display()
+        )),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn check_names_each_folder_run_could_not_use_with_its_line() {
+    let (etc, state) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let config = example_config_in(etc.path(), state.path());
+    // No scans folder, and the database in a folder that is not there.
+    let text = std::fs::read_to_string(&config).unwrap();
+    let missing = state.path().join("no-such-folder");
+    std::fs::write(
+        &config,
+        text.replace(
+            &format!("sqlite:{}/postroom.sqlite", state.path().display()),
+            &format!("sqlite:{}/postroom.sqlite", missing.display()),
+        ),
+    )
+    .unwrap();
+    let text = std::fs::read_to_string(&config).unwrap();
+    let line_of = |needle: &str| text.lines().position(|l| l.contains(needle)).unwrap() + 1;
+    let url_line = line_of("url = \"sqlite:");
+    let source_line = line_of("name = \"post-room\"") - 1;
+
+    let out = check_example(&config);
+
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "postroom.toml:{url_line}: database.url: {}/postroom.sqlite cannot be created: its folder {} does not exist",
+            missing.display(),
+            missing.display()
+        )),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!(
+            "postroom.toml:{source_line}: source \"post-room\" path: {}/scans is not a folder that exists",
+            state.path().display()
+        )),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn the_systemd_unit_and_the_container_leave_writable_every_place_the_example_config_writes() {
+    // Where the example config writes, as `check` lists it.
+    let (etc, state) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let config = example_config_in(etc.path(), state.path());
+    std::fs::create_dir(state.path().join("scans")).unwrap();
+    let out = check_example(&config);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let written: Vec<String> = stdout
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("writes "))
+        .map(|l| {
+            l.split(" (")
+                .next()
+                .unwrap()
+                .replace(state.path().to_str().unwrap(), "/var/lib/postroom")
+                .replace(etc.path().to_str().unwrap(), "/etc/postroom")
+        })
+        .collect();
+    assert!(written.len() >= 3, "{stdout}");
+
+    // The unit: everything read-only but its state and writable paths.
+    let unit = std::fs::read_to_string(repo().join("examples/systemd/postroom.service")).unwrap();
+    let value = |key: &str| -> Vec<String> {
+        unit.lines()
+            .filter_map(|l| l.strip_prefix(&format!("{key}=")))
+            .flat_map(|v| v.split_whitespace().map(str::to_string))
+            .collect()
+    };
+    assert_eq!(value("ProtectSystem"), ["strict"]);
+    assert!(
+        value("ExecStart")
+            .join(" ")
+            .contains("--config /etc/postroom/postroom.toml")
+    );
+    let mut unit_writable = value("ReadWritePaths");
+    unit_writable.extend(
+        value("StateDirectory")
+            .iter()
+            .map(|d| format!("/var/lib/{d}")),
+    );
+    // The container: the config mounted read-only, the data a volume.
+    let container =
+        std::fs::read_to_string(repo().join("examples/container/Containerfile")).unwrap();
+    assert!(container.contains(":/etc/postroom:ro"), "{container}");
+    assert!(
+        container.contains("VOLUME [\"/var/lib/postroom\"]"),
+        "{container}"
+    );
+    let container_writable = ["/var/lib/postroom".to_string()];
+
+    for path in &written {
+        let under = |roots: &[String]| {
+            roots
+                .iter()
+                .any(|r| path == r || path.starts_with(&format!("{}/", r.trim_end_matches('/'))))
+        };
+        assert!(
+            under(&unit_writable),
+            "the unit makes {path} read-only: {unit_writable:?}"
+        );
+        assert!(
+            under(&container_writable),
+            "the container has no writable {path}"
+        );
+        assert!(!path.starts_with("/etc/postroom"), "{path}");
+    }
 }
 
 /// A config folder with `config` as postroom.toml and a rules folder whose
