@@ -41,9 +41,13 @@ pub fn init(format: LogFormat, default: &str) {
             filter = filter.add_directive(directive);
         }
     }
+    // Colour only for a person at a terminal: a log file or the journal
+    // gets plain text, not escape codes.
+    use std::io::IsTerminal;
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_target(false);
     let _ = match format {
         LogFormat::Text => builder.try_init(),

@@ -74,7 +74,11 @@ pub fn render_list(rows: &[CaseRow], format: Format) -> Result<String> {
                     c.assignee.clone().unwrap_or_default(),
                 ]);
             }
-            Ok(format!("{table}\n{} cases\n", rows.len()))
+            let n = rows.len();
+            Ok(format!(
+                "{table}\n{n} {}\n",
+                if n == 1 { "case" } else { "cases" }
+            ))
         }
     }
 }

@@ -30,6 +30,26 @@ pub(super) async fn cases(config: &Path, command: CasesCommand) -> Result<ExitCo
             due_before,
             format,
         } => {
+            // A filter that can match nothing is a mistake, not "0 cases".
+            if let Some(s) = &status
+                && crate::case::Status::parse(s).is_none()
+            {
+                anyhow::bail!("{s:?} is not a status: {}", crate::case::Status::names());
+            }
+            if let Some(c) = &category
+                && crate::case::Category::parse(c).is_none()
+            {
+                anyhow::bail!(
+                    "{c:?} is not a category: {}",
+                    crate::case::Category::names()
+                );
+            }
+            if let Some(t) = &team
+                && app.config.team(t).is_none()
+            {
+                let names: Vec<&str> = app.config.teams.iter().map(|t| t.name.as_str()).collect();
+                anyhow::bail!("{t:?} is not a team of the config: {}", names.join(", "));
+            }
             let today = app.calendar().local_date(app.clock.now());
             let filter = crate::store::lists::Filter {
                 status,

@@ -303,9 +303,11 @@ pub async fn by_id(conn: &mut Conn, id: i64) -> Result<Option<CaseRow>> {
     row.as_ref().map(from_row).transpose()
 }
 
+/// The case `reference` names, in any case and with spaces around it
+/// ("mpe-2026-00001" is MPE-2026-00001).
 pub async fn by_reference(conn: &mut Conn, reference: &str) -> Result<Option<CaseRow>> {
     let row = sqlx::query(&format!("SELECT {COLUMNS} FROM cases WHERE reference = $1"))
-        .bind(reference)
+        .bind(reference.trim().to_uppercase())
         .fetch_optional(&mut *conn)
         .await
         .context("Cannot read a case")?;

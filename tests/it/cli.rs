@@ -695,6 +695,32 @@ fn cases_are_listed_shown_and_corrected_from_the_command_line_on(backend: Backen
         "{table}"
     );
 
+    // A filter that can match nothing is refused, saying what can be
+    // asked for; a reference is a reference in any case.
+    for (args, says) in [
+        (
+            &["cases", "list", "--status", "bogus"][..],
+            "\"bogus\" is not a status: open, triage",
+        ),
+        (
+            &["cases", "list", "--category", "sen"],
+            "\"sen\" is not a category: send,",
+        ),
+        (
+            &["cases", "list", "--team", "Nowhere"],
+            "\"Nowhere\" is not a team of the config: SEND",
+        ),
+    ] {
+        let (ok, _, stderr) = run(args);
+        assert!(!ok && stderr.contains(says), "{args:?}: {stderr}");
+    }
+    for status in ["answered", "open"] {
+        let table = text(&["cases", "list", "--status", status]);
+        let (n, word) = table.lines().last().unwrap().split_once(' ').unwrap();
+        assert_eq!(word, if n == "1" { "case" } else { "cases" }, "{table}");
+    }
+    assert!(text(&["cases", "show", " mpe-2026-00001 "]).starts_with("MPE-2026-00001"));
+
     // One case in full: its text, the rules, the timeline.
     let shown = text(&["cases", "show", "MPE-2026-00001"]);
     for expected in [
@@ -1075,4 +1101,26 @@ fn every_command_ends_quietly_when_its_output_is_cut_off() {
             out.status
         );
     }
+}
+
+#[test]
+fn logs_written_to_a_file_or_the_journal_carry_no_colour_codes() {
+    let (_dir, config, _db) = demo_on(Backend::Sqlite);
+    // A second pass over the demo mailbox: the daemon logs at info.
+    let out = postroom()
+        .args(["run", "--once", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(log.contains("INFO"), "{log}");
+    assert!(
+        !log.contains('\u{1b}'),
+        "escape codes in a piped log: {log:?}"
+    );
 }
