@@ -44,6 +44,11 @@ pub(super) fn classifier(
             }))
         }
         None => {
+            if directory.is_none() {
+                eprintln!(
+                    "postroom: no --config and no --directory: with no MP directory no sender is known as an MP office, so a genuine enquiry may read as not_mp"
+                );
+            }
             let rules = app::embedded_rules().map_err(|e| anyhow::anyhow!("{e}"))?;
             let settings = Settings::new("MPE", Vec::new(), None, None, "postroom.invalid")
                 .map_err(anyhow::Error::msg)?;

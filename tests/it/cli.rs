@@ -1124,3 +1124,28 @@ fn logs_written_to_a_file_or_the_journal_carry_no_colour_codes() {
         "escape codes in a piped log: {log:?}"
     );
 }
+
+#[test]
+fn rules_test_without_a_directory_says_that_no_mp_office_is_known() {
+    let mail = repo().join("examples/mailbox/01-ehc-needs-assessment.eml");
+    let bare = postroom()
+        .args(["rules", "test"])
+        .arg(&mail)
+        .output()
+        .unwrap();
+    assert!(bare.status.success());
+    let stderr = String::from_utf8_lossy(&bare.stderr);
+    assert!(stderr.contains("no MP directory"), "{stderr}");
+    let with = postroom()
+        .args(["rules", "test", "--directory"])
+        .arg(repo().join("examples/mps.csv"))
+        .arg(&mail)
+        .output()
+        .unwrap();
+    assert!(
+        with.status.success(),
+        "{}",
+        String::from_utf8_lossy(&with.stderr)
+    );
+    assert!(!String::from_utf8_lossy(&with.stderr).contains("no MP directory"));
+}
