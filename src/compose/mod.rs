@@ -379,6 +379,23 @@ mod tests {
     }
 
     #[test]
+    fn an_acknowledgement_greets_the_office_signs_off_and_keeps_references_whole() {
+        let t = Templates::embedded().unwrap_or_else(|e| panic!("{e}"));
+        let r = t.render("acknowledgement", &sample_context()).unwrap();
+        assert!(r.text.starts_with("Dear Ann Example MP,\n"), "{}", r.text);
+        assert!(r.text.contains("Yours sincerely,\n\nMP enquiries team\n"), "{}", r.text);
+        assert!(r.html.contains("<p>Dear Ann Example MP,</p>"), "{}", r.html);
+        assert!(r.html.contains("Yours sincerely,"), "{}", r.html);
+        // A reference is one unbreakable run in HTML mail.
+        assert!(
+            r.html
+                .contains("<strong style=\"white-space: nowrap;\">MPE-2026-00001</strong>"),
+            "{}",
+            r.html
+        );
+    }
+
+    #[test]
     fn a_reminder_subject_counts_cases_not_deadlines() {
         // Two deadlines of one case (its reply, overdue, and another clock)
         // in one reminder: one enquiry needs a reply.
