@@ -76,6 +76,10 @@ pub fn case_context(app: &App, case: &CaseRow) -> Result<CaseContext> {
         policy.respond_days
     };
     let response_due = case.response_due.map(long_date).unwrap_or_default();
+    let calendar = app.calendar();
+    let today = calendar.local_date(app.clock.now());
+    let answered = case.answered_at.map(|t| long_date(calendar.local_date(t)));
+    let response_overdue = answered.is_none() && case.response_due.is_some_and(|d| d < today);
     let open = match &app.config.council.case_url {
         Some(url) => url.replace("{reference}", &case.reference),
         None => format!("postroom cases show {}", case.reference),
@@ -89,6 +93,8 @@ pub fn case_context(app: &App, case: &CaseRow) -> Result<CaseContext> {
         },
         received: long_date(app.calendar().local_date(received)),
         response_due,
+        response_overdue,
+        answered,
         response_days,
         urgent: case.urgent,
         category: case

@@ -24,6 +24,11 @@ pub struct CaseContext {
     pub subject: String,
     pub received: String,
     pub response_due: String,
+    /// The reply date has passed and the case is not answered: a mail
+    /// must not promise a date already gone.
+    pub response_overdue: bool,
+    /// When the case was answered, if it was ("Tuesday 3 March 2026").
+    pub answered: Option<String>,
     pub response_days: u32,
     pub urgent: bool,
     /// The service, for people ("Housing").
@@ -217,6 +222,8 @@ pub(super) fn sample_context() -> MailContext {
             subject: "Constituent enquiry".into(),
             received: "Tuesday 3 March 2026".into(),
             response_due: "Tuesday 17 March 2026".into(),
+            response_overdue: false,
+            answered: None,
             response_days: 10,
             urgent: false,
             category: "Housing".into(),

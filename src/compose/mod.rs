@@ -383,13 +383,46 @@ mod tests {
         let t = Templates::embedded().unwrap_or_else(|e| panic!("{e}"));
         let r = t.render("acknowledgement", &sample_context()).unwrap();
         assert!(r.text.starts_with("Dear Ann Example MP,\n"), "{}", r.text);
-        assert!(r.text.contains("Yours sincerely,\n\nMP enquiries team\n"), "{}", r.text);
+        assert!(
+            r.text.contains("Yours sincerely,\n\nMP enquiries team\n"),
+            "{}",
+            r.text
+        );
         assert!(r.html.contains("<p>Dear Ann Example MP,</p>"), "{}", r.html);
         assert!(r.html.contains("Yours sincerely,"), "{}", r.html);
         // A reference is one unbreakable run in HTML mail.
         assert!(
             r.html
                 .contains("<strong style=\"white-space: nowrap;\">MPE-2026-00001</strong>"),
+            "{}",
+            r.html
+        );
+    }
+
+    #[test]
+    fn an_acknowledgement_never_promises_a_date_already_gone() {
+        let t = Templates::embedded().unwrap_or_else(|e| panic!("{e}"));
+        let mut ctx = sample_context();
+        ctx.case.response_overdue = true;
+        let r = t.render("acknowledgement", &ctx).unwrap();
+        assert!(
+            r.text
+                .contains("was due on Tuesday 17 March 2026 and is late"),
+            "{}",
+            r.text
+        );
+        assert!(!r.text.contains("We aim to send"), "{}", r.text);
+        ctx.case.response_overdue = false;
+        ctx.case.answered = Some("Monday 16 March 2026".into());
+        let r = t.render("acknowledgement", &ctx).unwrap();
+        assert!(
+            r.text
+                .contains("We replied to this enquiry on Monday 16 March 2026."),
+            "{}",
+            r.text
+        );
+        assert!(
+            r.html.contains("We replied to this enquiry on"),
             "{}",
             r.html
         );
