@@ -28,9 +28,15 @@ fn demo_on(backend: Backend) -> (tempfile::TempDir, std::path::PathBuf, Option<T
     assert!(text.contains("url_env"));
     let config = demo.join("postroom-pg.toml");
     std::fs::write(&config, text).unwrap();
+    run_once_ok(&config);
+    (dir, config, Some(db))
+}
+
+/// `postroom run --once` on `config`, which must succeed; its output.
+fn run_once_ok(config: &std::path::Path) -> std::process::Output {
     let out = postroom()
         .args(["run", "--once", "--config"])
-        .arg(&config)
+        .arg(config)
         .output()
         .unwrap();
     assert!(
@@ -38,7 +44,7 @@ fn demo_on(backend: Backend) -> (tempfile::TempDir, std::path::PathBuf, Option<T
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    (dir, config, Some(db))
+    out
 }
 
 /// `postroom demo --dir DEMO`, which must succeed; returns what it printed.
@@ -1107,16 +1113,7 @@ fn every_command_ends_quietly_when_its_output_is_cut_off() {
 fn logs_written_to_a_file_or_the_journal_carry_no_colour_codes() {
     let (_dir, config, _db) = demo_on(Backend::Sqlite);
     // A second pass over the demo mailbox: the daemon logs at info.
-    let out = postroom()
-        .args(["run", "--once", "--config"])
-        .arg(&config)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = run_once_ok(&config);
     let log = String::from_utf8_lossy(&out.stderr);
     assert!(log.contains("INFO"), "{log}");
     assert!(

@@ -737,11 +737,8 @@ async fn recategorising_a_case_replans_its_deadlines() {
         let (due_after, after) = clocks(&t).await;
         assert_eq!(after, before, "the same clocks as at the start");
         assert_eq!(due_after, due_before);
+        let case = t.case(&reference).await;
         let mut conn = t.app.store.conn().await.unwrap();
-        let case = postroom::store::cases::by_reference(&mut conn, &reference)
-            .await
-            .unwrap()
-            .unwrap();
         let events: Vec<String> = postroom::store::cases::events(&mut conn, case.id)
             .await
             .unwrap()
@@ -777,11 +774,8 @@ async fn a_reopened_case_owes_its_reply_again_and_is_reminded_and_in_the_digest(
             .await
             .unwrap();
 
+        let case = t.case(&reference).await;
         let mut conn = t.app.store.conn().await.unwrap();
-        let case = postroom::store::cases::by_reference(&mut conn, &reference)
-            .await
-            .unwrap()
-            .unwrap();
         let respond: Vec<_> = postroom::store::deadlines::for_case(&mut conn, case.id)
             .await
             .unwrap()
@@ -857,11 +851,8 @@ async fn a_notice_to_an_address_outside_the_council_is_withheld() {
         };
         // A case assigned, long ago, to someone the config no longer knows
         // (and who is not at the council's domains).
+        let case = t.case(&reference).await;
         let mut conn = t.app.store.conn().await.unwrap();
-        let case = cases::by_reference(&mut conn, &reference)
-            .await
-            .unwrap()
-            .unwrap();
         cases::set_assignee(&mut conn, case.id, "former.contractor@mail.example", None)
             .await
             .unwrap();

@@ -168,6 +168,15 @@ impl TestApp {
             .expect("one pass of the daemon")
     }
 
+    /// The case `reference` names (it must exist).
+    pub async fn case(&self, reference: &str) -> postroom::store::cases::CaseRow {
+        let mut conn = self.app.store.conn().await.unwrap();
+        postroom::store::cases::by_reference(&mut conn, reference)
+            .await
+            .unwrap()
+            .unwrap_or_else(|| panic!("no case {reference}"))
+    }
+
     pub async fn cases(&self) -> Vec<postroom::store::cases::CaseRow> {
         let mut conn = self.app.store.conn().await.unwrap();
         postroom::store::cases::all(&mut conn).await.unwrap()
