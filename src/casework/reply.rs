@@ -14,9 +14,10 @@ use crate::store::{Tx, cases, messages, outbox};
 /// to colleagues, it is filed on the case. Addressed to someone outside
 /// the council, it is a caseworker's reply to the MP office, copied (Cc or
 /// Bcc) to the mailbox or read from its Sent folder. It is filed on the
-/// case, and the case is answered at the reply's date by its sender, unless it is a holding reply (`[holding]`
-/// in the subject, or a holding phrase in its own text), which is recorded
-/// as an interim reply with the clock still running.
+/// case, and the case is answered at the reply's date by its sender,
+/// unless it is a holding reply (`[holding]` in the subject, or a holding
+/// phrase in its own text), which is recorded as an interim reply with the
+/// clock still running.
 pub async fn council_reply(
     app: &App,
     tx: &mut Tx,

@@ -126,8 +126,17 @@ fn local(app: &App, at: DateTime<Utc>) -> String {
         .to_string()
 }
 
+/// "1 minute", "15 minutes".
+fn minutes_text(n: i64) -> String {
+    if n == 1 {
+        "1 minute".into()
+    } else {
+        format!("{n} minutes")
+    }
+}
+
 fn stall_mail(app: &App, s: &Status, since: DateTime<Utc>, now: DateTime<Utc>) -> Rendered {
-    let minutes = (now - since).num_minutes();
+    let minutes = minutes_text((now - since).num_minutes());
     let last = match (&s.last_failure, &s.failure) {
         (Some(at), Some(why)) => format!("The last attempt, on {}, failed: {why}", local(app, *at)),
         _ => "No attempt has finished, successfully or not: the connection may be hanging."
@@ -135,7 +144,7 @@ fn stall_mail(app: &App, s: &Status, since: DateTime<Utc>, now: DateTime<Utc>) -
     };
     let text = format!(
         "postroom has not read new mail from the source \"{source}\" since {since} \
-         ({minutes} minutes; the alert is set at {threshold} minutes).\n\n\
+         ({minutes}; the alert is set at {threshold}).\n\n\
          {last}\n\n\
          Mail that arrives meanwhile is not lost: it stays on the server and is read \
          when postroom can connect again. Until then nothing is acknowledged and no \
@@ -145,11 +154,11 @@ fn stall_mail(app: &App, s: &Status, since: DateTime<Utc>, now: DateTime<Utc>) -
          You will get one more mail when reading resumes, and no other about this stall.\n",
         source = s.source,
         since = local(app, since),
-        threshold = stall(app).num_minutes(),
+        threshold = minutes_text(stall(app).num_minutes()),
     );
     Rendered {
         subject: format!(
-            "postroom: no mail read from \"{}\" for {minutes} minutes",
+            "postroom: no mail read from \"{}\" for {minutes}",
             s.source
         ),
         html: text_as_html(&text),
