@@ -55,6 +55,7 @@ if [ -d "$advisory_db/crates" ]; then
     db="$dbs/advisory-db-3157b0e258782691"
     rm -rf "$dbs" && mkdir -p "$dbs"
     cp -r "$advisory_db" "$db"
+    chmod -R u+w "$db"   # shared/ comes without write bits
     git -C "$db" init -q
     git -C "$db" add -A
     git -C "$db" -c user.name=postroom -c user.email=postroom@localhost commit -qm snapshot
