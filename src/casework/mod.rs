@@ -26,15 +26,15 @@
 //! `ingest`: it returns its own small results.
 
 pub mod actions;
-pub mod assign;
-pub mod clocks;
-pub mod export;
+pub(crate) mod assign;
+pub(crate) mod clocks;
+pub(crate) mod export;
 pub mod mail;
-pub mod open;
-pub mod reply;
+pub(crate) mod open;
+pub(crate) mod reply;
 pub mod show;
-pub mod thread;
-pub mod webhook;
+pub(crate) mod thread;
+pub(crate) mod webhook;
 
 use chrono::{DateTime, Utc};
 

@@ -7,11 +7,11 @@
 //! `postroom classify` ([`Labels`]) is the subset of the decision that
 //! `../shared/corpus/SCHEMA.md` defines.
 
-pub mod automatic;
-pub mod dates;
+pub(crate) mod automatic;
+pub(crate) mod dates;
 pub mod directory;
-pub mod features;
-pub mod mentions;
+pub(crate) mod features;
+pub(crate) mod mentions;
 pub mod rules;
 
 use regex::Regex;

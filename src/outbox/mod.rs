@@ -14,8 +14,8 @@
 
 mod error;
 mod smtp;
-pub mod transport;
-pub mod webhook;
+pub(crate) mod transport;
+pub(crate) mod webhook;
 
 use std::time::Duration;
 
