@@ -157,10 +157,7 @@ fn stall_mail(app: &App, s: &Status, since: DateTime<Utc>, now: DateTime<Utc>) -
         threshold = minutes_text(stall(app).num_minutes()),
     );
     Rendered {
-        subject: format!(
-            "postroom: no mail read from \"{}\" for {minutes}",
-            s.source
-        ),
+        subject: format!("postroom: no mail read from \"{}\" for {minutes}", s.source),
         html: text_as_html(&text),
         text,
     }
