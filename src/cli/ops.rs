@@ -195,16 +195,20 @@ pub(super) async fn outbox(config: &Path, command: OutboxCommand) -> Result<Exit
 /// `postroom check`: the config, rules, directory and templates, and the
 /// folders `run` will read and write on this machine.
 pub(super) fn check(config: &Path) -> ExitCode {
-    match prepare(config) {
-        // What `run` would hit on this machine: folders missing, or not
-        // writable by this user.
-        Ok(p) if !crate::config::preflight(&p.config).is_empty() => {
-            for problem in crate::config::preflight(&p.config) {
+    // What `run` would hit on this machine: folders missing, or not
+    // writable by this user.
+    let prepared = prepare(config).map(|p| {
+        let problems = crate::config::preflight(&p.config);
+        (p, problems)
+    });
+    match prepared {
+        Ok((_, problems)) if !problems.is_empty() => {
+            for problem in problems {
                 eprintln!("{problem}");
             }
             ExitCode::FAILURE
         }
-        Ok(p) => {
+        Ok((p, _)) => {
             println!(
                 "{}: OK ({} rules, {} MP directory addresses, {} sources)",
                 config.display(),

@@ -112,8 +112,9 @@ async fn the_text_keeps_where_it_came_from() {
     );
 }
 
-#[tokio::test]
-async fn scanned_letters_become_cases_acknowledged_to_the_office() {
+/// An app reading the post room's scans folder (`scans`, stored letters
+/// moved to `scans-done`), and that folder.
+async fn post_room() -> (TestApp, std::path::PathBuf) {
     let t = TestApp::with_extra(
         Backend::Sqlite,
         Delivery::Folder,
@@ -122,6 +123,12 @@ async fn scanned_letters_become_cases_acknowledged_to_the_office() {
     .await;
     let scans = t.dir.path().join("scans");
     std::fs::create_dir_all(&scans).unwrap();
+    (t, scans)
+}
+
+#[tokio::test]
+async fn scanned_letters_become_cases_acknowledged_to_the_office() {
+    let (t, scans) = post_room().await;
     std::fs::copy(fixture("letter-scan.pdf"), scans.join("scan-0001.pdf")).unwrap();
     std::fs::write(scans.join("notes.txt"), "not a letter").unwrap();
 
@@ -210,14 +217,7 @@ async fn a_letter_from_a_writer_the_directory_does_not_know_waits_for_a_person()
 
 #[tokio::test]
 async fn the_same_letter_dropped_twice_joins_its_first_case() {
-    let t = TestApp::with_extra(
-        Backend::Sqlite,
-        Delivery::Folder,
-        "[[source]]\nname = \"post-room\"\nkind = \"letters\"\npath = \"scans\"\ndone = \"scans-done\"\n",
-    )
-    .await;
-    let scans = t.dir.path().join("scans");
-    std::fs::create_dir_all(&scans).unwrap();
+    let (t, scans) = post_room().await;
     // The letter as its writer's PDF, and later the same page scanned.
     std::fs::copy(fixture("letter-text.pdf"), scans.join("scan-0001.pdf")).unwrap();
     let (first, _) = t.run_once().await;

@@ -85,6 +85,18 @@ fn the_three_enquiries() -> Vec<(&'static str, Vec<u8>)> {
     ]
 }
 
+/// Delivers the sample message `index`, runs a pass, and returns the
+/// reference of the case it opened.
+async fn open_sample(t: &TestApp, index: usize) -> String {
+    let (name, bytes) = postroom::cli::demo::SAMPLE_MAILBOX[index];
+    t.deliver(name, bytes);
+    let (outcomes, _) = t.run_once().await;
+    match &outcomes[0] {
+        postroom::ingest::Outcome::Opened { reference, .. } => reference.clone(),
+        other => panic!("{other:?}"),
+    }
+}
+
 async fn drain(app: &App) {
     let worker = postroom::daemon::worker(app).unwrap();
     while worker.deliver_one().await.unwrap().is_some() {}
@@ -656,12 +668,7 @@ async fn recategorising_a_case_replans_its_deadlines() {
         let policy = "[policy]\nrespond_days = 10\n\n[[policy.rule]]\nname = \"housing\"\ncategories = [\"housing\"]\nrespond_days = 15\n";
         let t = TestApp::with_extra(backend, Delivery::Folder, policy).await;
         // The EHC needs assessment enquiry: requested on 14 September 2026.
-        t.deliver("01.eml", postroom::cli::demo::SAMPLE_MAILBOX[0].1);
-        let (outcomes, _) = t.run_once().await;
-        let reference = match &outcomes[0] {
-            postroom::ingest::Outcome::Opened { reference, .. } => reference.clone(),
-            other => panic!("{other:?}"),
-        };
+        let reference = open_sample(&t, 0).await;
         let clocks = |t: &TestApp| {
             let reference = reference.clone();
             let app = t.app.clone();
@@ -753,19 +760,10 @@ async fn recategorising_a_case_replans_its_deadlines() {
 
 #[tokio::test]
 async fn a_reopened_case_owes_its_reply_again_and_is_reminded_and_in_the_digest() {
-    let teams = "[[team]]\nname = \"Housing\"\ncategories = [\"housing\"]\n\
-                 manager = \"h.manager@wexcombe.gov.uk\"\nmembers = [\"h.worker@wexcombe.gov.uk\"]\n\n\
-                 [[team]]\nname = \"Corporate\"\ndefault = true\n\
-                 manager = \"c.manager@wexcombe.gov.uk\"\nmembers = [\"c.worker@wexcombe.gov.uk\"]\n";
     for backend in backends() {
-        let t = TestApp::with_extra(backend, Delivery::Folder, teams).await;
+        let t = TestApp::with_extra(backend, Delivery::Folder, TEAMS).await;
         // The housing enquiry (damp in a council flat).
-        t.deliver("03.eml", postroom::cli::demo::SAMPLE_MAILBOX[2].1);
-        let (outcomes, _) = t.run_once().await;
-        let reference = match &outcomes[0] {
-            postroom::ingest::Outcome::Opened { reference, .. } => reference.clone(),
-            other => panic!("{other:?}"),
-        };
+        let reference = open_sample(&t, 2).await;
         let now = t.app.clock.now();
         postroom::casework::answer(&t.app, &reference, None, "test", now)
             .await
@@ -813,14 +811,14 @@ async fn a_reopened_case_owes_its_reply_again_and_is_reminded_and_in_the_digest(
         assert!(
             reminders
                 .iter()
-                .any(|m| m.recipients.iter().any(|r| r == "h.worker@wexcombe.gov.uk")),
+                .any(|m| m.recipients.iter().any(|r| r == "cal@wexcombe.gov.uk")),
             "{reminders:?}"
         );
         drop(conn);
         let digest = postroom::schedule::digest::build(
             &t.app,
-            "h.manager@wexcombe.gov.uk",
-            &["Housing".to_string()],
+            "general.manager@wexcombe.gov.uk",
+            &["general".to_string()],
             postroom::schedule::digest::Period::Daily,
             t.app.clock.now(),
         )
@@ -836,19 +834,10 @@ async fn a_reopened_case_owes_its_reply_again_and_is_reminded_and_in_the_digest(
 
 #[tokio::test]
 async fn a_notice_to_an_address_outside_the_council_is_withheld() {
-    let teams = "[[team]]\nname = \"SEND\"\ncategories = [\"send\"]\n\
-                 manager = \"send.manager@wexcombe.gov.uk\"\nmembers = [\"a.shah@wexcombe.gov.uk\"]\n\n\
-                 [[team]]\nname = \"Corporate\"\ndefault = true\n\
-                 manager = \"c.manager@wexcombe.gov.uk\"\nmembers = [\"c.worker@wexcombe.gov.uk\"]\n";
     for backend in backends() {
-        let t = TestApp::with_extra(backend, Delivery::Folder, teams).await;
+        let t = TestApp::with_extra(backend, Delivery::Folder, TEAMS).await;
         let mailbox = postroom::cli::demo::SAMPLE_MAILBOX;
-        t.deliver("01.eml", mailbox[0].1);
-        let (outcomes, _) = t.run_once().await;
-        let reference = match &outcomes[0] {
-            postroom::ingest::Outcome::Opened { reference, .. } => reference.clone(),
-            other => panic!("{other:?}"),
-        };
+        let reference = open_sample(&t, 0).await;
         // A case assigned, long ago, to someone the config no longer knows
         // (and who is not at the council's domains).
         let case = t.case(&reference).await;
