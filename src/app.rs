@@ -247,6 +247,8 @@ pub struct App {
     pub instance: String,
     /// What this process has done, for `/metrics`.
     pub metrics: Arc<crate::metrics::Metrics>,
+    /// What is going wrong in this process now, stage by stage.
+    pub faults: crate::faults::Faults,
 }
 
 impl App {
@@ -269,6 +271,7 @@ impl App {
             clock,
             instance: format!("{}-{:08x}", std::process::id(), rand::random::<u32>()),
             metrics: Arc::new(crate::metrics::Metrics::new()),
+            faults: crate::faults::Faults::default(),
         }
     }
 

@@ -21,6 +21,7 @@ pub mod demo;
 pub mod eval;
 mod ops;
 mod rules;
+mod status;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -395,7 +396,7 @@ async fn dispatch(command: Command) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Outbox { config, command } => ops::outbox(&config.config, command).await,
-        Command::Status { config, json } => ops::status(&config.config, json).await,
+        Command::Status { config, json } => status::status(&config.config, json).await,
         Command::Cases { config, command } => casework::cases(&config.config, command).await,
         Command::Retention {
             config,

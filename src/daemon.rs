@@ -15,7 +15,7 @@ use anyhow::Result;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
-use tracing::{error, info, warn};
+use tracing::{debug, error, info, warn};
 
 use crate::app::App;
 use crate::ingest::{self, Outcome};
@@ -62,6 +62,9 @@ pub async fn poll_source(
             let checkpoints: Vec<&Checkpoint> = chunk.iter().map(|i| &i.checkpoint).collect();
             source.settle_all(&checkpoints).await?;
             outcomes.extend(done);
+            // Progress, not the end of the backlog, is what health counts:
+            // a long backlog being stored is a source that works.
+            health::poll_ok(app, source.name()).await?;
         }
     }
 }
@@ -77,6 +80,47 @@ fn by_size(batch: &[crate::source::Incoming]) -> usize {
         }
     }
     batch.len().min(BATCH)
+}
+
+/// How soon a stage that failed tries again.
+pub const FAULT_RETRY: Duration = Duration::from_secs(5);
+
+/// The one place a step's failure is handled: it becomes (or stays) the
+/// stage's current fault in [`App::faults`], which `/readyz` and `postroom
+/// status` report, and is logged when it starts or its reason changes, not
+/// at every retry; a success clears it, and says so. A failure to write
+/// the database at all (disk full, read-only, server gone) is named as
+/// such. The connection of a transaction that could not end is already
+/// discarded by the store. Returns whether the step failed.
+fn report<T>(app: &App, stage: &str, result: &Result<T>, failed: &str) -> bool {
+    use crate::faults::Change;
+    let now = app.clock.now();
+    match result {
+        Ok(_) => {
+            if let Change::Cleared(f) = app.faults.succeeded(stage) {
+                info!(stage, since = %f.since, "Working again: the fault has cleared.");
+            }
+            false
+        }
+        Err(e) => {
+            let detail = format!("{e:#}");
+            let storage = crate::store::fault::write_fault(e);
+            let why = match storage {
+                Some(fault) => format!("{fault}: {detail}"),
+                None => detail,
+            };
+            match app.faults.failed(stage, now, &why, storage.is_some()) {
+                Change::Started | Change::Changed => match storage {
+                    Some(_) => {
+                        error!(stage, error = %why, "{failed} The database cannot be written: this stage takes no work until it can.")
+                    }
+                    None => error!(stage, error = %why, "{failed}"),
+                },
+                _ => debug!(stage, error = %why, "{failed}"),
+            }
+            true
+        }
+    }
 }
 
 /// Builds the delivery worker the config asks for.
@@ -191,7 +235,7 @@ fn spawn(app: &Arc<App>, stop: &CancellationToken) -> Result<TaskTracker> {
     tracker.spawn(watchdog_loop(app.clone(), stop.clone(), ready.clone()));
     tracker.spawn(schedule_loop(app.clone(), stop.clone(), ready.clone()));
     let worker = worker(app)?;
-    tracker.spawn(delivery_loop(worker, stop.clone(), ready));
+    tracker.spawn(delivery_loop(app.clone(), worker, stop.clone(), ready));
     // systemd (Type=notify): a watchdog ping while the database answers,
     // at half the interval systemd asked for.
     let mut usec = 0;
@@ -215,18 +259,19 @@ async fn drain(app: &App, tracker: TaskTracker) {
     }
 }
 
-/// Stops the endpoint, removes this instance's record and closes the
+/// Stops the endpoint, records that this instance stopped and closes the
 /// database.
 async fn close(app: &App, http: Option<tokio::task::JoinHandle<()>>) {
     if let Some(http) = http {
         let _ = tokio::time::timeout(Duration::from_secs(2), http).await;
     }
     if let Ok(mut conn) = app.store.conn().await
-        && let Err(e) = crate::store::outbox::forget_instance(&mut conn, &app.instance).await
+        && let Err(e) =
+            crate::store::outbox::instance_stopped(&mut conn, &app.instance, app.clock.now()).await
     {
         warn!(
             error = format!("{e:#}"),
-            "Cannot remove this instance's record."
+            "Cannot record that this instance stopped."
         );
     }
     app.store.close().await;
@@ -245,36 +290,56 @@ async fn source_loop(
     info!(source = %config.name, "Source started.");
     let mut lease = Leased::default();
     loop {
-        if !lease.hold(&app, &config.name).await {
+        let stage = format!("source {}", config.name);
+        // A lease refused is a fault of the source; a lease granted says
+        // nothing yet about reading it.
+        let held = match lease.hold(&app, &config.name).await {
+            Ok(held) => held,
+            Err(e) => {
+                let failed: Result<()> = Err(e);
+                report(
+                    &app,
+                    &stage,
+                    &failed,
+                    "Cannot ask for the source's lease; will retry.",
+                );
+                false
+            }
+        };
+        if !held {
             tokio::select! {
                 _ = stop.cancelled() => break,
                 _ = tokio::time::sleep(LEASE_RETRY) => {}
             }
             continue;
         }
-        let polled = poll_source(&app, &mut source, &stop, &ready).await;
-        let recorded = match &polled {
-            Ok(_) => health::poll_ok(&app, &config.name).await,
-            Err(e) => health::poll_failed(&app, &config.name, e).await,
+        let polled = match poll_source(&app, &mut source, &stop, &ready).await {
+            Ok(outcomes) => health::poll_ok(&app, &config.name).await.map(|()| outcomes),
+            Err(e) => Err(e),
         };
-        match polled {
+        match &polled {
             Ok(outcomes) if !outcomes.is_empty() => {
                 info!(source = %config.name, stored = outcomes.len(), "Poll done.")
             }
             Ok(_) => {}
             Err(e) => {
-                error!(source = %config.name, error = format!("{e:#}"), "Poll failed; will retry.")
+                if let Err(not_recorded) = health::poll_failed(&app, &config.name, e).await {
+                    debug!(source = %config.name, error = format!("{not_recorded:#}"), "Cannot record the failed poll.");
+                }
             }
         }
-        if let Err(e) = recorded {
-            error!(source = %config.name, error = format!("{e:#}"), "Cannot record the source's health.");
-        }
+        let faulted = report(&app, &stage, &polled, "Poll failed; will retry.");
         if stop.is_cancelled() {
             break;
         }
         // Polled at least three times per stall_alert, so that a quiet
         // source is never taken for a stalled one.
-        let interval = app.config.poll_interval.min(app.config.stall_alert / 3);
+        // After a failure, tried again within FAULT_RETRY: work resumes
+        // soon after the fault clears.
+        let mut interval = app.config.poll_interval.min(app.config.stall_alert / 3);
+        if faulted {
+            interval = interval.min(FAULT_RETRY);
+        }
         source.wait(&stop, interval).await;
         if stop.is_cancelled() {
             break;
@@ -298,34 +363,30 @@ struct Leased {
 impl Leased {
     /// Whether this instance holds the lease now, asking for it when it
     /// does not (and saying so in the log when that changes).
-    async fn hold(&mut self, app: &App, source: &str) -> bool {
+    async fn hold(&mut self, app: &App, source: &str) -> Result<bool> {
         if let Some(l) = self.lease.as_mut()
             && l.holds().await
         {
-            return true;
+            return Ok(true);
         }
         if self.lease.take().is_some() {
             warn!(source = %source, "Lost the lease on this source; another instance may read it now.");
         }
-        match app.store.try_lease(source).await {
-            Ok(Some(l)) => {
+        match app.store.try_lease(source).await? {
+            Some(l) => {
                 if self.standing_by {
                     info!(source = %source, "This instance reads the source now (taken over).");
                 }
                 self.lease = Some(l);
                 self.standing_by = false;
-                true
+                Ok(true)
             }
-            Ok(None) => {
+            None => {
                 if !self.standing_by {
                     info!(source = %source, "Another instance reads this source; standing by.");
                     self.standing_by = true;
                 }
-                false
-            }
-            Err(e) => {
-                error!(source = %source, error = format!("{e:#}"), "Cannot ask for the source's lease; will retry.");
-                false
+                Ok(false)
             }
         }
     }
@@ -339,12 +400,12 @@ async fn heartbeat_loop(app: Arc<App>, stop: CancellationToken) {
             let mut conn = app.store.conn().await?;
             crate::store::outbox::heartbeat(&mut conn, &app.instance, app.clock.now()).await
         };
-        if let Err(e) = beat.await {
-            warn!(
-                error = format!("{e:#}"),
-                "Cannot record that this instance is alive; will retry."
-            );
-        }
+        report(
+            &app,
+            "heartbeat",
+            &beat.await,
+            "Cannot record that this instance is alive; will retry.",
+        );
         tokio::select! {
             _ = stop.cancelled() => break,
             _ = tokio::time::sleep(crate::outbox::HEARTBEAT) => {}
@@ -363,13 +424,17 @@ async fn watchdog_loop(app: Arc<App>, stop: CancellationToken, ready: Arc<Notify
             _ = stop.cancelled() => break,
             _ = tokio::time::sleep(tick) => {}
         }
-        match health::watch(&app, started).await {
-            Ok(alerted) if !alerted.is_empty() => ready.notify_one(),
-            Ok(_) => {}
-            Err(e) => error!(
-                error = format!("{e:#}"),
-                "The stall watchdog failed; will retry."
-            ),
+        let watched = health::watch(&app, started).await;
+        if report(
+            &app,
+            "watchdog",
+            &watched,
+            "The stall watchdog failed; will retry.",
+        ) {
+            continue;
+        }
+        if watched.is_ok_and(|alerted| !alerted.is_empty()) {
+            ready.notify_one();
         }
     }
 }
@@ -378,17 +443,24 @@ async fn watchdog_loop(app: Arc<App>, stop: CancellationToken, ready: Arc<Notify
 /// updates, reminders, digests, retention.
 async fn schedule_loop(app: Arc<App>, stop: CancellationToken, ready: Arc<Notify>) {
     loop {
-        match schedule_once(&app).await {
-            Ok(s) if s.reminders.mails > 0 || s.digests > 0 => ready.notify_one(),
-            Ok(_) => {}
-            Err(e) => error!(
-                error = format!("{e:#}"),
-                "Reminders or digests failed; will retry."
-            ),
+        let done = schedule_once(&app).await;
+        let faulted = report(
+            &app,
+            "schedule",
+            &done,
+            "Reminders or digests failed; will retry.",
+        );
+        if done.is_ok_and(|s| s.reminders.mails > 0 || s.digests > 0) {
+            ready.notify_one();
         }
+        let tick = if faulted {
+            FAULT_RETRY
+        } else {
+            crate::schedule::SCHEDULE_TICK
+        };
         tokio::select! {
             _ = stop.cancelled() => break,
-            _ = tokio::time::sleep(crate::schedule::SCHEDULE_TICK) => {}
+            _ = tokio::time::sleep(tick) => {}
         }
     }
 }
@@ -396,27 +468,38 @@ async fn schedule_loop(app: Arc<App>, stop: CancellationToken, ready: Arc<Notify
 /// The delivery worker (`Worker::deliver_one`): everything due, one mail
 /// at a time, so that a stop waits only for the send in hand; then wait to
 /// be woken by new mail.
-async fn delivery_loop(worker: Worker, stop: CancellationToken, ready: Arc<Notify>) {
+async fn delivery_loop(app: Arc<App>, worker: Worker, stop: CancellationToken, ready: Arc<Notify>) {
     loop {
+        let mut faulted = false;
         while !stop.is_cancelled() {
-            match worker.deliver_one().await {
-                Ok(Some(_)) => {}
-                Ok(None) => break,
-                Err(e) => {
-                    error!(error = format!("{e:#}"), "Delivery failed; will retry.");
-                    break;
-                }
+            let done = worker.deliver_one().await;
+            faulted = report(&app, "delivery", &done, "Delivery failed; will retry.");
+            if !matches!(done, Ok(Some(_))) {
+                break;
             }
         }
+        let idle = if faulted {
+            FAULT_RETRY
+        } else {
+            Duration::from_secs(15)
+        };
         tokio::select! {
             _ = stop.cancelled() => break,
             _ = ready.notified() => {}
             // Nothing new for a while: end the SMTP session rather than
             // leave it for the server to time out.
-            _ = tokio::time::sleep(Duration::from_secs(15)) => worker.close().await,
+            _ = tokio::time::sleep(idle) => worker.close().await,
         }
     }
     worker.close().await;
+    let unrecorded = worker.unrecorded().await;
+    if unrecorded > 0 {
+        warn!(
+            unrecorded,
+            "Mail was sent that the database could not record as sent: it goes out again after \
+             the restart, with the same Message-ID."
+        );
+    }
     info!("Delivery worker stopped.");
 }
 

@@ -1,9 +1,11 @@
 //! The daemon's HTTP endpoint, on a loopback address (`[http] listen`):
 //!
 //! - `/healthz`: liveness. 200 while the process's runtime answers.
-//! - `/readyz`: 200 when the database answers and every source's last poll
-//!   succeeded within `daemon.stall_alert`; else 503, with which part is
-//!   down. A body in JSON either way.
+//! - `/readyz`: 200 when the database answers, no stage of the daemon has
+//!   a current fault (see [`crate::faults`]: a database that cannot be
+//!   written, a source that cannot be read, ...), and every source has made
+//!   progress within `daemon.stall_alert`; else 503, with which part is
+//!   down and why. A body in JSON either way; `postroom status` reads it.
 //! - `/metrics`: Prometheus text format (see [`crate::metrics`]).
 //!
 //! Nothing here reveals a message, a case or a person: only states,
@@ -65,8 +67,15 @@ async fn healthz() -> impl IntoResponse {
 #[derive(Serialize)]
 struct Readiness {
     ready: bool,
+    /// The database answers a read.
     database: bool,
+    /// The database takes writes: no stage has failed to write it since
+    /// its last success.
+    storage: bool,
     sources: Vec<SourceReadiness>,
+    /// What is failing in this process now, stage by stage (sources, the
+    /// delivery worker, the heartbeat, the schedule, the watchdog).
+    faults: Vec<crate::faults::Fault>,
 }
 
 #[derive(Serialize)]
@@ -108,7 +117,21 @@ async fn readyz(State(ctx): State<Ctx>) -> impl IntoResponse {
             Err(e) => error!(error = format!("{e:#}"), "Cannot read the sources' health."),
         }
     }
+    let faults = ctx.app.faults.current();
+    let storage = !faults.iter().any(|f| f.storage);
+    // A source's own fault (recorded in memory even when the database
+    // could not record it) makes it not ready.
+    for s in &mut sources {
+        if let Some(f) = faults
+            .iter()
+            .find(|f| f.stage == format!("source {}", s.source))
+        {
+            s.ready = false;
+            s.reason = Some(f.why.clone());
+        }
+    }
     let ready = database
+        && faults.is_empty()
         && sources.len() == ctx.app.config.sources.len()
         && sources.iter().all(|s| s.ready);
     let code = if ready {
@@ -119,7 +142,9 @@ async fn readyz(State(ctx): State<Ctx>) -> impl IntoResponse {
     let body = Readiness {
         ready,
         database,
+        storage,
         sources,
+        faults,
     };
     (code, axum::Json(body))
 }

@@ -35,6 +35,7 @@ pub mod config;
 pub mod daemon;
 pub mod deadlines;
 pub mod extract;
+pub mod faults;
 mod http;
 pub mod ingest;
 pub mod message;

@@ -42,6 +42,7 @@ pub struct Metrics {
     sent: Family<PurposeLabel, Counter>,
     send_failures: Family<PurposeLabel, Counter>,
     dead_letters: Family<PurposeLabel, Counter>,
+    resends: Family<PurposeLabel, Counter>,
     imap_reconnects: Family<SourceLabel, Counter>,
     last_poll: Family<SourceLabel, FloatGauge>,
     latency: Histogram,
@@ -66,6 +67,7 @@ impl Metrics {
             sent: Family::default(),
             send_failures: Family::default(),
             dead_letters: Family::default(),
+            resends: Family::default(),
             imap_reconnects: Family::default(),
             last_poll: Family::default(),
             // 5 ms to about 80 s.
@@ -100,6 +102,11 @@ impl Metrics {
             "mail_dead_letters",
             "Mail given up on and moved to the dead letters, by purpose",
             m.dead_letters.clone(),
+        );
+        registry.register(
+            "mail_resends",
+            "Attempts at mail whose earlier attempt ended with no outcome recorded (a process died mid-send): possibly a second copy, with the same Message-ID, by purpose",
+            m.resends.clone(),
         );
         registry.register(
             "imap_reconnects",
@@ -166,6 +173,11 @@ impl Metrics {
                 .get_or_create(&purpose_label(purpose))
                 .inc();
         }
+    }
+
+    /// An attempt at a mail whose earlier attempt's outcome is unknown.
+    pub fn resend(&self, purpose: &str) {
+        self.resends.get_or_create(&purpose_label(purpose)).inc();
     }
 
     pub fn imap_reconnect(&self, source: &str) {

@@ -1,6 +1,6 @@
-//! The IT team's commands: `status` (how each source is doing), `outbox`
-//! (what is queued, sent or dead), and the data-protection ones,
-//! `retention run` and `export`.
+//! The IT team's commands: `outbox` (what is queued, sent or dead), and
+//! the data-protection ones, `retention run` and `export`; `status` is in
+//! `status.rs`.
 
 use std::io::Write;
 use std::path::Path;
@@ -76,57 +76,6 @@ pub(super) async fn export(
         done.sent
     );
     Ok(ExitCode::SUCCESS)
-}
-
-pub(super) async fn status(config: &Path, json: bool) -> Result<ExitCode> {
-    let prepared = prepare(config)?;
-    let app = App::start(prepared, clock::system()).await?;
-    let statuses = crate::schedule::health::status(&app, None).await?;
-    app.store.close().await;
-    let when = |t: &Option<chrono::DateTime<chrono::Utc>>| {
-        t.map(|t| {
-            crate::store::ts(t)
-                .get(..16)
-                .unwrap_or("")
-                .replace('T', " ")
-        })
-        .unwrap_or_else(|| "never".into())
-    };
-    if json {
-        for s in &statuses {
-            println!("{}", serde_json::to_string(s)?);
-        }
-    } else {
-        let mut table = comfy_table::Table::new();
-        table.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED);
-        table.set_header([
-            "Source",
-            "Health",
-            "Last good poll (UTC)",
-            "Last failure (UTC)",
-            "Why",
-        ]);
-        for s in &statuses {
-            table.add_row([
-                s.source.clone(),
-                if s.ok { "green" } else { "RED" }.to_string(),
-                when(&s.last_ok),
-                when(&s.last_failure),
-                s.failure
-                    .clone()
-                    .unwrap_or_default()
-                    .chars()
-                    .take(80)
-                    .collect(),
-            ]);
-        }
-        println!("{table}");
-    }
-    Ok(if statuses.iter().all(|s| s.ok) {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
 }
 
 pub(super) async fn outbox(config: &Path, command: OutboxCommand) -> Result<ExitCode> {

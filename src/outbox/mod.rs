@@ -19,7 +19,7 @@ pub(crate) mod webhook;
 
 use std::time::Duration;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};
 use rand::Rng;
 use serde_json::json;
@@ -72,6 +72,11 @@ pub struct Worker {
     last_beat: std::sync::Mutex<Option<chrono::DateTime<chrono::Utc>>>,
     /// Posts queued webhook events, when a webhook is configured.
     webhook: Option<webhook::Sender>,
+    /// Mail the server accepted whose "sent" the database refused to
+    /// record (disk full, server gone), with when it was accepted. Recorded
+    /// before anything else is claimed, so that none of it goes out twice
+    /// while this process lives.
+    unrecorded: tokio::sync::Mutex<Vec<(outbox::Claimed, DateTime<Utc>)>>,
     metrics: Option<std::sync::Arc<crate::metrics::Metrics>>,
 }
 
@@ -99,6 +104,7 @@ impl Worker {
             last_beat: std::sync::Mutex::new(None),
             webhook: None,
             metrics: None,
+            unrecorded: tokio::sync::Mutex::new(Vec::new()),
         }
     }
 
@@ -114,8 +120,11 @@ impl Worker {
         self
     }
 
-    /// Claims and sends one due mail; `None` when nothing is due.
+    /// Claims and sends one due mail; `None` when nothing is due. Mail
+    /// sent earlier and not yet recorded as sent is recorded first; while
+    /// that fails, nothing new is claimed.
     pub async fn deliver_one(&self) -> Result<Option<(i64, Outcome)>> {
+        self.record_unrecorded().await?;
         let now = self.clock.now();
         let lease = chrono::Duration::from_std(LEASE)?;
         let claimed = {
@@ -151,6 +160,11 @@ impl Worker {
         let Some(mail) = claimed else {
             return Ok(None);
         };
+        if mail.resend
+            && let Some(m) = &self.metrics
+        {
+            m.resend(&mail.purpose);
+        }
         let span = tracing::info_span!("deliver", outbox = mail.id, purpose = %mail.purpose, attempt = mail.attempts);
         let id = mail.id;
         let outcome = self.attempt(mail).instrument(span).await?;
@@ -172,29 +186,23 @@ impl Worker {
                 .await
         };
         let now = self.clock.now();
-        let mut tx = self.store.begin().await?;
-        let outcome = match result {
+        let failure = match result {
             Ok(()) => {
-                outbox::mark_sent(&mut tx, mail.id, now).await?;
-                if let Some(case) = mail.case_id {
-                    if mail.purpose == "acknowledgement" {
-                        cases::set_acknowledged(&mut tx, case, now).await?;
-                        crate::store::deadlines::meet(
-                            &mut tx,
-                            case,
-                            &[crate::deadlines::Kind::Acknowledge],
-                            now,
-                        )
-                        .await?;
-                    }
-                    let detail = json!({ "outbox": mail.id, "purpose": mail.purpose, "message_id": mail.message_id });
-                    cases::add_event(&mut tx, case, now, "postroom", "mail_sent", None, &detail)
-                        .await?;
-                }
                 info!("Mail sent.");
-                Outcome::Sent
+                if let Err(e) = self.record_sent(&mail, now).await {
+                    self.unrecorded.lock().await.push((mail, now));
+                    return Err(e.context("The mail was sent, and cannot be recorded as sent yet"));
+                }
+                if let Some(m) = &self.metrics {
+                    m.sent(&mail.purpose);
+                }
+                return Ok(Outcome::Sent);
             }
-            Err(SendError::Transient(error)) => {
+            Err(failure) => failure,
+        };
+        let mut tx = self.store.begin().await?;
+        let outcome = match failure {
+            SendError::Transient(error) => {
                 let age = (now - mail.queued_at).to_std().unwrap_or_default();
                 let next = now + chrono::Duration::from_std(backoff(mail.attempts))?;
                 if age >= self.retry_for || mail.attempts >= i64::from(self.max_attempts) {
@@ -212,7 +220,7 @@ impl Worker {
                     Outcome::Retry { at: next }
                 }
             }
-            Err(SendError::Permanent(error)) => {
+            SendError::Permanent(error) => {
                 warn!(error = %error, "Permanent failure; mail moved to the dead letters.");
                 outbox::mark_failed(&mut tx, mail.id, &error).await?;
                 if let Some(case) = mail.case_id {
@@ -226,13 +234,56 @@ impl Worker {
         };
         tx.commit().await?;
         if let Some(m) = &self.metrics {
-            match outcome {
-                Outcome::Sent => m.sent(&mail.purpose),
-                Outcome::Retry { .. } => m.send_failed(&mail.purpose, false),
-                Outcome::Failed => m.send_failed(&mail.purpose, true),
-            }
+            m.send_failed(&mail.purpose, outcome == Outcome::Failed);
         }
         Ok(outcome)
+    }
+
+    /// Records that `mail` was accepted at `at`, in one short transaction:
+    /// marked sent, and its case's acknowledgement met.
+    async fn record_sent(&self, mail: &outbox::Claimed, at: DateTime<Utc>) -> Result<()> {
+        let mut tx = self.store.begin().await?;
+        outbox::mark_sent(&mut tx, mail.id, at).await?;
+        if let Some(case) = mail.case_id {
+            if mail.purpose == "acknowledgement" {
+                cases::set_acknowledged(&mut tx, case, at).await?;
+                crate::store::deadlines::meet(
+                    &mut tx,
+                    case,
+                    &[crate::deadlines::Kind::Acknowledge],
+                    at,
+                )
+                .await?;
+            }
+            let detail = json!({ "outbox": mail.id, "purpose": mail.purpose, "message_id": mail.message_id });
+            cases::add_event(&mut tx, case, at, "postroom", "mail_sent", None, &detail).await?;
+        }
+        tx.commit()
+            .await
+            .context("Cannot record the mail as sent")?;
+        Ok(())
+    }
+
+    /// Records the mail sent earlier whose record failed; stops at the
+    /// first that still fails.
+    async fn record_unrecorded(&self) -> Result<()> {
+        let mut waiting = self.unrecorded.lock().await;
+        while let Some((mail, at)) = waiting.first() {
+            self.record_sent(mail, *at)
+                .await
+                .context("Mail sent earlier still cannot be recorded as sent")?;
+            if let Some(m) = &self.metrics {
+                m.sent(&mail.purpose);
+            }
+            info!(outbox = mail.id, "Mail sent earlier recorded as sent.");
+            waiting.remove(0);
+        }
+        Ok(())
+    }
+
+    /// How many mails were sent and not yet recorded as sent.
+    pub async fn unrecorded(&self) -> usize {
+        self.unrecorded.lock().await.len()
     }
 
     /// Ends the transport's open session, if any (QUIT).

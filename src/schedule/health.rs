@@ -116,6 +116,66 @@ pub async fn watch(app: &App, started: DateTime<Utc>) -> Result<Vec<String>> {
     Ok(alerted)
 }
 
+/// Whether postroom runs on this database, as its instances' heartbeats
+/// say.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Daemon {
+    pub running: bool,
+    /// In words: "running: pid 41 on mail1, seen 3 s ago", "stopped on
+    /// Monday 30 November 2026 at 17:02", ...
+    pub said: String,
+    #[serde(serialize_with = "crate::store::ts_format::opt")]
+    pub last_seen: Option<DateTime<Utc>>,
+}
+
+/// What the instances on record say at `now`: running when one that has
+/// not stopped was seen within `gone` (it says so every few seconds); a
+/// process that cannot write the database cannot say so either.
+pub fn daemon(
+    app: &App,
+    instances: &[crate::store::outbox::Instance],
+    now: DateTime<Utc>,
+) -> Daemon {
+    let gone = chrono::Duration::from_std(crate::outbox::INSTANCE_GONE).unwrap_or_default();
+    let alive: Vec<_> = instances
+        .iter()
+        .filter(|i| i.stopped_at.is_none() && now - i.seen_at <= gone)
+        .collect();
+    let last_seen = instances.iter().map(|i| i.seen_at).max();
+    if let Some(first) = alive.first() {
+        let ago = (now - first.seen_at).num_seconds().max(0);
+        let others = match alive.len() {
+            1 => String::new(),
+            n => format!(" (and {} more instances)", n - 1),
+        };
+        return Daemon {
+            running: true,
+            said: format!(
+                "running: pid {} on {}, seen {ago} s ago{others}",
+                first.pid, first.host
+            ),
+            last_seen,
+        };
+    }
+    let said = match instances.first() {
+        None => "not running: postroom has never run on this database".to_string(),
+        Some(i) => match i.stopped_at {
+            Some(at) => format!("not running: stopped on {}", local(app, at)),
+            None => format!(
+                "not running, or unable to write to the database: last seen on {} (pid {} on {})",
+                local(app, i.seen_at),
+                i.pid,
+                i.host
+            ),
+        },
+    };
+    Daemon {
+        running: false,
+        said,
+        last_seen,
+    }
+}
+
 fn stall(app: &App) -> chrono::Duration {
     chrono::Duration::from_std(app.config.stall_alert).unwrap_or(chrono::Duration::MAX)
 }

@@ -21,6 +21,7 @@ pub mod checkpoints;
 pub mod deadlines;
 pub mod digests;
 pub mod export;
+pub mod fault;
 pub mod figures;
 pub mod health;
 pub mod lists;
@@ -78,7 +79,9 @@ impl Store {
         let options = AnyConnectOptions::from_str(url).context("Invalid database URL")?;
         let pool = AnyPoolOptions::new()
             .max_connections(max_connections)
-            .acquire_timeout(Duration::from_secs(30))
+            // A database that has gone is noticed (and reported by health)
+            // within this; busy SQLite waits for its lock separately.
+            .acquire_timeout(Duration::from_secs(10))
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {
@@ -88,6 +91,19 @@ impl Store {
                         conn.execute("PRAGMA synchronous = FULL").await?;
                     }
                     Ok(())
+                })
+            })
+            // A connection whose transaction could not end (a COMMIT or
+            // ROLLBACK refused: disk full, read-only file, server gone) is
+            // closed, never handed out again: on it every later BEGIN would
+            // fail, or a write would land in a transaction nobody commits.
+            .after_release(|conn, _meta| {
+                Box::pin(async move {
+                    use sqlx::Connection;
+                    // Flushes a rollback queued when the transaction was
+                    // dropped, then asks whether one is still open.
+                    conn.ping().await?;
+                    Ok(!conn.is_in_transaction())
                 })
             })
             .connect_with(options)

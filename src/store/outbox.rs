@@ -57,6 +57,10 @@ pub struct Claimed {
     pub attempts: i64,
     /// The start of the current retry window.
     pub queued_at: DateTime<Utc>,
+    /// An earlier claim ended with no outcome recorded (its process died
+    /// mid-send): this attempt may be the second copy of a mail the server
+    /// accepted, with the same Message-ID.
+    pub resend: bool,
 }
 
 /// Claims the oldest mail that is due, for `lease`, counting the attempt
@@ -80,15 +84,16 @@ pub async fn claim_next(
         Backend::Sqlite => "",
     };
     let sql = format!(
-        "UPDATE outbox SET claimed_until = $1, claimed_by = $3, attempts = attempts + 1 WHERE id = (\
+        "UPDATE outbox SET claimed_until = $1, claimed_by = $3, attempts = attempts + 1, \
+           resend = CASE WHEN claimed_until IS NOT NULL OR resend = 1 THEN 1 ELSE 0 END WHERE id = (\
            SELECT id FROM outbox WHERE status = 'queued' AND next_attempt_at <= $2 \
            AND (claimed_until IS NULL OR claimed_until < $2 OR claimed_by IS NULL \
-                OR claimed_by NOT IN (SELECT id FROM instances WHERE seen_at >= $4)) \
+                OR claimed_by NOT IN (SELECT id FROM instances WHERE seen_at >= $4 AND stopped_at IS NULL)) \
            AND (purpose <> 'webhook' OR NOT EXISTS (SELECT 1 FROM outbox AS earlier \
                 WHERE earlier.purpose = 'webhook' AND earlier.case_id = outbox.case_id \
                 AND earlier.status = 'queued' AND earlier.id < outbox.id)) \
            ORDER BY id LIMIT 1{lock}) \
-         RETURNING id, case_id, purpose, message_id, envelope_from, recipients, raw, attempts, queued_at"
+         RETURNING id, case_id, purpose, message_id, envelope_from, recipients, raw, attempts, queued_at, resend"
     );
     let row = sqlx::query(&sql)
         .bind(ts(lease_until))
@@ -113,6 +118,7 @@ pub async fn claim_next(
         raw: r.try_get("raw")?,
         attempts: r.try_get("attempts")?,
         queued_at: parse_ts(&queued)?,
+        resend: r.try_get::<i64, _>("resend")? == 1,
     }))
 }
 
@@ -132,7 +138,7 @@ pub async fn schedule_retry(
     next: DateTime<Utc>,
     error: &str,
 ) -> Result<()> {
-    sqlx::query("UPDATE outbox SET next_attempt_at = $1, claimed_until = NULL, last_error = $2 WHERE id = $3")
+    sqlx::query("UPDATE outbox SET next_attempt_at = $1, claimed_until = NULL, last_error = $2, resend = 0 WHERE id = $3")
         .bind(ts(next))
         .bind(error)
         .bind(id)
@@ -302,7 +308,7 @@ pub async fn mark_bounced(conn: &mut Conn, id: i64, detail: &str) -> Result<()> 
 /// Returns how many were released.
 pub async fn release_claims(conn: &mut Conn) -> Result<u64> {
     let done = sqlx::query(
-        "UPDATE outbox SET claimed_until = NULL WHERE status = 'queued' AND claimed_until IS NOT NULL",
+        "UPDATE outbox SET claimed_until = NULL, resend = 1 WHERE status = 'queued' AND claimed_until IS NOT NULL",
     )
     .execute(&mut *conn)
     .await
@@ -327,20 +333,60 @@ pub async fn heartbeat(conn: &mut Conn, instance: &str, now: DateTime<Utc>) -> R
     .execute(&mut *conn)
     .await
     .context("Cannot record that this instance is alive")?;
-    sqlx::query("DELETE FROM instances WHERE seen_at < $1")
+    sqlx::query("DELETE FROM instances WHERE seen_at < $1 AND id <> $2")
         .bind(ts(now - chrono::Duration::days(1)))
+        .bind(instance)
         .execute(&mut *conn)
         .await
         .context("Cannot forget old instances")?;
     Ok(())
 }
 
-/// Forgets `instance` (a clean stop): its claims, if any, end at once.
-pub async fn forget_instance(conn: &mut Conn, instance: &str) -> Result<()> {
-    sqlx::query("DELETE FROM instances WHERE id = $1")
+/// Records that `instance` stopped cleanly at `at`: its claims, if any,
+/// end at once; its record says when postroom last ran.
+pub async fn instance_stopped(conn: &mut Conn, instance: &str, at: DateTime<Utc>) -> Result<()> {
+    sqlx::query("UPDATE instances SET stopped_at = $2, seen_at = $2 WHERE id = $1")
         .bind(instance)
+        .bind(ts(at))
         .execute(&mut *conn)
         .await
-        .context("Cannot remove this instance's record")?;
+        .context("Cannot record that this instance stopped")?;
     Ok(())
+}
+
+/// A postroom process that shares (or shared) the database.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Instance {
+    pub id: String,
+    pub host: String,
+    pub pid: i64,
+    #[serde(serialize_with = "super::ts_format::one")]
+    pub started_at: DateTime<Utc>,
+    #[serde(serialize_with = "super::ts_format::one")]
+    pub seen_at: DateTime<Utc>,
+    #[serde(serialize_with = "super::ts_format::opt")]
+    pub stopped_at: Option<DateTime<Utc>>,
+}
+
+/// Every instance on record, the one seen last first.
+pub async fn instances(conn: &mut Conn) -> Result<Vec<Instance>> {
+    let rows = sqlx::query(
+        "SELECT id, host, pid, started_at, seen_at, stopped_at FROM instances ORDER BY seen_at DESC, id",
+    )
+    .fetch_all(&mut *conn)
+    .await
+    .context("Cannot read the instances")?;
+    rows.iter()
+        .map(|r| {
+            let stopped: Option<String> = r.try_get("stopped_at")?;
+            Ok(Instance {
+                id: r.try_get("id")?,
+                host: r.try_get("host")?,
+                pid: r.try_get("pid")?,
+                started_at: parse_ts(&r.try_get::<String, _>("started_at")?)?,
+                seen_at: parse_ts(&r.try_get::<String, _>("seen_at")?)?,
+                stopped_at: stopped.as_deref().map(parse_ts).transpose()?,
+            })
+        })
+        .collect()
 }

@@ -1101,8 +1101,11 @@ fn every_command_ends_quietly_when_its_output_is_cut_off() {
         let out = child.wait_with_output().unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        // `status` exits 1 here because no daemon runs on the demo's
+        // database; what matters is that it ends quietly.
+        let red_status = args == ["status"] && out.status.code() == Some(1);
         assert!(
-            out.status.success() || out.status.signal() == Some(libc::SIGPIPE),
+            out.status.success() || red_status || out.status.signal() == Some(libc::SIGPIPE),
             "{args:?}: {:?} {stderr}",
             out.status
         );

@@ -8,6 +8,7 @@
 mod harness;
 
 mod cli;
+mod faults;
 mod hostile;
 mod imap;
 mod letters;

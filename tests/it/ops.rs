@@ -19,7 +19,7 @@ use crate::imap::{
     wait_for_outbox_sent,
 };
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -40,7 +40,7 @@ fn sigterm(child: &Child) {
 
 /// Status and body of a GET (HTTP/1.0 over a plain socket); status 0 when
 /// nothing answers.
-async fn get(url: &str) -> (u16, String) {
+pub(crate) async fn get(url: &str) -> (u16, String) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let rest = url.strip_prefix("http://").unwrap();
     let (host, path) = rest.split_at(rest.find('/').unwrap());
@@ -81,7 +81,7 @@ fn sum(text: &str, name: &str) -> f64 {
         .sum()
 }
 
-async fn wait_until<F, Fut>(limit: Duration, mut f: F) -> bool
+pub(crate) async fn wait_until<F, Fut>(limit: Duration, mut f: F) -> bool
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,

@@ -70,6 +70,20 @@ impl TestDb {
         db
     }
 
+    /// A SQLite database in the file `path` (left where it is afterwards).
+    pub fn sqlite_file(path: &std::path::Path) -> TestDb {
+        let nonce: u64 = rand::random();
+        let db = TestDb {
+            url: format!("sqlite://{}", path.display()),
+            env_var: format!("POSTROOM_TEST_DB_{nonce:016x}"),
+            _dir: None,
+            pg_name: None,
+        };
+        // SAFETY: as in `new`.
+        unsafe { std::env::set_var(&db.env_var, &db.url) };
+        db
+    }
+
     /// The name of an environment variable that holds the URL (configs
     /// never hold database URLs themselves).
     pub fn url_env(&self) -> &str {
@@ -102,5 +116,127 @@ impl Drop for TestDb {
             });
         })
         .join();
+    }
+}
+
+/// A PostgreSQL server of the test's own (initdb in a temporary folder,
+/// trust authentication, 127.0.0.1 on a free port), which the test may stop
+/// or kill: the shared server on 5432 is never touched.
+pub struct OwnPostgres {
+    pub port: u16,
+    dir: tempfile::TempDir,
+}
+
+const PG_BIN: &str = "/usr/lib/postgresql/15/bin";
+
+fn as_postgres(program: &str, args: &[&str]) -> std::process::Output {
+    let out = std::process::Command::new("runuser")
+        .args(["-u", "postgres", "--"])
+        .arg(format!("{PG_BIN}/{program}"))
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {program} as postgres: {e}"));
+    assert!(
+        out.status.success(),
+        "{program} {args:?}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+impl OwnPostgres {
+    pub fn start() -> OwnPostgres {
+        let dir = tempfile::tempdir().unwrap();
+        std::process::Command::new("chown")
+            .args(["postgres:postgres"])
+            .arg(dir.path())
+            .status()
+            .unwrap();
+        let data = dir.path().join("data");
+        as_postgres(
+            "initdb",
+            &[
+                "-A",
+                "trust",
+                "-U",
+                "postgres",
+                "-D",
+                data.to_str().unwrap(),
+            ],
+        );
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let pg = OwnPostgres { port, dir };
+        pg.up();
+        pg
+    }
+
+    fn data(&self) -> String {
+        self.dir.path().join("data").display().to_string()
+    }
+
+    /// Starts the server (again), waiting until it takes connections.
+    pub fn up(&self) {
+        let options = format!(
+            "-p {} -c listen_addresses=127.0.0.1 -k {} -c fsync=off",
+            self.port,
+            self.dir.path().display()
+        );
+        let log = self.dir.path().join("server.log").display().to_string();
+        as_postgres(
+            "pg_ctl",
+            &[
+                "-D",
+                &self.data(),
+                "-l",
+                &log,
+                "-o",
+                &options,
+                "-w",
+                "start",
+            ],
+        );
+    }
+
+    /// Stops the server at once, as a crash would (`-m immediate`).
+    pub fn down(&self) {
+        as_postgres(
+            "pg_ctl",
+            &["-D", &self.data(), "-m", "immediate", "-w", "stop"],
+        );
+    }
+
+    pub fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+}
+
+impl Drop for OwnPostgres {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("runuser")
+            .args(["-u", "postgres", "--"])
+            .arg(format!("{PG_BIN}/pg_ctl"))
+            .args(["-D", &self.data(), "-m", "immediate", "stop"])
+            .output();
+    }
+}
+
+impl TestDb {
+    /// The database of `server`.
+    pub fn on_server(server: &OwnPostgres) -> TestDb {
+        let nonce: u64 = rand::random();
+        let db = TestDb {
+            url: server.url(),
+            env_var: format!("POSTROOM_TEST_DB_{nonce:016x}"),
+            _dir: None,
+            pg_name: None,
+        };
+        // SAFETY: as in `new`.
+        unsafe { std::env::set_var(&db.env_var, &db.url) };
+        db
     }
 }

@@ -80,7 +80,11 @@ impl TestApp {
         extra: &str,
         directory: &Path,
     ) -> TestApp {
-        let db = TestDb::new(backend).await;
+        TestApp::on(TestDb::new(backend).await, delivery, extra, directory).await
+    }
+
+    /// As [`build`], on the database `db`.
+    pub async fn on(db: TestDb, delivery: Delivery, extra: &str, directory: &Path) -> TestApp {
         let dir = tempfile::tempdir().expect("a temporary folder");
         std::fs::create_dir_all(dir.path().join("inbox")).unwrap();
         let delivery = match delivery {

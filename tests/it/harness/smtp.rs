@@ -107,6 +107,16 @@ impl SmtpServer {
         .unwrap();
     }
 
+    /// From now on, each message is kept at once and its 250 waits until
+    /// [`release`](Self::release).
+    pub fn hold(&self) {
+        std::fs::write(self.dir.path().join("hold"), b"").unwrap();
+    }
+
+    pub fn release(&self) {
+        std::fs::remove_file(self.dir.path().join("hold")).unwrap();
+    }
+
     pub fn received(&self) -> Vec<Received> {
         read_received(self.dir.path())
     }

@@ -12,6 +12,9 @@ replies ("451 4.3.0 Try again later", "550 5.1.1 No such user"); each DATA
 command takes the first one off the list and answers with it instead of
 accepting the message. An empty list, or no file, accepts everything.
 
+Held replies: while DIR/hold exists, each accepted message is written at
+once and its 250 reply waits until the file is removed.
+
 With --introspect URL the server offers AUTH XOAUTH2 and asks that OAuth2
 introspection endpoint whether the bearer token is active and belongs to
 the user (as Exchange Online checks a token against Entra ID).
@@ -117,6 +120,10 @@ class Handler:
         with open(stem + ".json", "w") as f:
             json.dump(meta, f)
         os.replace(stem + ".eml.tmp", stem + ".eml")
+        # While DIR/hold exists, the reply waits: the message is kept (above)
+        # and the client hears its 250 when the file goes.
+        while os.path.exists(os.path.join(self.directory, "hold")):
+            await asyncio.sleep(0.05)
         return "250 2.0.0 Message accepted"
 
 

@@ -1,0 +1,359 @@
+//! Real faults on real processes: the database's disk fills up under a
+//! running `postroom run`, and space comes back; PostgreSQL goes down
+//! between the SMTP server taking a mail and postroom recording it.
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+use std::process::Child;
+use std::time::{Duration, Instant};
+
+use postroom::store::outbox;
+
+use crate::harness::db::OwnPostgres;
+use crate::harness::smtp::SmtpServer;
+use crate::harness::{Delivery, TestApp, TestDb, repo, synthetic_messages};
+use crate::ops::{free_port, get, wait_until};
+
+/// A tmpfs of `size` mounted at `at` until dropped (the suite runs as root).
+struct SmallDisk {
+    at: std::path::PathBuf,
+}
+
+impl SmallDisk {
+    fn mount(at: &Path, size: &str) -> SmallDisk {
+        std::fs::create_dir_all(at).unwrap();
+        let out = std::process::Command::new("mount")
+            .args([
+                "-t",
+                "tmpfs",
+                "-o",
+                &format!("size={size},mode=0700"),
+                "tmpfs",
+            ])
+            .arg(at)
+            .output()
+            .expect("mount runs");
+        assert!(
+            out.status.success(),
+            "cannot mount a tmpfs at {} (the suite runs as root): {}",
+            at.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        SmallDisk { at: at.into() }
+    }
+
+    /// Writes `filler` until the disk is full.
+    fn fill(&self) -> u64 {
+        use std::io::Write;
+        let mut f = std::fs::File::create(self.at.join("filler")).unwrap();
+        let chunk = vec![0x5a_u8; 16 << 10];
+        let mut written = 0;
+        while f.write_all(&chunk).is_ok() {
+            written += chunk.len() as u64;
+        }
+        // The last partial chunk, byte by byte would be slow: a small one.
+        while f.write_all(&chunk[..512]).is_ok() {
+            written += 512;
+        }
+        let _ = f.sync_all();
+        written
+    }
+
+    fn free(&self) {
+        std::fs::remove_file(self.at.join("filler")).unwrap();
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(&self.at)
+            .status();
+    }
+}
+
+/// The Message-ID of each mail the SMTP server received, and how often.
+fn received_ids(smtp: &SmtpServer) -> HashMap<String, usize> {
+    let mut ids = HashMap::new();
+    for r in smtp.received() {
+        if let Some(id) = r.header("Message-ID") {
+            *ids.entry(id.trim().trim_matches(['<', '>']).to_string())
+                .or_default() += 1;
+        }
+    }
+    ids
+}
+
+fn status_command(config: &Path) -> (bool, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_postroom"))
+        .args(["status", "--config"])
+        .arg(config)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+fn alive(child: &mut Child) -> bool {
+    child.try_wait().unwrap().is_none()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_disk_turns_health_red_sends_nothing_unrecorded_and_work_resumes_when_space_returns()
+{
+    let smtp = SmtpServer::start();
+    let base = tempfile::tempdir().unwrap();
+    let disk = SmallDisk::mount(&base.path().join("disk"), "3m");
+    let db = TestDb::sqlite_file(&disk.at.join("postroom.sqlite"));
+    let port = free_port();
+    let extra = format!(
+        "[http]\nlisten = \"127.0.0.1:{port}\"\n\n[daemon]\npoll_interval = \"1s\"\n\n\
+         [limits]\nacknowledgements_per_sender_per_hour = 100000\n"
+    );
+    let t = TestApp::on(
+        db,
+        Delivery::Smtp(smtp.port),
+        &extra,
+        &repo().join("examples/mps.csv"),
+    )
+    .await;
+    let config = t.dir.path().join("postroom.toml");
+    let log = t.dir.path().join("run.log");
+    let mut child = crate::harness::spawn_run(&config, &log, &[], &[]);
+    let readyz = format!("http://127.0.0.1:{port}/readyz");
+    let log_text = || std::fs::read_to_string(&log).unwrap_or_default();
+
+    // Working: a first few messages stored and acknowledged.
+    let mail = synthetic_messages(40);
+    for (i, m) in mail[..4].iter().enumerate() {
+        t.deliver(&format!("before-{i}.eml"), m);
+    }
+    let acks_before = wait_until(Duration::from_secs(60), || async {
+        let mut conn = t.app.store.conn().await.unwrap();
+        let rows = outbox::list(&mut conn, None).await.unwrap();
+        !rows.is_empty() && rows.iter().all(|r| r.status == "sent")
+    })
+    .await;
+    assert!(
+        acks_before,
+        "the first mail is acknowledged\n{}",
+        log_text()
+    );
+    assert!(
+        wait_until(Duration::from_secs(10), || async {
+            get(&readyz).await.0 == 200
+        })
+        .await,
+        "ready before the fault: {:?}",
+        get(&readyz).await
+    );
+
+    // The disk fills; mail keeps arriving.
+    let filled = disk.fill();
+    assert!(filled > 0);
+    for (i, m) in mail[4..].iter().enumerate() {
+        t.deliver(&format!("during-{i}.eml"), m);
+    }
+    let full_at = Instant::now();
+    let red = wait_until(Duration::from_secs(60), || async {
+        get(&readyz).await.0 == 503
+    })
+    .await;
+    let (code, body) = get(&readyz).await;
+    assert!(
+        red,
+        "/readyz turns red within a minute: {code} {body}\n{}",
+        log_text()
+    );
+    let red_after = full_at.elapsed();
+    assert!(
+        body.contains("full"),
+        "/readyz says why (the disk is full): {body}"
+    );
+    let (status_ok, status_text) = status_command(&config);
+    assert!(!status_ok, "`postroom status` is red too:\n{status_text}");
+    assert!(
+        status_text.contains("full"),
+        "`postroom status` says why:\n{status_text}"
+    );
+    assert!(alive(&mut child), "the daemon stays up\n{}", log_text());
+
+    // Nothing was handed to SMTP without a durable record of it.
+    let sent_while_full = received_ids(&smtp);
+    {
+        let mut conn = t.app.store.conn().await.unwrap();
+        let rows = outbox::list(&mut conn, None).await.unwrap();
+        let claimed: HashSet<&str> = rows
+            .iter()
+            .filter(|r| r.attempts > 0)
+            .map(|r| r.message_id.as_str())
+            .collect();
+        for id in sent_while_full.keys() {
+            assert!(
+                claimed.contains(id.as_str()),
+                "{id} reached SMTP without a recorded claim"
+            );
+        }
+    }
+
+    // Space comes back: the daemon carries on by itself.
+    disk.free();
+    let freed_at = Instant::now();
+    let all_stored = wait_until(Duration::from_secs(90), || async {
+        let mut conn = t.app.store.conn().await.unwrap();
+        let stored = postroom::store::messages::all(&mut conn).await.unwrap();
+        let rows = outbox::list(&mut conn, None).await.unwrap();
+        stored.len() == mail.len() && rows.iter().all(|r| r.status == "sent")
+    })
+    .await;
+    assert!(
+        all_stored,
+        "every message stored and acknowledged once space is back\n{}",
+        log_text()
+    );
+    let resumed_after = freed_at.elapsed();
+    assert!(
+        alive(&mut child),
+        "resumed without a restart\n{}",
+        log_text()
+    );
+    assert!(
+        wait_until(Duration::from_secs(30), || async {
+            get(&readyz).await.0 == 200
+        })
+        .await,
+        "ready again: {:?}",
+        get(&readyz).await
+    );
+    let (status_ok, status_text) = status_command(&config);
+    assert!(status_ok, "`postroom status` green again:\n{status_text}");
+
+    // Each acknowledgement went out once.
+    let mut conn = t.app.store.conn().await.unwrap();
+    let rows = outbox::list(&mut conn, None).await.unwrap();
+    let sent = received_ids(&smtp);
+    for r in rows.iter().filter(|r| r.purpose == "acknowledgement") {
+        assert_eq!(
+            sent.get(&r.message_id).copied().unwrap_or(0),
+            1,
+            "{} sent once",
+            r.message_id
+        );
+    }
+    let twice: Vec<_> = sent.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(twice.is_empty(), "sent twice: {twice:?}");
+
+    // SAFETY: signals our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let exit = child.wait().unwrap();
+    assert!(exit.success(), "{exit}\n{}", log_text());
+    // Stopped: `status` says so, and since when.
+    let (status_ok, status_text) = status_command(&config);
+    assert!(
+        !status_ok && status_text.contains("not running: stopped on"),
+        "{status_text}"
+    );
+    if std::env::var_os("POSTROOM_TEST_SHOW_LOG").is_some() {
+        eprintln!("{}", log_text());
+    }
+    eprintln!(
+        "full disk: /readyz red {red_after:?} after the disk filled; all {} messages stored and \
+         acknowledged {resumed_after:?} after space came back, no restart, none sent twice",
+        mail.len()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mail_accepted_while_postgres_is_down_is_recorded_when_it_is_back_and_sent_once() {
+    let smtp = SmtpServer::start();
+    let pg = OwnPostgres::start();
+    let port = free_port();
+    let extra =
+        format!("[http]\nlisten = \"127.0.0.1:{port}\"\n\n[daemon]\npoll_interval = \"1s\"\n");
+    let t = TestApp::on(
+        TestDb::on_server(&pg),
+        Delivery::Smtp(smtp.port),
+        &extra,
+        &repo().join("examples/mps.csv"),
+    )
+    .await;
+    let config = t.dir.path().join("postroom.toml");
+    let log = t.dir.path().join("run.log");
+    let mut child = crate::harness::spawn_run(&config, &log, &[], &[]);
+    let readyz = format!("http://127.0.0.1:{port}/readyz");
+    let log_text = || std::fs::read_to_string(&log).unwrap_or_default();
+
+    // The server takes the acknowledgement and holds its 250.
+    smtp.hold();
+    t.deliver("one.eml", &synthetic_messages(1)[0]);
+    assert_eq!(
+        smtp.wait_for(1, Duration::from_secs(60)).len(),
+        1,
+        "the acknowledgement reached the server\n{}",
+        log_text()
+    );
+    // PostgreSQL goes down; then the server says 250.
+    pg.down();
+    smtp.release();
+    let red = wait_until(Duration::from_secs(30), || async {
+        let (code, body) = get(&readyz).await;
+        code == 503 && body.contains("cannot be reached")
+    })
+    .await;
+    assert!(
+        red,
+        "/readyz red, saying why: {:?}\n{}",
+        get(&readyz).await,
+        log_text()
+    );
+    // Several rounds of retries: the mail is not sent again while its
+    // record waits.
+    tokio::time::sleep(Duration::from_secs(12)).await;
+    assert_eq!(smtp.received().len(), 1, "not sent again\n{}", log_text());
+    assert!(alive(&mut child), "the daemon stays up\n{}", log_text());
+
+    pg.up();
+    let recorded = wait_until(Duration::from_secs(60), || async {
+        let Ok(mut conn) = t.app.store.conn().await else {
+            return false;
+        };
+        let rows = outbox::list(&mut conn, None).await.unwrap_or_default();
+        rows.len() == 1 && rows[0].status == "sent" && rows[0].attempts == 1
+    })
+    .await;
+    assert!(
+        recorded,
+        "recorded as sent, after one attempt\n{}",
+        log_text()
+    );
+    assert!(
+        wait_until(Duration::from_secs(30), || async {
+            get(&readyz).await.0 == 200
+        })
+        .await,
+        "ready again: {:?}\n{}",
+        get(&readyz).await,
+        log_text()
+    );
+    let cases = t.cases().await;
+    assert!(
+        cases[0].acknowledged_at.is_some(),
+        "the case says acknowledged"
+    );
+    assert_eq!(smtp.received().len(), 1, "sent once");
+    // SAFETY: signals our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    assert!(child.wait().unwrap().success(), "{}", log_text());
+    let log = log_text();
+    assert!(log.contains("Mail sent earlier recorded as sent."), "{log}");
+    if std::env::var_os("POSTROOM_TEST_SHOW_LOG").is_some() {
+        eprintln!("{log}");
+    }
+}
