@@ -167,6 +167,15 @@ impl Source {
         }
     }
 
+    /// Checks that the source is still there while a batch taken from it
+    /// is being read and stored (an IMAP NOOP); folders always are.
+    pub async fn keepalive(&mut self) -> Result<()> {
+        match self {
+            Source::Imap(s) => s.keepalive().await,
+            _ => Ok(()),
+        }
+    }
+
     /// Closes connections (shutdown).
     pub async fn close(&mut self) {
         if let Source::Imap(s) = self {

@@ -10,8 +10,10 @@ use std::time::{Duration, Instant};
 use postroom::store::outbox;
 
 use crate::harness::db::OwnPostgres;
+use crate::harness::dovecot::Dovecot;
 use crate::harness::smtp::SmtpServer;
-use crate::harness::{Delivery, TestApp, TestDb, repo, synthetic_messages};
+use crate::harness::{Backend, Delivery, TestApp, TestDb, repo, synthetic_messages};
+use crate::imap::{assert_each_stored_once, count_messages, imap_source, wait_for_messages};
 use crate::ops::{free_port, get, wait_until};
 
 /// A tmpfs of `size` mounted at `at` until dropped (the suite runs as root).
@@ -356,4 +358,111 @@ async fn a_mail_accepted_while_postgres_is_down_is_recorded_when_it_is_back_and_
     if std::env::var_os("POSTROOM_TEST_SHOW_LOG").is_some() {
         eprintln!("{log}");
     }
+}
+
+/// The sources' readiness as `/readyz` gives it.
+async fn ready(url: &str) -> (u16, String) {
+    get(url).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_backlog_keeps_health_green_and_dovecot_killed_mid_batch_is_reported_within_ten_seconds()
+ {
+    const MESSAGES: usize = 5000;
+    const ADMIN: &str = "ict-servicedesk@wexcombe.gov.uk";
+    let mut d = Dovecot::start();
+    let smtp = SmtpServer::start();
+    d.append("INBOX", &synthetic_messages(MESSAGES), None).await;
+    let port = free_port();
+    // The backlog outlasts stall_alert several times over.
+    let extra = format!(
+        "{}\n[http]\nlisten = \"127.0.0.1:{port}\"\n\n[daemon]\nstall_alert = \"6s\"\nadmin = \"{ADMIN}\"\n\n\
+         [limits]\nacknowledgements_per_sender_per_hour = 100000\n",
+        imap_source(d.port, "since = \"2000-01-01T00:00:00Z\"")
+    );
+    let t = TestApp::with_extra(Backend::Sqlite, Delivery::Smtp(smtp.port), &extra).await;
+    let config = t.dir.path().join("postroom.toml");
+    let log = t.dir.path().join("run.log");
+    let mut child = crate::harness::spawn_run(&config, &log, &[], &[]);
+    let readyz = format!("http://127.0.0.1:{port}/readyz");
+    let log_text = || std::fs::read_to_string(&log).unwrap_or_default();
+
+    // Ready from the first stored chunk on, and all through the backlog.
+    let start = Instant::now();
+    assert!(
+        wait_until(Duration::from_secs(60), || async {
+            ready(&readyz).await.0 == 200
+        })
+        .await,
+        "ready once storing: {:?}\n{}",
+        ready(&readyz).await,
+        log_text()
+    );
+    let mut checks = 0;
+    let mut not_ready = Vec::new();
+    while start.elapsed() < Duration::from_secs(20) || count_messages(&t).await < 1000 {
+        let (code, body) = ready(&readyz).await;
+        checks += 1;
+        if code != 200 {
+            not_ready.push(body);
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(300),
+            "backlog too slow"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let stored_at_kill = count_messages(&t).await;
+    assert!(
+        stored_at_kill < MESSAGES,
+        "the kill lands in the backlog: {stored_at_kill}"
+    );
+    assert!(
+        not_ready.is_empty(),
+        "/readyz stayed 200 through the backlog: {not_ready:?}"
+    );
+    let alerts = smtp
+        .received()
+        .iter()
+        .filter(|r| r.rcpt_tos.iter().any(|to| to == ADMIN))
+        .count();
+    assert_eq!(alerts, 0, "no stall alert while mail is being stored");
+    let (status_ok, status_text) = status_command(&config);
+    assert!(
+        status_ok,
+        "`postroom status` green in the backlog:\n{status_text}"
+    );
+
+    // Dovecot dies mid-batch.
+    d.kill();
+    let killed = Instant::now();
+    let red = wait_until(Duration::from_secs(20), || async {
+        ready(&readyz).await.0 == 503
+    })
+    .await;
+    let noticed = killed.elapsed();
+    assert!(red, "{}", log_text());
+    assert!(
+        noticed <= Duration::from_secs(10),
+        "Dovecot's death reported within 10 s: {noticed:?}\n{}",
+        log_text()
+    );
+    let (code, body) = ready(&readyz).await;
+    assert!(code == 503 && body.contains("source mailbox"), "{body}");
+    let (status_ok, status_text) = status_command(&config);
+    assert!(!status_ok, "`postroom status` red:\n{status_text}");
+
+    // Back: everything stored once.
+    d.restart();
+    let stored = wait_for_messages(&t, MESSAGES, Duration::from_secs(300)).await;
+    assert_eq!(stored, MESSAGES, "{}", log_text());
+    assert_each_stored_once(&t, MESSAGES).await;
+    // SAFETY: signals our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    assert!(child.wait().unwrap().success(), "{}", log_text());
+    eprintln!(
+        "backlog: {checks} readiness checks over {:?}, all 200; {stored_at_kill} of {MESSAGES} \
+         stored when Dovecot was killed; /readyz 503 {noticed:?} after the kill",
+        killed - start
+    );
 }

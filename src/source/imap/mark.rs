@@ -36,6 +36,24 @@ impl Imap {
         self.mark(folder, &uids, keywords).await
     }
 
+    /// A NOOP on the open connection, if there is one, under at most
+    /// [`KEEPALIVE_TIMEOUT`]: a server that has gone is noticed while a
+    /// long batch is being read. An error drops the connection.
+    pub async fn keepalive(&mut self) -> Result<()> {
+        let t = self.t().min(KEEPALIVE_TIMEOUT);
+        let Some(session) = self.session.as_mut() else {
+            return Ok(());
+        };
+        let result = match within(t, session.noop()).await {
+            Ok(r) => r.context("NOOP failed"),
+            Err(e) => Err(e),
+        };
+        if let Err(e) = &result {
+            self.failed(e).await;
+        }
+        result
+    }
+
     /// Applies the source-side effect of stored messages: one command per
     /// folder for the lot.
     pub async fn settle(&mut self, checkpoints: &[&Checkpoint]) -> Result<()> {

@@ -53,6 +53,8 @@ use crate::store::{Store, checkpoints};
 
 /// Most messages marked again in one round (after a crash).
 const REMARK_BATCH: usize = 500;
+/// The longest a keep-alive NOOP may take.
+const KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(5);
 /// The longest wait before reconnecting.
 const MAX_BACKOFF: Duration = Duration::from_secs(300);
 
