@@ -458,12 +458,16 @@ async fn run(config: &Path, once: bool) -> Result<ExitCode> {
             "Done."
         );
         app.store.close().await;
+        crate::spool::remove_own();
         return Ok(ExitCode::SUCCESS);
     }
     let stop = CancellationToken::new();
     daemon::handle_signals(app.clone(), stop.clone())?;
     info!(sources = app.config.sources.len(), "postroom started.");
-    daemon::run(app, stop).await?;
+    let ran = daemon::run(app, stop).await;
+    // The process ends: its temporary files go with it.
+    crate::spool::remove_own();
+    ran?;
     Ok(ExitCode::SUCCESS)
 }
 

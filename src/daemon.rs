@@ -220,6 +220,9 @@ pub fn worker(app: &App) -> Result<Worker> {
 /// as the returned file.
 async fn single_instance(app: &App) -> Result<Option<std::fs::File>> {
     let lock = app.store.lock_single_instance()?;
+    // Temporary files under postroom's own folder; what a killed run left
+    // there goes now.
+    crate::spool::init(&app.config.spool)?;
     if lock.is_some() {
         let mut conn = app.store.conn().await?;
         let released = crate::store::outbox::release_claims(&mut conn).await?;

@@ -48,6 +48,7 @@ pub mod read;
 pub mod report;
 pub mod schedule;
 pub mod source;
+pub mod spool;
 pub mod store;
 pub mod telemetry;
 mod tls;

@@ -334,7 +334,12 @@ impl Classifier {
         };
 
         let acknowledge = tally.acknowledge.winner().unwrap_or(true);
-        let should_acknowledge = kind == Kind::NewEnquiry && from_mp_office && acknowledge;
+        // A message postroom could not read whole (garbage, cut off inside
+        // its header) is a person's to answer, whatever it seems to be.
+        let should_acknowledge = kind == Kind::NewEnquiry
+            && from_mp_office
+            && acknowledge
+            && message.status == ParseStatus::Parsed;
 
         let mut triage = tally.triage.clone();
         if message.status == ParseStatus::Unparsed {

@@ -46,6 +46,7 @@ impl Config {
         let rules_dir = raw.paths.rules.map(|p| c.path(p.get_ref()));
         let templates_dir = raw.paths.templates.map(|p| c.path(p.get_ref()));
         let directory = raw.paths.directory.map(|p| c.path(p.get_ref()));
+        let spool = spool(&mut c, raw.paths.spool, &database);
         let sources = check_sources(&mut c, raw.source);
         let delivery = check_delivery(&mut c, raw.delivery, raw.smtp);
         let poll_interval = c.duration(&raw.daemon.poll_interval, "daemon.poll_interval");
@@ -83,6 +84,7 @@ impl Config {
             rules_dir,
             templates_dir,
             directory,
+            spool,
             sources,
             delivery,
             policy,
@@ -108,4 +110,35 @@ impl Config {
             oauth,
         })
     }
+}
+
+/// Where attachments and OCR pages are written while mail is read
+/// (`paths.spool`): by default a `spool` folder beside the SQLite database,
+/// or `/var/lib/postroom/spool` (the shipped unit's and container's data
+/// folder) with PostgreSQL.
+fn spool(
+    c: &mut Checker<'_>,
+    raw: Option<toml::Spanned<String>>,
+    database: &super::Database,
+) -> std::path::PathBuf {
+    use secrecy::ExposeSecret;
+    if let Some(p) = raw {
+        let path = c.path(p.get_ref());
+        c.place(
+            "paths.spool",
+            &path,
+            p.span(),
+            super::places::Need::CreateAll,
+        );
+        return path;
+    }
+    let url = database.url.expose_secret();
+    let beside_sqlite = url
+        .strip_prefix("sqlite://")
+        .map(|p| p.split('?').next().unwrap_or(""))
+        .filter(|p| !p.is_empty() && *p != ":memory:")
+        .and_then(|p| std::path::Path::new(p).parent().map(|d| d.join("spool")));
+    let path = beside_sqlite.unwrap_or_else(|| "/var/lib/postroom/spool".into());
+    c.place("paths.spool", &path, 0..0, super::places::Need::CreateAll);
+    path
 }

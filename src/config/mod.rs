@@ -51,6 +51,9 @@ pub struct Config {
     pub templates_dir: Option<PathBuf>,
     /// `None`: an empty directory (no MP offices known).
     pub directory: Option<PathBuf>,
+    /// Where attachments and OCR pages are written while mail is read
+    /// ([`crate::spool`]).
+    pub spool: PathBuf,
     pub sources: Vec<SourceConfig>,
     pub delivery: Delivery,
     pub policy: Policy,

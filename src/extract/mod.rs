@@ -14,6 +14,7 @@
 //! hands each one over as a temporary file ([`crate::parse::Part::spool`]).
 
 pub mod document;
+mod guard;
 mod runner;
 
 use std::path::{Path, PathBuf};
@@ -156,6 +157,7 @@ impl Extractor {
 
     /// A PDF's text layer, or OCR of its pages when it has none.
     async fn pdf(&self, path: &Path) -> Result<(String, TextSource), NotRead> {
+        guard::pdf_streams(path)?;
         let bytes = run_limited(
             "pdftotext",
             &["-enc", "UTF-8", "-nopgbrk", "-l", "30"],
@@ -175,7 +177,9 @@ impl Extractor {
     /// scaling) and read; only a PDF with no usable image is rasterised
     /// (`pdftoppm`), which is several times slower.
     async fn ocr_pdf(&self, path: &Path) -> Result<String, NotRead> {
-        let dir = tempfile::tempdir()
+        let dir = tempfile::Builder::new()
+            .prefix("ocr-")
+            .tempdir_in(crate::spool::dir())
             .map_err(|e| NotRead::Failed(format!("no temporary folder: {e}")))?;
         let pages = self.ocr_pages.to_string();
         let prefix = dir.path().join("img");
@@ -187,18 +191,22 @@ impl Extractor {
         )
         .await?;
         let images = files_in(dir.path(), self.min_image_bytes)?;
-        let mut text = String::new();
-        for image in &images {
-            text.push_str(&self.ocr_image(image).await?);
-            text.push('\n');
-        }
-        if text.chars().filter(|c| !c.is_whitespace()).count() >= self.min_text_layer {
+        if !images.is_empty() {
+            // The scan's own images, read once: a page that reads as
+            // little text is not read again by rasterising it.
+            let mut text = String::new();
+            for image in &images {
+                text.push_str(&self.ocr_image(image).await?);
+                text.push('\n');
+            }
             return Ok(text);
         }
         let prefix = dir.path().join("page");
         run_limited(
             "pdftoppm",
-            &["-r", "200", "-gray", "-png", "-l", &pages],
+            // Grey PGM, its longest side at most 3300 pixels (A4 at 280 dpi),
+            // whatever size the page claims.
+            &["-r", "200", "-gray", "-scale-to", "3300", "-l", &pages],
             &[path.as_os_str(), prefix.as_os_str()],
             &self.limits,
         )
@@ -222,6 +230,7 @@ impl Extractor {
     }
 
     async fn ocr_image(&self, path: &Path) -> Result<String, NotRead> {
+        guard::ocr_worthy(path)?;
         let bytes = run_limited(
             "tesseract",
             &[],

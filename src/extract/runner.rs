@@ -98,10 +98,24 @@ pub async fn run_program(
         // Tesseract would start a thread per core; one is plenty per page.
         .env("OMP_THREAD_LIMIT", "1");
     let (memory, cpu, fsize) = (limits.memory, limits.cpu_seconds, limits.file_size);
+    // SAFETY: getpid is always safe.
+    let parent = unsafe { libc::getpid() };
     // SAFETY: the closure runs in the forked child before exec and calls
-    // only setrlimit, which is async-signal-safe.
+    // only setpgid, prctl, getppid and setrlimit, which are
+    // async-signal-safe.
     unsafe {
         cmd.pre_exec(move || {
+            // Its own process group (killed as one, below), and killed by
+            // the kernel when postroom dies, however it dies.
+            if libc::setpgid(0, 0) != 0
+                || libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong) != 0
+            {
+                return Err(std::io::Error::last_os_error());
+            }
+            if libc::getppid() != parent {
+                // postroom died between the fork and the prctl.
+                return Err(std::io::Error::from_raw_os_error(libc::ESRCH));
+            }
             set_limit(libc::RLIMIT_AS, memory)?;
             set_limit(libc::RLIMIT_CPU, cpu)?;
             set_limit(libc::RLIMIT_FSIZE, fsize)?;
@@ -141,18 +155,18 @@ pub async fn run_program(
     let read = tokio::time::timeout(limits.wall, read_out).await;
     match read {
         Err(_) => {
-            let _ = child.kill().await;
+            kill_group(&mut child).await;
             return Err(NotRead::TooSlow(limits.wall));
         }
         Ok(Ok(true)) => {
-            let _ = child.kill().await;
+            kill_group(&mut child).await;
             return Err(NotRead::TooBig(format!(
                 "more than {} MB of text",
                 cap >> 20
             )));
         }
         Ok(Err(e)) => {
-            let _ = child.kill().await;
+            kill_group(&mut child).await;
             return Err(NotRead::Failed(format!(
                 "{name}: cannot read its output: {e}"
             )));
@@ -163,7 +177,7 @@ pub async fn run_program(
         Ok(Ok(status)) => status,
         Ok(Err(e)) => return Err(NotRead::Failed(format!("{name}: {e}"))),
         Err(_) => {
-            let _ = child.kill().await;
+            kill_group(&mut child).await;
             return Err(NotRead::TooSlow(limits.wall));
         }
     };
@@ -205,6 +219,16 @@ pub async fn run_program(
         }
     };
     Err(NotRead::Failed(why))
+}
+
+/// Kills the child's whole process group (anything it started too), then
+/// reaps it.
+async fn kill_group(child: &mut tokio::process::Child) {
+    if let Some(pid) = child.id() {
+        // SAFETY: signals the group the child leads (setpgid above).
+        unsafe { libc::kill(-(pid as i32), libc::SIGKILL) };
+    }
+    let _ = child.kill().await;
 }
 
 fn set_limit(resource: libc::__rlimit_resource_t, value: u64) -> std::io::Result<()> {

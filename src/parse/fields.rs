@@ -6,9 +6,19 @@ use mail_parser::{Address, HeaderValue};
 
 use super::{MAX_TEXT, Mailbox};
 
+/// HTML up to this size is laid out as a reader sees it (html2text, which
+/// builds the whole document in memory: about 40 bytes for each byte of a
+/// long single-line part); larger HTML gets a one-pass tag strip, in time
+/// and memory proportional to its size. Mail is rarely over 100 KB of HTML.
+pub const HTML_LAYOUT_LIMIT: usize = 1 << 20;
+
 /// Readable text from HTML: block elements become line breaks, entities are
 /// decoded, scripts and styles dropped.
 pub fn html_to_text(html: &str) -> String {
+    if html.len() > HTML_LAYOUT_LIMIT {
+        // mail-parser's converter is a single pass over the text.
+        return mail_parser::decoders::html::html_to_text(html);
+    }
     // html2text lays out paragraphs and lists as a reader sees them; raw
     // mode puts table cells (layout tables, mostly) on lines of their own
     // instead of drawing the table, and a wide line keeps sentences whole. Should it ever fail,

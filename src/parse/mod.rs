@@ -244,9 +244,26 @@ pub fn parse_email(raw: &[u8]) -> Message {
             .warnings
             .push("no header fields of a mail message found".into());
     }
+    if ends_inside_header(normalised.as_ref()) {
+        // Cut off in transfer or on disk: what it asks, and who for, may be
+        // in what is missing. Read as far as it goes, never answered
+        // automatically.
+        message.status = ParseStatus::Unparsed;
+        message
+            .warnings
+            .push("the file ends inside its header: a message cut off, not a whole one".into());
+    }
     fill_headers(&mut message, &parsed);
     fill_body(&mut message, &parsed, 0);
     message
+}
+
+/// Whether `raw` has no blank line that ends a header block: every whole
+/// message has one, even with an empty body.
+fn ends_inside_header(raw: &[u8]) -> bool {
+    let head = &raw[..raw.len().min(1 << 20)];
+    let ended = head.windows(2).any(|w| w == b"\n\n") || head.windows(3).any(|w| w == b"\n\r\n");
+    !ended && raw.len() <= 1 << 20
 }
 
 /// Returns the bytes mail-parser should see: the raw bytes themselves when
@@ -460,8 +477,8 @@ fn add_attachment(message: &mut Message, part: &mail_parser::MessagePart<'_>, de
 /// when the returned path drops) for the extraction stage.
 fn spool(bytes: &[u8]) -> (Option<tempfile::TempPath>, Option<String>) {
     let written = tempfile::Builder::new()
-        .prefix("postroom-part-")
-        .tempfile()
+        .prefix("part-")
+        .tempfile_in(crate::spool::dir())
         .and_then(|mut f| {
             std::io::Write::write_all(&mut f, bytes)?;
             Ok(f.into_temp_path())

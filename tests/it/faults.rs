@@ -466,3 +466,166 @@ async fn a_long_backlog_keeps_health_green_and_dovecot_killed_mid_batch_is_repor
         killed - start
     );
 }
+
+/// The children of process `pid` now: (pid, command name).
+fn children_of(pid: u32) -> Vec<(u32, String)> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Some(child) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{child}/stat")) else {
+            continue;
+        };
+        // "pid (comm) state ppid ...": comm may hold spaces.
+        let Some((head, rest)) = stat.rsplit_once(") ") else {
+            continue;
+        };
+        let comm = head
+            .split_once(" (")
+            .map(|(_, c)| c)
+            .unwrap_or("")
+            .to_string();
+        let ppid = rest
+            .split_whitespace()
+            .nth(1)
+            .and_then(|p| p.parse::<u32>().ok());
+        if ppid == Some(pid) {
+            out.push((child, comm));
+        }
+    }
+    out
+}
+
+/// The installed program `name` on PATH.
+fn which(name: &str) -> String {
+    std::env::var("PATH")
+        .unwrap()
+        .split(':')
+        .map(|d| Path::new(d).join(name))
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| panic!("{name} is not installed"))
+        .display()
+        .to_string()
+}
+
+/// Whether `pid` runs (a zombie waiting to be reaped does not).
+fn running(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| s.rsplit_once(") ").map(|(_, r)| !r.starts_with('Z')))
+        .unwrap_or(false)
+}
+
+fn spool_entries(spool: &Path) -> Vec<String> {
+    std::fs::read_dir(spool)
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_kill_no_child_is_left_running_and_the_next_start_clears_the_spool() {
+    let t = TestApp::with_extra(Backend::Sqlite, Delivery::Folder, "").await;
+    // Scanned letters: each is read by OCR, in child processes.
+    let scan = std::fs::read(repo().join("tests/fixtures/letter-scan.eml")).unwrap();
+    let scan = String::from_utf8(scan).unwrap();
+    for i in 0..12 {
+        let copy = scan.replace("SCAN0502@", &format!("SCAN0502-{i}@"));
+        t.deliver(&format!("scan-{i:02}.eml"), copy.as_bytes());
+    }
+    let config = t.dir.path().join("postroom.toml");
+    let log = t.dir.path().join("run.log");
+    let spool = t.dir.path().join("spool");
+    let log_text = || std::fs::read_to_string(&log).unwrap_or_default();
+    // Tesseract as installed, after a pause: so that the kill surely lands
+    // while it runs (one process, named tesseract, that becomes the real
+    // one).
+    let slow = t.dir.path().join("slow-bin");
+    std::fs::create_dir_all(&slow).unwrap();
+    let real = which("tesseract");
+    std::fs::write(
+        slow.join("tesseract"),
+        format!(
+            "#!/usr/bin/python3\nimport os, sys, time\ntime.sleep(30)\nos.execv({real:?}, [{real:?}] + sys.argv[1:])\n"
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(
+        slow.join("tesseract"),
+        std::fs::Permissions::from_mode(0o755),
+    )
+    .unwrap();
+    let path = format!("{}:{}", slow.display(), std::env::var("PATH").unwrap());
+    let mut child = crate::harness::spawn_run(&config, &log, &[], &[("PATH", &path)]);
+    let pid = child.id();
+
+    // Wait until a tool is at work on a letter.
+    let mut tools = Vec::new();
+    let start = Instant::now();
+    while tools.is_empty() && start.elapsed() < Duration::from_secs(60) {
+        tools = children_of(pid)
+            .into_iter()
+            .filter(|(_, comm)| comm == "tesseract")
+            .collect();
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(!tools.is_empty(), "an OCR tool ran\n{}", log_text());
+    let own: Vec<String> = spool_entries(&spool)
+        .into_iter()
+        .filter(|e| e.starts_with(&format!("{pid}.")))
+        .collect();
+    assert_eq!(own.len(), 1, "the daemon's own spool folder: {own:?}");
+    assert!(
+        !spool_entries(&spool.join(&own[0])).is_empty(),
+        "it holds the letter being read"
+    );
+
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let killed = Instant::now();
+    let mut left: Vec<&(u32, String)> = tools.iter().collect();
+    while !left.is_empty() && killed.elapsed() < Duration::from_secs(5) {
+        left.retain(|(p, _)| running(*p));
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(
+        left.is_empty(),
+        "tools still running after the kill: {left:?}"
+    );
+    assert!(
+        spool.join(&own[0]).exists(),
+        "the killed daemon left its spool folder"
+    );
+
+    // The next start removes it.
+    let mut again = crate::harness::spawn_run(&config, &log, &[], &[]);
+    let cleared = wait_until(Duration::from_secs(30), || async {
+        !spool.join(&own[0]).exists()
+    })
+    .await;
+    assert!(cleared, "the next start clears the spool\n{}", log_text());
+    assert!(log_text().contains("Removed temporary files left by a postroom"));
+    // SAFETY: signals our own child.
+    unsafe { libc::kill(again.id() as i32, libc::SIGTERM) };
+    assert!(again.wait().unwrap().success(), "{}", log_text());
+    let mine = format!("{}.", again.id());
+    assert!(
+        !spool_entries(&spool).iter().any(|e| e.starts_with(&mine)),
+        "a clean stop leaves no spool folder: {:?}",
+        spool_entries(&spool)
+    );
+    eprintln!(
+        "kill: {} OCR tools running at the kill, none left {:?} later",
+        tools.len(),
+        killed.elapsed()
+    );
+}

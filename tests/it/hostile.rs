@@ -149,3 +149,236 @@ async fn hostile_input_is_stored_and_flagged_never_fatal() {
         "{outcome:?}"
     );
 }
+
+/// A PDF of `objects` (numbered from 1), with its cross-reference table.
+fn pdf(objects: &[Vec<u8>]) -> Vec<u8> {
+    let mut out = b"%PDF-1.4\n".to_vec();
+    let mut offsets = Vec::new();
+    for (i, o) in objects.iter().enumerate() {
+        offsets.push(out.len());
+        out.extend_from_slice(format!("{} 0 obj\n", i + 1).as_bytes());
+        out.extend_from_slice(o);
+        out.extend_from_slice(b"\nendobj\n");
+    }
+    let xref = out.len();
+    out.extend_from_slice(
+        format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes(),
+    );
+    for o in offsets {
+        out.extend_from_slice(format!("{o:010} 00000 n \n").as_bytes());
+    }
+    out.extend_from_slice(
+        format!(
+            "trailer<</Size {}/Root 1 0 R>>\nstartxref\n{xref}\n%%EOF\n",
+            objects.len() + 1
+        )
+        .as_bytes(),
+    );
+    out
+}
+
+fn stream(dict: &str, data: &[u8]) -> Vec<u8> {
+    let mut o = format!("<<{dict}/Length {}>>stream\n", data.len()).into_bytes();
+    o.extend_from_slice(data);
+    o.extend_from_slice(b"\nendstream");
+    o
+}
+
+/// A one-page PDF whose page is one 6400 × 6400 grey image of noise: 40 MB
+/// with next to no text.
+fn noise_pdf() -> Vec<u8> {
+    let (w, h) = (6400usize, 6400usize);
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+    let image: Vec<u8> = (0..w * h)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state as u8
+        })
+        .collect();
+    let content = b"q 612 0 0 792 0 0 cm /Im0 Do Q";
+    pdf(&[
+        b"<</Type/Catalog/Pages 2 0 R>>".to_vec(),
+        b"<</Type/Pages/Count 1/Kids[3 0 R]>>".to_vec(),
+        b"<</Type/Page/Parent 2 0 R/MediaBox[0 0 612 792]/Resources<</XObject<</Im0 5 0 R>>>>/Contents 4 0 R>>".to_vec(),
+        stream("", content),
+        stream(
+            &format!("/Type/XObject/Subtype/Image/Width {w}/Height {h}/ColorSpace/DeviceGray/BitsPerComponent 8"),
+            &image,
+        ),
+    ])
+}
+
+/// A PDF whose page content is a 4 MB stream that inflates to 1 GiB.
+fn bomb_pdf() -> Vec<u8> {
+    // Compressed by Python's zlib (C): the same in a debug build of Rust
+    // takes ten times as long.
+    let out = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import sys, zlib\nc = zlib.compressobj(1)\nz = bytes(1 << 20)\n\
+             sys.stdout.buffer.write(b''.join(c.compress(z) for _ in range(1024)) + c.flush())",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let data = out.stdout;
+    pdf(&[
+        b"<</Type/Catalog/Pages 2 0 R>>".to_vec(),
+        b"<</Type/Pages/Count 1/Kids[3 0 R]>>".to_vec(),
+        b"<</Type/Page/Parent 2 0 R/MediaBox[0 0 612 792]/Contents 4 0 R>>".to_vec(),
+        stream("/Filter/FlateDecode", &data),
+    ])
+}
+
+/// An MP office's mail whose whole body is one 50 MB line of HTML.
+fn huge_html_mail() -> Vec<u8> {
+    let mut line = String::with_capacity(50 << 20);
+    line.push_str("<html><body><p>Dear Sir or Madam, I write on behalf of my constituent.</p>");
+    while line.len() < 50 << 20 {
+        line.push_str("<span class=\"x\">about the school transport</span> ");
+    }
+    line.push_str("</body></html>");
+    format!(
+        "From: Ruth Penhale <ruth.penhale@parliament.uk>\r\nTo: mpenquiries@wexcombe.gov.uk\r\n\
+Subject: Constituent enquiry\r\nMessage-ID: <huge-html@parliament.uk>\r\nDate: Mon, 23 Nov 2026 10:00:00 +0000\r\n\
+MIME-Version: 1.0\r\nContent-Type: text/html; charset=utf-8\r\n\r\n{line}\r\n"
+    )
+    .into_bytes()
+}
+
+/// The peak resident memory (VmHWM) of process `pid` and of its children
+/// now, in bytes.
+fn peak_of_tree(pid: u32) -> u64 {
+    let hwm = |p: u32| -> u64 {
+        std::fs::read_to_string(format!("/proc/{p}/status"))
+            .ok()
+            .and_then(|s| {
+                s.lines()
+                    .find_map(|l| l.strip_prefix("VmHWM:"))
+                    .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            })
+            .unwrap_or(0)
+            << 10
+    };
+    let mut peak = hwm(pid);
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Some(child) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let ppid = std::fs::read_to_string(format!("/proc/{child}/stat"))
+            .ok()
+            .and_then(|s| {
+                s.rsplit_once(") ")
+                    .and_then(|(_, r)| r.split_whitespace().nth(1)?.parse::<u32>().ok())
+            });
+        if ppid == Some(pid) {
+            peak = peak.max(hwm(child));
+        }
+    }
+    peak
+}
+
+/// `postroom classify FILE`, as a process: its output, wall time and the
+/// peak resident memory of it or any tool it ran, sampled every 5 ms
+/// (VmHWM is a high-water mark, so only a tool that lives under 5 ms can
+/// be missed, and every tool runs under a 1 GB address-space limit).
+fn classify_measured(file: &std::path::Path) -> (String, Duration, u64) {
+    let start = std::time::Instant::now();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_postroom"))
+        .arg("classify")
+        .arg(file)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let mut stdout = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut out = String::new();
+        std::io::Read::read_to_string(&mut stdout, &mut out).unwrap();
+        out
+    });
+    let mut peak = 0;
+    let status = loop {
+        peak = peak.max(peak_of_tree(pid));
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    let took = start.elapsed();
+    assert!(status.success(), "{}: {status}", file.display());
+    (reader.join().unwrap(), took, peak)
+}
+
+#[test]
+fn slow_hostile_inputs_are_read_within_five_seconds_and_a_gigabyte_each() {
+    let dir = tempfile::tempdir().unwrap();
+    let inputs = [
+        ("huge-html.eml", huge_html_mail()),
+        (
+            "noise-pdf.eml",
+            with_attachment("noise", "application/pdf", "scan.pdf", &noise_pdf()),
+        ),
+        (
+            "bomb-pdf.eml",
+            with_attachment("bomb", "application/pdf", "letter.pdf", &bomb_pdf()),
+        ),
+    ];
+    for (name, bytes) in inputs {
+        let path = dir.path().join(name);
+        std::fs::write(&path, &bytes).unwrap();
+        let (out, took, peak) = classify_measured(&path);
+        let labels: serde_json::Value =
+            serde_json::from_str(&out).unwrap_or_else(|e| panic!("{name}: {e}: {out}"));
+        assert!(labels["kind"].is_string(), "{name}: {labels}");
+        eprintln!(
+            "{name} ({} MB): {took:?}, peak {} MB",
+            bytes.len() >> 20,
+            peak >> 20
+        );
+        assert!(took < Duration::from_secs(5), "{name} took {took:?}");
+        assert!(peak < 1 << 30, "{name} peaked at {} MB", peak >> 20);
+    }
+}
+
+#[tokio::test]
+async fn a_file_cut_off_inside_its_subject_is_stored_and_flagged_never_acknowledged() {
+    let t = TestApp::new(Backend::Sqlite, Delivery::Folder).await;
+    let whole = crate::harness::plain_mail(
+        "Ruth Penhale <ruth.penhale@parliament.uk>",
+        "mpenquiries@wexcombe.gov.uk",
+        "",
+        "cut-off@parliament.uk",
+        "Mon, 23 Nov 2026 10:00:00 +0000",
+        "Urgent: school transport for my constituent's son, who has",
+        "Dear Sir or Madam,\r\n\r\nI write about my constituent's son's EHCP.\r\n",
+    );
+    let text = String::from_utf8(whole).unwrap();
+    // Cut inside the Subject line, as a partial download or a full disk
+    // leaves it.
+    let cut = &text[..text.find("son, who").unwrap()];
+    let (outcome, _) = run(&t, "cut-off.eml", cut.as_bytes()).await;
+    assert_eq!(
+        outcome,
+        Outcome::Opened {
+            reference: "MPE-2026-00001".into(),
+            acknowledged: false,
+            triage: true
+        }
+    );
+    let mut conn = t.app.store.conn().await.unwrap();
+    let stored = messages::all(&mut conn).await.unwrap();
+    assert_eq!(stored[0].parse_status, "unparsed");
+    assert!(
+        stored[0].decision.contains("ends inside its header"),
+        "{}",
+        stored[0].decision
+    );
+}

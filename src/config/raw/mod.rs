@@ -160,6 +160,7 @@ pub(super) struct RawPaths {
     pub(super) rules: Option<Spanned<String>>,
     pub(super) templates: Option<Spanned<String>>,
     pub(super) directory: Option<Spanned<String>>,
+    pub(super) spool: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]

@@ -41,7 +41,7 @@ use chrono::{DateTime, Utc};
 use futures::TryStreamExt;
 use rand::Rng;
 use tokio_util::sync::CancellationToken;
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 use self::connect::{Capabilities, ImapSession, within};
 use super::{Checkpoint, Incoming};
@@ -164,7 +164,8 @@ impl Imap {
         let wait = base.mul_f64(rand::rng().random_range(0.75..1.25));
         self.retry_at = Some(Instant::now() + wait);
         self.last_error = Some(format!("{error:#}"));
-        warn!(source = %self.name, error = format!("{error:#}"), retry_in_s = wait.as_secs(), "IMAP failed; reconnecting after a pause.");
+        // The daemon logs the failure once, as the source's fault (daemon::report).
+        debug!(source = %self.name, error = format!("{error:#}"), retry_in_s = wait.as_secs(), "IMAP failed; reconnecting after a pause.");
     }
 
     async fn select(&mut self, folder: &str) -> Result<bool> {
@@ -193,11 +194,9 @@ impl Imap {
             && Instant::now() < at
         {
             // Not a poll: the health record must not call it a good one.
-            bail!(
-                "reconnecting in {} s after: {}",
-                at.saturating_duration_since(Instant::now()).as_secs(),
-                self.last_error.as_deref().unwrap_or("an error")
-            );
+            // The fault that is waiting for the reconnect, in the same
+            // words, so that it is logged once.
+            bail!("{}", self.last_error.as_deref().unwrap_or("an IMAP error"));
         }
         match self.fetch_inner(store, max).await {
             Ok(found) => Ok(found),

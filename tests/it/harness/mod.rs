@@ -96,7 +96,7 @@ impl TestApp {
         };
         let text = format!(
             "[council]\nname = \"Wexcombe Borough Council\"\nmailbox = \"mpenquiries@wexcombe.gov.uk\"\nauthserv_id = \"mx1.wexcombe.gov.uk\"\n\n\
-             [database]\nurl_env = \"{}\"\n\n[paths]\ndirectory = \"{}\"\n\n\
+             [database]\nurl_env = \"{}\"\n\n[paths]\ndirectory = \"{}\"\nspool = \"spool\"\n\n\
              [[source]]\nname = \"inbox\"\nkind = \"eml_dir\"\npath = \"inbox\"\n\n{delivery}\n{extra}",
             db.url_env(),
             directory.display(),

@@ -1,0 +1,270 @@
+//! Checks made in process, on a file's structure, before a tool is asked
+//! to read it: cheap, bounded, and enough to keep a hostile file from
+//! costing more than a real document would.
+//!
+//! - A PDF whose compressed stream inflates past [`MAX_INFLATED`] is a
+//!   decompression bomb: refused before poppler inflates it in full.
+//! - An image past [`MAX_OCR_PIXELS`] is not OCR'd as it is.
+//! - An image that is not mostly light (a photo, noise) is not a page of
+//!   text: OCR of noise is the slowest thing Tesseract does.
+
+use std::io::Read;
+use std::path::Path;
+
+use super::runner::NotRead;
+
+/// The most one compressed PDF stream may inflate to (an A4 page scanned in
+/// colour at 600 dpi is about 105 MB).
+pub const MAX_INFLATED: u64 = 128 << 20;
+/// The most pixels an image may have to be OCR'd (an A4 page at 600 dpi
+/// has 35 million).
+pub const MAX_OCR_PIXELS: u64 = 36_000_000;
+
+/// Refuses a PDF with a zlib stream that inflates past [`MAX_INFLATED`].
+/// Streams that are not zlib (JPEG images, plain text) are passed over.
+pub fn pdf_streams(path: &Path) -> Result<(), NotRead> {
+    let bytes = std::fs::read(path).map_err(|e| NotRead::Failed(e.to_string()))?;
+    let mut at = 0;
+    while let Some(found) = find(&bytes[at..], b"stream") {
+        let mut start = at + found + b"stream".len();
+        at = start;
+        // "endstream" contains "stream" too; a stream's data starts after
+        // the keyword and its end of line.
+        if bytes[..start - b"stream".len()].ends_with(b"end") {
+            continue;
+        }
+        match bytes.get(start..start + 2) {
+            Some(b"\r\n") => start += 2,
+            Some([b'\n', _]) => start += 1,
+            _ => continue,
+        }
+        if inflated_size(&bytes[start..], MAX_INFLATED) > MAX_INFLATED {
+            return Err(NotRead::TooBig(format!(
+                "a compressed part of the PDF inflates to more than {} MB (a decompression bomb)",
+                MAX_INFLATED >> 20
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// How many bytes a zlib stream at the start of `data` inflates to,
+/// counting no further than just past `cap`; 0 when it is not zlib.
+fn inflated_size(data: &[u8], cap: u64) -> u64 {
+    // A zlib header: deflate, and a check that makes it a multiple of 31.
+    if data.len() < 2
+        || data[0] & 0x0f != 8
+        || (u16::from(data[0]) << 8 | u16::from(data[1])) % 31 != 0
+    {
+        return 0;
+    }
+    let mut decoder = flate2::read::ZlibDecoder::new(data);
+    let mut buf = vec![0u8; 256 << 10];
+    let mut total = 0u64;
+    loop {
+        match decoder.read(&mut buf) {
+            Ok(0) | Err(_) => return total,
+            Ok(n) => {
+                total += n as u64;
+                if total > cap {
+                    return total;
+                }
+            }
+        }
+    }
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    memchr::memmem::find(haystack, needle)
+}
+
+/// Whether an image file may be OCR'd: not over [`MAX_OCR_PIXELS`] and,
+/// for the raw images that poppler writes (PNM), mostly light, as a page of
+/// text is. Other formats are checked for size from their header only.
+pub fn ocr_worthy(path: &Path) -> Result<(), NotRead> {
+    let mut head = vec![0u8; 64 << 10];
+    let n = std::fs::File::open(path)
+        .and_then(|mut f| f.read(&mut head))
+        .map_err(|e| NotRead::Failed(e.to_string()))?;
+    head.truncate(n);
+    let Some((width, height)) = dimensions(&head) else {
+        return Ok(());
+    };
+    let pixels = u64::from(width) * u64::from(height);
+    if pixels > MAX_OCR_PIXELS {
+        return Err(NotRead::TooBig(format!(
+            "an image of {width} × {height} pixels, more than a page scanned at 600 dpi"
+        )));
+    }
+    if head.starts_with(b"P5") || head.starts_with(b"P6") {
+        let light = pnm_light_fraction(path, &head)?;
+        if light < 0.5 {
+            return Err(NotRead::Skipped(format!(
+                "an image that is not a page of text (only {:.0}% of it is light)",
+                light * 100.0
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Width and height from a PNM, PNG or JPEG header.
+fn dimensions(head: &[u8]) -> Option<(u32, u32)> {
+    if head.starts_with(b"P5") || head.starts_with(b"P6") {
+        let (w, h, _, _) = pnm_header(head)?;
+        return Some((w, h));
+    }
+    if head.starts_with(b"\x89PNG\r\n\x1a\n") && head.len() >= 24 {
+        let w = u32::from_be_bytes(head[16..20].try_into().ok()?);
+        let h = u32::from_be_bytes(head[20..24].try_into().ok()?);
+        return Some((w, h));
+    }
+    if head.starts_with(&[0xff, 0xd8]) {
+        // The first start-of-frame marker holds the size.
+        let mut i = 2;
+        while i + 9 < head.len() {
+            if head[i] != 0xff {
+                return None;
+            }
+            let marker = head[i + 1];
+            let len = usize::from(u16::from_be_bytes([head[i + 2], head[i + 3]]));
+            if matches!(marker, 0xc0..=0xc3 | 0xc5..=0xc7 | 0xc9..=0xcb | 0xcd..=0xcf) {
+                let h = u32::from(u16::from_be_bytes([head[i + 5], head[i + 6]]));
+                let w = u32::from(u16::from_be_bytes([head[i + 7], head[i + 8]]));
+                return Some((w, h));
+            }
+            i += 2 + len;
+        }
+    }
+    None
+}
+
+/// A binary PNM's width, height, maximum value and where its pixels start.
+fn pnm_header(head: &[u8]) -> Option<(u32, u32, u32, usize)> {
+    let mut fields = Vec::new();
+    let mut i = 2;
+    while fields.len() < 3 && i < head.len() {
+        match head[i] {
+            b'#' => {
+                while i < head.len() && head[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            c if c.is_ascii_whitespace() => i += 1,
+            _ => {
+                let start = i;
+                while i < head.len() && head[i].is_ascii_digit() {
+                    i += 1;
+                }
+                fields.push(std::str::from_utf8(&head[start..i]).ok()?.parse().ok()?);
+                if i == start {
+                    return None;
+                }
+            }
+        }
+    }
+    // One whitespace byte ends the header.
+    (fields.len() == 3).then(|| (fields[0], fields[1], fields[2], i + 1))
+}
+
+/// The fraction of a PNM's pixels, sampled evenly, that are light (at least
+/// three quarters of white).
+fn pnm_light_fraction(path: &Path, head: &[u8]) -> Result<f64, NotRead> {
+    use std::io::{Seek, SeekFrom};
+    let Some((w, h, max, start)) = pnm_header(head) else {
+        return Ok(1.0);
+    };
+    let channels: u64 = if head.starts_with(b"P6") { 3 } else { 1 };
+    let depth: u64 = if max > 255 { 2 } else { 1 };
+    let pixels = u64::from(w) * u64::from(h);
+    if pixels == 0 {
+        return Ok(1.0);
+    }
+    let mut f = std::fs::File::open(path).map_err(|e| NotRead::Failed(e.to_string()))?;
+    let samples = pixels.min(4096);
+    let step = pixels / samples;
+    let mut light = 0u64;
+    let mut px = vec![0u8; (channels * depth) as usize];
+    for k in 0..samples {
+        let offset = start as u64 + k * step * channels * depth;
+        if f.seek(SeekFrom::Start(offset)).is_err() || f.read_exact(&mut px).is_err() {
+            break;
+        }
+        // The first byte of each channel is enough to tell light from dark.
+        let sum: u64 = px
+            .iter()
+            .step_by(depth as usize)
+            .map(|b| u64::from(*b))
+            .sum();
+        if sum * 4 >= 3 * 255 * channels {
+            light += 1;
+        }
+    }
+    Ok(light as f64 / samples as f64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn zlib(data: &[u8]) -> Vec<u8> {
+        use std::io::Write;
+        let mut e = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+        e.write_all(data).unwrap();
+        e.finish().unwrap()
+    }
+
+    #[test]
+    fn a_stream_that_inflates_past_the_cap_is_counted_only_to_the_cap() {
+        let small = zlib(b"BT /F1 12 Tf (Dear Sir) Tj ET");
+        assert_eq!(inflated_size(&small, 100), 29);
+        let big = zlib(&vec![0u8; 4 << 20]);
+        let n = inflated_size(&big, 1 << 20);
+        assert!(n > 1 << 20 && n < 2 << 20, "{n}");
+        assert_eq!(inflated_size(b"\xff\xd8\xff\xe0 a jpeg", 100), 0);
+    }
+
+    #[test]
+    fn a_pdf_bomb_is_refused_and_an_ordinary_pdf_passes() {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |name: &str, stream: &[u8]| {
+            let mut pdf = b"%PDF-1.4\n4 0 obj <</Length 9/Filter/FlateDecode>>stream\n".to_vec();
+            pdf.extend_from_slice(stream);
+            pdf.extend_from_slice(b"\nendstream endobj\n%%EOF\n");
+            let path = dir.path().join(name);
+            std::fs::write(&path, pdf).unwrap();
+            path
+        };
+        let ok = write("ok.pdf", &zlib(b"BT (hello) Tj ET"));
+        assert_eq!(pdf_streams(&ok), Ok(()));
+        let bomb = write(
+            "bomb.pdf",
+            &zlib(&vec![0u8; (MAX_INFLATED + (1 << 20)) as usize]),
+        );
+        assert!(matches!(pdf_streams(&bomb), Err(NotRead::TooBig(_))));
+    }
+
+    #[test]
+    fn noise_is_not_a_page_and_a_white_page_with_words_is() {
+        let dir = tempfile::tempdir().unwrap();
+        let (w, h) = (200u32, 100u32);
+        let mut page = format!("P5\n# poppler\n{w} {h}\n255\n").into_bytes();
+        // White, with a band of black "text" across a fifth of it.
+        page.extend((0..w * h).map(|i| if (i / w) % 5 == 0 { 0 } else { 250 }));
+        std::fs::write(dir.path().join("page.pgm"), &page).unwrap();
+        assert_eq!(ocr_worthy(&dir.path().join("page.pgm")), Ok(()));
+        let mut noise = format!("P5\n{w} {h}\n255\n").into_bytes();
+        noise.extend((0..w * h).map(|i| (i.wrapping_mul(2_654_435_761) >> 7) as u8));
+        std::fs::write(dir.path().join("noise.pgm"), &noise).unwrap();
+        assert!(matches!(
+            ocr_worthy(&dir.path().join("noise.pgm")),
+            Err(NotRead::Skipped(_))
+        ));
+        let huge = b"P5\n7000 7000\n255\n".to_vec();
+        std::fs::write(dir.path().join("huge.pgm"), &huge).unwrap();
+        assert!(matches!(
+            ocr_worthy(&dir.path().join("huge.pgm")),
+            Err(NotRead::TooBig(_))
+        ));
+    }
+}
