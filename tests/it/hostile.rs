@@ -290,6 +290,8 @@ fn peak_of_tree(pid: u32) -> u64 {
 /// every 5 ms (VmHWM is a high-water mark, so only a tool that lives under
 /// 5 ms can be missed, and every tool runs under a 1 GB address-space
 /// limit).
+// The child is reaped by wait4 below, which also gives its rusage.
+#[allow(clippy::zombie_processes)]
 fn classify_measured(file: &std::path::Path) -> (String, Duration, u64) {
     let child = std::process::Command::new(env!("CARGO_BIN_EXE_postroom"))
         .arg("classify")
