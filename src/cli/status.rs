@@ -112,9 +112,8 @@ fn print_text(r: &Report) {
     );
     let mut table = comfy_table::Table::new();
     table.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED);
-    if let Some((w, _)) = terminal_width() {
-        table.set_width(w);
-    }
+    // Fits a terminal's width (comfy-table asks the terminal itself).
+    table.set_content_arrangement(comfy_table::ContentArrangement::Dynamic);
     table.set_header([
         "Source",
         "Health",
@@ -151,18 +150,6 @@ fn print_text(r: &Report) {
             }
         }
     }
-}
-
-/// The terminal's width, when standard output is one.
-fn terminal_width() -> Option<(u16, u16)> {
-    use std::io::IsTerminal;
-    if !std::io::stdout().is_terminal() {
-        return None;
-    }
-    // SAFETY: TIOCGWINSZ fills the winsize we hand it.
-    let mut ws: libc::winsize = unsafe { std::mem::zeroed() };
-    let got = unsafe { libc::ioctl(libc::STDOUT_FILENO, libc::TIOCGWINSZ, &mut ws) };
-    (got == 0 && ws.ws_col > 0).then_some((ws.ws_col, ws.ws_row))
 }
 
 /// The daemon's `/readyz` on this machine.

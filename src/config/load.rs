@@ -134,10 +134,10 @@ fn spool(
     }
     let url = database.url.expose_secret();
     let beside_sqlite = url
-        .strip_prefix("sqlite://")
-        .map(|p| p.split('?').next().unwrap_or(""))
-        .filter(|p| !p.is_empty() && *p != ":memory:")
-        .and_then(|p| std::path::Path::new(p).parent().map(|d| d.join("spool")));
+        .starts_with("sqlite:")
+        .then(|| crate::store::sqlite_file(url))
+        .flatten()
+        .and_then(|p| p.parent().map(|d| d.join("spool")));
     let path = beside_sqlite.unwrap_or_else(|| "/var/lib/postroom/spool".into());
     c.place("paths.spool", &path, 0..0, super::places::Need::CreateAll);
     path

@@ -266,10 +266,8 @@ fn lease_key(name: &str) -> i64 {
     i64::from_be_bytes(first)
 }
 
-/// Creates the SQLite file readable by its owner only, before SQLite does so
-/// with the process umask.
 /// The file of a `sqlite:` URL (`None` for an in-memory database).
-fn sqlite_file(url: &str) -> Option<PathBuf> {
+pub(crate) fn sqlite_file(url: &str) -> Option<PathBuf> {
     let path = url
         .trim_start_matches("sqlite:")
         .trim_start_matches("//")
@@ -279,6 +277,8 @@ fn sqlite_file(url: &str) -> Option<PathBuf> {
     (!path.is_empty() && path != ":memory:").then(|| PathBuf::from(path))
 }
 
+/// Creates the SQLite file readable by its owner only, before SQLite does so
+/// with the process umask.
 fn create_private_file(url: &str) -> Result<()> {
     let Some(path) = sqlite_file(url) else {
         return Ok(());

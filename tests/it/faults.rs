@@ -78,11 +78,8 @@ impl Drop for SmallDisk {
 /// The Message-ID of each mail the SMTP server received, and how often.
 fn received_ids(smtp: &SmtpServer) -> HashMap<String, usize> {
     let mut ids = HashMap::new();
-    for r in smtp.received() {
-        if let Some(id) = r.header("Message-ID") {
-            *ids.entry(id.trim().trim_matches(['<', '>']).to_string())
-                .or_default() += 1;
-        }
+    for id in crate::imap::ids_received(smtp) {
+        *ids.entry(id).or_default() += 1;
     }
     ids
 }
@@ -101,6 +98,11 @@ fn status_command(config: &Path) -> (bool, String) {
             String::from_utf8_lossy(&out.stderr)
         ),
     )
+}
+
+/// Waits up to `limit` for `/readyz` at `url` to answer `code`.
+async fn readyz_becomes(url: &str, code: u16, limit: Duration) -> bool {
+    wait_until(limit, || async { get(url).await.0 == code }).await
 }
 
 fn alive(child: &mut Child) -> bool {
@@ -149,10 +151,7 @@ async fn a_full_disk_turns_health_red_sends_nothing_unrecorded_and_work_resumes_
         log_text()
     );
     assert!(
-        wait_until(Duration::from_secs(10), || async {
-            get(&readyz).await.0 == 200
-        })
-        .await,
+        readyz_becomes(&readyz, 200, Duration::from_secs(10)).await,
         "ready before the fault: {:?}",
         get(&readyz).await
     );
@@ -164,10 +163,7 @@ async fn a_full_disk_turns_health_red_sends_nothing_unrecorded_and_work_resumes_
         t.deliver(&format!("during-{i}.eml"), m);
     }
     let full_at = Instant::now();
-    let red = wait_until(Duration::from_secs(60), || async {
-        get(&readyz).await.0 == 503
-    })
-    .await;
+    let red = readyz_becomes(&readyz, 503, Duration::from_secs(60)).await;
     let (code, body) = get(&readyz).await;
     assert!(
         red,
@@ -227,10 +223,7 @@ async fn a_full_disk_turns_health_red_sends_nothing_unrecorded_and_work_resumes_
         log_text()
     );
     assert!(
-        wait_until(Duration::from_secs(30), || async {
-            get(&readyz).await.0 == 200
-        })
-        .await,
+        readyz_becomes(&readyz, 200, Duration::from_secs(30)).await,
         "ready again: {:?}",
         get(&readyz).await
     );
@@ -336,10 +329,7 @@ async fn a_mail_accepted_while_postgres_is_down_is_recorded_when_it_is_back_and_
         log_text()
     );
     assert!(
-        wait_until(Duration::from_secs(30), || async {
-            get(&readyz).await.0 == 200
-        })
-        .await,
+        readyz_becomes(&readyz, 200, Duration::from_secs(30)).await,
         "ready again: {:?}\n{}",
         get(&readyz).await,
         log_text()
@@ -358,11 +348,6 @@ async fn a_mail_accepted_while_postgres_is_down_is_recorded_when_it_is_back_and_
     if std::env::var_os("POSTROOM_TEST_SHOW_LOG").is_some() {
         eprintln!("{log}");
     }
-}
-
-/// The sources' readiness as `/readyz` gives it.
-async fn ready(url: &str) -> (u16, String) {
-    get(url).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -390,18 +375,15 @@ async fn a_long_backlog_keeps_health_green_and_dovecot_killed_mid_batch_is_repor
     // Ready from the first stored chunk on, and all through the backlog.
     let start = Instant::now();
     assert!(
-        wait_until(Duration::from_secs(60), || async {
-            ready(&readyz).await.0 == 200
-        })
-        .await,
+        readyz_becomes(&readyz, 200, Duration::from_secs(60)).await,
         "ready once storing: {:?}\n{}",
-        ready(&readyz).await,
+        get(&readyz).await,
         log_text()
     );
     let mut checks = 0;
     let mut not_ready = Vec::new();
     while start.elapsed() < Duration::from_secs(20) || count_messages(&t).await < 1000 {
-        let (code, body) = ready(&readyz).await;
+        let (code, body) = get(&readyz).await;
         checks += 1;
         if code != 200 {
             not_ready.push(body);
@@ -436,10 +418,7 @@ async fn a_long_backlog_keeps_health_green_and_dovecot_killed_mid_batch_is_repor
     // Dovecot dies mid-batch.
     d.kill();
     let killed = Instant::now();
-    let red = wait_until(Duration::from_secs(20), || async {
-        ready(&readyz).await.0 == 503
-    })
-    .await;
+    let red = readyz_becomes(&readyz, 503, Duration::from_secs(20)).await;
     let noticed = killed.elapsed();
     assert!(red, "{}", log_text());
     assert!(
@@ -447,7 +426,7 @@ async fn a_long_backlog_keeps_health_green_and_dovecot_killed_mid_batch_is_repor
         "Dovecot's death reported within 10 s: {noticed:?}\n{}",
         log_text()
     );
-    let (code, body) = ready(&readyz).await;
+    let (code, body) = get(&readyz).await;
     assert!(code == 503 && body.contains("source mailbox"), "{body}");
     let (status_ok, status_text) = status_command(&config);
     assert!(!status_ok, "`postroom status` red:\n{status_text}");
@@ -465,40 +444,6 @@ async fn a_long_backlog_keeps_health_green_and_dovecot_killed_mid_batch_is_repor
          stored when Dovecot was killed; /readyz 503 {noticed:?} after the kill",
         killed - start
     );
-}
-
-/// The children of process `pid` now: (pid, command name).
-fn children_of(pid: u32) -> Vec<(u32, String)> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Some(child) = entry
-            .file_name()
-            .to_str()
-            .and_then(|n| n.parse::<u32>().ok())
-        else {
-            continue;
-        };
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{child}/stat")) else {
-            continue;
-        };
-        // "pid (comm) state ppid ...": comm may hold spaces.
-        let Some((head, rest)) = stat.rsplit_once(") ") else {
-            continue;
-        };
-        let comm = head
-            .split_once(" (")
-            .map(|(_, c)| c)
-            .unwrap_or("")
-            .to_string();
-        let ppid = rest
-            .split_whitespace()
-            .nth(1)
-            .and_then(|p| p.parse::<u32>().ok());
-        if ppid == Some(pid) {
-            out.push((child, comm));
-        }
-    }
-    out
 }
 
 /// The installed program `name` on PATH.
@@ -572,7 +517,7 @@ async fn after_a_kill_no_child_is_left_running_and_the_next_start_clears_the_spo
     let mut tools = Vec::new();
     let start = Instant::now();
     while tools.is_empty() && start.elapsed() < Duration::from_secs(60) {
-        tools = children_of(pid)
+        tools = crate::harness::children_of(pid)
             .into_iter()
             .filter(|(_, comm)| comm == "tesseract")
             .collect();

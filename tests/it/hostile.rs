@@ -263,23 +263,8 @@ fn peak_of_tree(pid: u32) -> u64 {
             << 10
     };
     let mut peak = hwm(pid);
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Some(child) = entry
-            .file_name()
-            .to_str()
-            .and_then(|n| n.parse::<u32>().ok())
-        else {
-            continue;
-        };
-        let ppid = std::fs::read_to_string(format!("/proc/{child}/stat"))
-            .ok()
-            .and_then(|s| {
-                s.rsplit_once(") ")
-                    .and_then(|(_, r)| r.split_whitespace().nth(1)?.parse::<u32>().ok())
-            });
-        if ppid == Some(pid) {
-            peak = peak.max(hwm(child));
-        }
+    for (child, _) in crate::harness::children_of(pid) {
+        peak = peak.max(hwm(child));
     }
     peak
 }

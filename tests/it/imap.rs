@@ -675,7 +675,7 @@ async fn kill_storm(backend: Backend) {
 }
 
 /// The Message-ID of every mail the SMTP server received, repeats included.
-fn ids_received(smtp: &SmtpServer) -> Vec<String> {
+pub(crate) fn ids_received(smtp: &SmtpServer) -> Vec<String> {
     smtp.received()
         .iter()
         .filter_map(|r| r.header("Message-ID"))

@@ -72,9 +72,15 @@ impl TestDb {
 
     /// A SQLite database in the file `path` (left where it is afterwards).
     pub fn sqlite_file(path: &std::path::Path) -> TestDb {
+        TestDb::at_url(format!("sqlite://{}", path.display()))
+    }
+
+    /// The database at `url`, which the test owns (nothing is dropped
+    /// afterwards), named by an environment variable of its own.
+    fn at_url(url: String) -> TestDb {
         let nonce: u64 = rand::random();
         let db = TestDb {
-            url: format!("sqlite://{}", path.display()),
+            url,
             env_var: format!("POSTROOM_TEST_DB_{nonce:016x}"),
             _dir: None,
             pg_name: None,
@@ -228,15 +234,6 @@ impl Drop for OwnPostgres {
 impl TestDb {
     /// The database of `server`.
     pub fn on_server(server: &OwnPostgres) -> TestDb {
-        let nonce: u64 = rand::random();
-        let db = TestDb {
-            url: server.url(),
-            env_var: format!("POSTROOM_TEST_DB_{nonce:016x}"),
-            _dir: None,
-            pg_name: None,
-        };
-        // SAFETY: as in `new`.
-        unsafe { std::env::set_var(&db.env_var, &db.url) };
-        db
+        TestDb::at_url(server.url())
     }
 }
