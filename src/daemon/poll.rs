@@ -36,6 +36,10 @@ pub async fn poll_source(
 ) -> Result<Vec<Outcome>> {
     let mut outcomes = Vec::new();
     let mut chunks = Chunks::default();
+    // Progress is recorded often enough for the stall watchdog, not after
+    // every chunk: each record is a commit of its own.
+    let every = (app.config.stall_alert / 4).min(PROGRESS_EVERY);
+    let mut recorded = std::time::Instant::now();
     loop {
         let batch = source.fetch(&app.store, source.batch_size()).await?;
         if batch.is_empty() {
@@ -69,13 +73,19 @@ pub async fn poll_source(
             source.settle_all(&checkpoints).await?;
             // Progress, not the end of the backlog, is what health counts:
             // a long backlog being stored is a source that works.
-            health::poll_ok(app, source.name()).await?;
+            if recorded.elapsed() >= every {
+                health::poll_ok(app, source.name()).await?;
+                recorded = std::time::Instant::now();
+            }
         }
     }
 }
 
 /// How long one chunk of a batch should take to read and store.
 pub const CHUNK_TIME: Duration = Duration::from_secs(1);
+/// How often, at most, a backlog's progress is recorded (more often when
+/// `daemon.stall_alert` is short).
+pub const PROGRESS_EVERY: Duration = Duration::from_secs(5);
 /// How often the source is checked while a chunk is read.
 pub const KEEPALIVE: Duration = Duration::from_secs(4);
 
