@@ -554,16 +554,26 @@ async fn kill_storm(backend: Backend) {
     use rand::Rng;
     // Fifteen kills in a backlog of a thousand, each once up to 60 more
     // are stored and then up to 150 ms later: most land after a commit,
-    // some inside a send; at least half must land in the backlog.
+    // some inside a send; at least half must land in the backlog. Two of
+    // them are made to land inside a send: the SMTP server holds its reply
+    // to the next mail, and the kill follows the release at once, before
+    // postroom can have read the 250, let alone recorded it.
     const MESSAGES: usize = 1000;
     const KILLS: usize = 15;
+    const IN_A_SEND: [usize; 2] = [4, 10];
     let d = Dovecot::start();
     let smtp = SmtpServer::start();
     d.append("INBOX", &synthetic_messages(MESSAGES), None).await;
+    // Every message acknowledged (the synthetic mail comes from a few
+    // senders, more than the default ten an hour each), so that mail is
+    // being sent all through the backlog.
     let t = TestApp::with_extra(
         backend,
         Delivery::Smtp(smtp.port),
-        &imap_source(d.port, "since = \"2000-01-01T00:00:00Z\""),
+        &format!(
+            "{}\n[limits]\nacknowledgements_per_sender_per_hour = 100000\n",
+            imap_source(d.port, "since = \"2000-01-01T00:00:00Z\"")
+        ),
     )
     .await;
     let config = t.dir.path().join("postroom.toml");
@@ -574,7 +584,8 @@ async fn kill_storm(backend: Backend) {
     let mut stored_now = 0;
     let mut kills_in_a_send = 0;
     let mut in_window = HashSet::new();
-    for _ in 0..KILLS {
+    let mut forced_in_a_send = 0;
+    for kill in 0..KILLS {
         let mut child = spawn();
         // A random moment in the backlog: once a random number more are
         // stored (so the kill lands in the work, whatever the build's
@@ -587,6 +598,13 @@ async fn kill_storm(backend: Backend) {
         }
         let pause = rand::rng().random_range(0..150);
         tokio::time::sleep(Duration::from_millis(pause)).await;
+        if IN_A_SEND.contains(&kill) {
+            let before = smtp.received().len();
+            smtp.hold();
+            let held = smtp.wait_for(before + 1, Duration::from_secs(30)).len() > before;
+            smtp.release();
+            forced_in_a_send += usize::from(held);
+        }
         child.kill().unwrap(); // SIGKILL
         child.wait().unwrap();
         stored_now = count_messages(&t).await;
@@ -666,7 +684,17 @@ async fn kill_storm(backend: Backend) {
     let extra_copies = received_ids.len() - received_ids.iter().collect::<HashSet<_>>().len();
     eprintln!(
         "{backend:?}: {KILLS} kills; stored after each: {stored_between:?}; kills between a 250 and its \
-         commit: {kills_in_a_send}; mails sent twice: {extra_copies}"
+         commit: {kills_in_a_send} ({forced_in_a_send} made to land there); mails sent twice: \
+         {extra_copies}"
+    );
+    assert_eq!(
+        forced_in_a_send,
+        IN_A_SEND.len(),
+        "the server held a mail at each kill made to land inside a send"
+    );
+    assert!(
+        kills_in_a_send >= forced_in_a_send,
+        "each kill made to land inside a send is counted as one: {kills_in_a_send}"
     );
     assert!(
         extra_copies <= kills_in_a_send,

@@ -130,7 +130,8 @@ impl Drop for TestDb {
 /// or kill: the shared server on 5432 is never touched.
 pub struct OwnPostgres {
     pub port: u16,
-    dir: tempfile::TempDir,
+    dir: std::path::PathBuf,
+    _temp: Option<tempfile::TempDir>,
 }
 
 const PG_BIN: &str = "/usr/lib/postgresql/15/bin";
@@ -153,13 +154,21 @@ fn as_postgres(program: &str, args: &[&str]) -> std::process::Output {
 
 impl OwnPostgres {
     pub fn start() -> OwnPostgres {
-        let dir = tempfile::tempdir().unwrap();
+        let temp = tempfile::tempdir().unwrap();
+        let mut pg = OwnPostgres::start_in(temp.path());
+        pg._temp = Some(temp);
+        pg
+    }
+
+    /// A server whose files (data, socket, log) live in `dir`, which the
+    /// caller owns: a small disk, for example.
+    pub fn start_in(dir: &std::path::Path) -> OwnPostgres {
         std::process::Command::new("chown")
             .args(["postgres:postgres"])
-            .arg(dir.path())
+            .arg(dir)
             .status()
             .unwrap();
-        let data = dir.path().join("data");
+        let data = dir.join("data");
         as_postgres(
             "initdb",
             &[
@@ -176,13 +185,17 @@ impl OwnPostgres {
             .local_addr()
             .unwrap()
             .port();
-        let pg = OwnPostgres { port, dir };
+        let pg = OwnPostgres {
+            port,
+            dir: dir.into(),
+            _temp: None,
+        };
         pg.up();
         pg
     }
 
     fn data(&self) -> String {
-        self.dir.path().join("data").display().to_string()
+        self.dir.join("data").display().to_string()
     }
 
     /// Starts the server (again), waiting until it takes connections.
@@ -190,9 +203,9 @@ impl OwnPostgres {
         let options = format!(
             "-p {} -c listen_addresses=127.0.0.1 -k {} -c fsync=off",
             self.port,
-            self.dir.path().display()
+            self.dir.display()
         );
-        let log = self.dir.path().join("server.log").display().to_string();
+        let log = self.dir.join("server.log").display().to_string();
         as_postgres(
             "pg_ctl",
             &[
@@ -214,6 +227,16 @@ impl OwnPostgres {
             "pg_ctl",
             &["-D", &self.data(), "-m", "immediate", "-w", "stop"],
         );
+    }
+
+    /// Whether the server is running (`pg_ctl status`).
+    pub fn running(&self) -> bool {
+        std::process::Command::new("runuser")
+            .args(["-u", "postgres", "--"])
+            .arg(format!("{PG_BIN}/pg_ctl"))
+            .args(["-D", &self.data(), "status"])
+            .output()
+            .is_ok_and(|o| o.status.success())
     }
 
     pub fn url(&self) -> String {
