@@ -109,6 +109,9 @@ impl Prepared {
                         ..defaults.limits.clone()
                     },
                     ocr_pages: config.extract.ocr_pages,
+                    parse: crate::parse::Limits {
+                        html_layout: config.extract.html_layout,
+                    },
                     ..defaults
                 };
                 Ok(Prepared {

@@ -31,9 +31,10 @@ pub async fn read(
     origin: Origin,
     file_name: Option<String>,
 ) -> (Message, Decision) {
+    let limits = extractor.parse;
     let parsed = tokio::task::spawn_blocking(move || {
         std::panic::catch_unwind(AssertUnwindSafe(|| match origin {
-            Origin::Email => parse::parse_email(&bytes),
+            Origin::Email => parse::parse_email_within(&bytes, limits),
             Origin::Letter => {
                 let name = file_name.as_deref().unwrap_or("letter");
                 Message::letter(name, letter_content_type(name), &bytes)

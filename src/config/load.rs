@@ -68,10 +68,19 @@ impl Config {
         let oauth = raw.oauth.map(|o| check_oauth(&mut c, o));
         let http = raw.http.and_then(|h| ops::check_http(&mut c, h));
         let retention = ops::check_retention(&mut c, raw.retention);
+        let html_kb = &raw.extract.html_layout_kb;
+        if !(1..=1 << 20).contains(html_kb.get_ref()) {
+            c.error_at(
+                html_kb.span(),
+                "extract.html_layout_kb must be from 1 to 1048576 (KB of HTML laid out as a \
+                 reader sees it; larger HTML is stripped of tags in one pass)",
+            );
+        }
         let extract = Extract {
             timeout: c.duration(&raw.extract.timeout, "extract.timeout"),
             memory_mb: raw.extract.memory_mb.max(64),
             ocr_pages: raw.extract.ocr_pages,
+            html_layout: (*html_kb.get_ref() as usize) << 10,
         };
         if !c.errors.is_empty() {
             return Err(ConfigErrors(c.errors));

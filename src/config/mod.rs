@@ -160,6 +160,9 @@ pub struct Extract {
     pub memory_mb: u64,
     /// Pages of a scanned PDF read by OCR.
     pub ocr_pages: u32,
+    /// HTML parts larger than this (bytes) are stripped of tags in one
+    /// pass instead of being laid out.
+    pub html_layout: usize,
 }
 
 #[derive(Debug, Clone)]

@@ -194,3 +194,27 @@ fn secrets_come_from_the_environment() {
             .contains("POSTROOM_TEST_UNSET_VAR is not set")
     );
 }
+
+#[test]
+fn the_html_layout_limit_is_configured_in_kb_and_zero_is_refused_with_its_line() {
+    let delivery = "[delivery]\ntransport = \"file\"\npath = \"out\"\n";
+    let c = parse(&format!("{MINIMAL}{delivery}")).unwrap();
+    assert_eq!(c.extract.html_layout, crate::parse::HTML_LAYOUT_LIMIT);
+    let c = parse(&format!(
+        "{MINIMAL}{delivery}\n[extract]\nhtml_layout_kb = 256\n"
+    ))
+    .unwrap();
+    assert_eq!(c.extract.html_layout, 256 << 10);
+    let errors = parse(&format!(
+        "{MINIMAL}{delivery}\n[extract]\nhtml_layout_kb = 0\n"
+    ))
+    .unwrap_err()
+    .0;
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(errors[0].line, 9, "{}", errors[0]);
+    assert!(
+        errors[0].to_string().contains("html_layout_kb"),
+        "{}",
+        errors[0]
+    );
+}

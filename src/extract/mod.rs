@@ -36,6 +36,8 @@ pub struct Extractor {
     pub min_text_layer: usize,
     /// Images smaller than this (bytes) are logos and signatures, not scans.
     pub min_image_bytes: usize,
+    /// Bounds on parsing the message itself (before extraction).
+    pub parse: crate::parse::Limits,
 }
 
 impl Default for Extractor {
@@ -46,6 +48,7 @@ impl Default for Extractor {
             ocr_pages: 5,
             min_text_layer: 80,
             min_image_bytes: 20 * 1024,
+            parse: crate::parse::Limits::default(),
         }
     }
 }

@@ -26,7 +26,9 @@ use crate::message::Origin;
 mod fields;
 
 use fields::*;
-pub use fields::{clean_message_id, html_to_text, one_line};
+pub use fields::{
+    HTML_LAYOUT_LIMIT, clean_message_id, html_to_text, html_to_text_within, one_line,
+};
 
 /// Text longer than this is cut before classification (a 3 MB body of text
 /// says nothing the first megabyte does not).
@@ -205,8 +207,30 @@ impl Message {
     }
 }
 
-/// Parses an email. Never fails; see the module documentation.
+/// Bounds on the work parsing does, from `[extract]` in the config.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// HTML larger than this (bytes) gets the one-pass tag strip instead of
+    /// the layout converter; see [`fields::html_to_text_within`].
+    pub html_layout: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            html_layout: fields::HTML_LAYOUT_LIMIT,
+        }
+    }
+}
+
+/// Parses an email with the default [`Limits`]. Never fails; see the
+/// module documentation.
 pub fn parse_email(raw: &[u8]) -> Message {
+    parse_email_within(raw, Limits::default())
+}
+
+/// Parses an email within `limits`. Never fails.
+pub fn parse_email_within(raw: &[u8], limits: Limits) -> Message {
     let mut message = Message::empty(Origin::Email);
     let normalised = normalise_for_parsing(raw, &mut message.warnings);
     let parser = MessageParser::default();
@@ -254,7 +278,7 @@ pub fn parse_email(raw: &[u8]) -> Message {
             .push("the file ends inside its header: a message cut off, not a whole one".into());
     }
     fill_headers(&mut message, &parsed);
-    fill_body(&mut message, &parsed, 0);
+    fill_body(&mut message, &parsed, 0, limits);
     message
 }
 
@@ -337,7 +361,12 @@ fn fill_headers(message: &mut Message, parsed: &mail_parser::Message<'_>) {
         .collect();
 }
 
-fn fill_body(message: &mut Message, parsed: &mail_parser::Message<'_>, depth: usize) {
+fn fill_body(
+    message: &mut Message,
+    parsed: &mail_parser::Message<'_>,
+    depth: usize,
+    limits: Limits,
+) {
     for part in &parsed.parts {
         if let Some(ct) = part.content_type() {
             let full = match ct.subtype() {
@@ -354,7 +383,9 @@ fn fill_body(message: &mut Message, parsed: &mail_parser::Message<'_>, depth: us
     for part in parsed.text_bodies() {
         match &part.body {
             PartType::Text(text) => push_capped(&mut body, text),
-            PartType::Html(html) => push_capped(&mut body, &html_to_text(html)),
+            PartType::Html(html) => {
+                push_capped(&mut body, &html_to_text_within(html, limits.html_layout))
+            }
             _ => continue,
         }
         body.push('\n');
@@ -362,7 +393,7 @@ fn fill_body(message: &mut Message, parsed: &mail_parser::Message<'_>, depth: us
     if body.trim().is_empty() {
         for part in parsed.html_bodies() {
             if let PartType::Html(html) = &part.body {
-                push_capped(&mut body, &html_to_text(html));
+                push_capped(&mut body, &html_to_text_within(html, limits.html_layout));
                 body.push('\n');
             }
         }
@@ -384,13 +415,18 @@ fn fill_body(message: &mut Message, parsed: &mail_parser::Message<'_>, depth: us
         });
     }
     for attachment in parsed.attachments() {
-        add_attachment(message, attachment, depth);
+        add_attachment(message, attachment, depth, limits);
     }
 }
 
 // Long: one arm per kind of MIME part (text, HTML, attached message,
 // binary), each capped and spooled.
-fn add_attachment(message: &mut Message, part: &mail_parser::MessagePart<'_>, depth: usize) {
+fn add_attachment(
+    message: &mut Message,
+    part: &mail_parser::MessagePart<'_>,
+    depth: usize,
+    limits: Limits,
+) {
     let content_type = part
         .content_type()
         .map(|ct| match ct.subtype() {
@@ -422,7 +458,7 @@ fn add_attachment(message: &mut Message, part: &mail_parser::MessagePart<'_>, de
             if let Some(id) = inner.message_id().and_then(clean_message_id) {
                 message.enclosed_ids.push(id);
             }
-            fill_body(message, inner, depth + 1);
+            fill_body(message, inner, depth + 1, limits);
         }
         PartType::Text(text) => {
             if content_type == "text/rfc822-headers" {
@@ -442,7 +478,7 @@ fn add_attachment(message: &mut Message, part: &mail_parser::MessagePart<'_>, de
             name,
             content_type,
             size: html.len(),
-            text: Some(capped(&html_to_text(html))),
+            text: Some(capped(&html_to_text_within(html, limits.html_layout))),
             text_source: Some(TextSource::Attachment),
             note: None,
             spool: None,

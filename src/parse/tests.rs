@@ -81,3 +81,17 @@ fn message_ids_are_sanitised() {
     assert_eq!(clean_message_id("<a@b>\r\nBcc: x"), None);
     assert_eq!(clean_message_id(""), None);
 }
+
+#[test]
+fn html_over_the_layout_limit_is_stripped_in_one_pass_and_still_read() {
+    let raw = b"From: a@b.example\r\nSubject: x\r\nContent-Type: text/html\r\n\r\n<ul><li>Dear <b>Council</b>,</li><li>Please help &amp; advise.</li></ul>";
+    let laid_out = parse_email(raw);
+    let stripped = super::parse_email_within(raw, super::Limits { html_layout: 16 });
+    for m in [&laid_out, &stripped] {
+        assert!(m.body.contains("Dear Council"), "{:?}", m.body);
+        assert!(m.body.contains("help & advise"), "{:?}", m.body);
+        assert!(!m.body.contains("<li>"), "{:?}", m.body);
+    }
+    // The layout converter marks list items; the one-pass strip does not.
+    assert_ne!(laid_out.body, stripped.body);
+}

@@ -81,6 +81,8 @@ pub(super) struct RawExtract {
     pub(super) memory_mb: u64,
     #[serde(default = "default_ocr_pages")]
     pub(super) ocr_pages: u32,
+    #[serde(default = "default_html_layout_kb")]
+    pub(super) html_layout_kb: Spanned<u64>,
 }
 
 impl Default for RawExtract {
@@ -89,6 +91,7 @@ impl Default for RawExtract {
             timeout: default_extract_timeout(),
             memory_mb: default_extract_memory(),
             ocr_pages: default_ocr_pages(),
+            html_layout_kb: default_html_layout_kb(),
         }
     }
 }
@@ -101,6 +104,9 @@ pub(super) fn default_extract_memory() -> u64 {
 }
 pub(super) fn default_ocr_pages() -> u32 {
     5
+}
+pub(super) fn default_html_layout_kb() -> Spanned<u64> {
+    Spanned::new(0..0, (crate::parse::HTML_LAYOUT_LIMIT >> 10) as u64)
 }
 
 #[derive(Deserialize)]
