@@ -32,7 +32,6 @@ async fn main() {
         settings,
     ));
     let extractor = Extractor {
-        helper: env!("CARGO_BIN_EXE_postroom").into(),
         ..Extractor::default()
     };
 

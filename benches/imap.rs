@@ -68,8 +68,7 @@ async fn app(dir: &Path, delivery: &str, source: &str) -> Arc<App> {
     );
     std::fs::write(dir.join("postroom.toml"), text).unwrap();
     let config = Config::load(&dir.join("postroom.toml")).unwrap_or_else(|e| panic!("{e}"));
-    let mut prepared = Prepared::new(config).unwrap_or_else(|p| panic!("{p}"));
-    prepared.extractor.helper = env!("CARGO_BIN_EXE_postroom").into();
+    let prepared = Prepared::new(config).unwrap_or_else(|p| panic!("{p}"));
     Arc::new(
         App::start(prepared, postroom::clock::system())
             .await

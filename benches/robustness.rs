@@ -34,8 +34,7 @@ async fn main() {
     )
     .unwrap();
     let config = Config::load(&dir.path().join("postroom.toml")).unwrap();
-    let mut prepared = Prepared::new(config).unwrap();
-    prepared.extractor.helper = env!("CARGO_BIN_EXE_postroom").into();
+    let prepared = Prepared::new(config).unwrap();
     let app = App::start(prepared, postroom::clock::system())
         .await
         .unwrap();

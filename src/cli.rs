@@ -1,6 +1,5 @@
 //! The command line: `run`, `demo`, `check`, `classify`, `rules`.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -103,10 +102,6 @@ pub enum Command {
         #[arg(long)]
         directory: Option<PathBuf>,
     },
-    /// Print the text of a DOCX or ODT file. Run by postroom itself, in a
-    /// child process with limits, to read attachments.
-    #[command(hide = true)]
-    ExtractDocument { file: PathBuf },
     /// The outgoing mail: what is queued, sent, or dead.
     Outbox {
         #[command(flatten)]
@@ -377,11 +372,6 @@ async fn dispatch(command: Command) -> Result<ExitCode> {
         Command::Demo { dir } => demo::run(&dir).await.map(|()| ExitCode::SUCCESS),
         Command::Check { config } => Ok(ops::check(&config.config)),
         Command::Classify(with) => rules::classify(&with).await,
-        Command::ExtractDocument { file } => {
-            let text = crate::extract::document::extract_document(&file)?;
-            std::io::stdout().write_all(text.as_bytes())?;
-            Ok(ExitCode::SUCCESS)
-        }
         Command::Eval {
             config,
             corpus,

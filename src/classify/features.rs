@@ -4,10 +4,7 @@
 //!
 //! Pure: no IO, no clock. Everything here is computed once per message.
 
-use regex::Regex;
-
 use super::directory::{Directory, Role};
-use super::mentions::mentioned_mp;
 use super::rules::{AuthResults, Facts, SenderRole};
 use super::{Settings, dates};
 use crate::parse::Message;
@@ -19,7 +16,7 @@ pub fn facts(
     message: &Message,
     directory: &Directory,
     settings: &Settings,
-    mp_mentions: &[(usize, Regex)],
+    mp_mentions: &super::mentions::Mentions,
 ) -> Facts {
     let from = message.from.clone().unwrap_or_default();
     let sender_role = sender_role(&from.address, directory, settings);
@@ -52,7 +49,7 @@ pub fn facts(
         .chain(&message.references)
         .any(|id| is_postroom_id(id, settings));
     let is_reply = !message.in_reply_to.is_empty() || reply_prefix(&message.subject);
-    let mentions_mp = mentioned_mp(&text, mp_mentions).is_some();
+    let mentions_mp = mp_mentions.first(&text).is_some();
     // Events the sender dates in their own words (a reply's subject is the
     // old one, so only a new message's subject counts).
     let own = format!("{latest}\n{attachments}");

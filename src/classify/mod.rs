@@ -118,7 +118,7 @@ pub struct Classifier {
     pub rules: Rules,
     pub directory: Directory,
     pub settings: Settings,
-    mp_mentions: Vec<(usize, Regex)>,
+    mp_mentions: mentions::Mentions,
 }
 
 /// The outcome of classification. Serialised, it is exactly the label
@@ -202,7 +202,7 @@ fn explain_standings<T: Clone + PartialEq + std::fmt::Display>(
 
 impl Classifier {
     pub fn new(rules: Rules, directory: Directory, settings: Settings) -> Classifier {
-        let mp_mentions = mentions::mp_mention_patterns(&directory);
+        let mp_mentions = mentions::Mentions::new(&directory);
         Classifier {
             rules,
             directory,
@@ -409,7 +409,7 @@ impl Classifier {
         {
             return (Some(mp.name.clone()), Some(mp.constituency.clone()));
         }
-        match mentions::mentioned_mp(&facts.text, &self.mp_mentions) {
+        match self.mp_mentions.first(&facts.text) {
             Some(i) => {
                 let mp = &self.directory.mps()[i];
                 (Some(mp.name.clone()), Some(mp.constituency.clone()))

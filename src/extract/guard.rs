@@ -20,11 +20,15 @@ pub const MAX_INFLATED: u64 = 128 << 20;
 /// has 35 million).
 pub const MAX_OCR_PIXELS: u64 = 36_000_000;
 
-/// Refuses a PDF with a zlib stream that inflates past [`MAX_INFLATED`].
-/// Streams that are not zlib (JPEG images, plain text) are passed over.
-pub fn pdf_streams(path: &Path) -> Result<(), NotRead> {
-    let bytes = std::fs::read(path).map_err(|e| NotRead::Failed(e.to_string()))?;
+/// Refuses a PDF with a zlib stream that inflates past [`MAX_INFLATED`],
+/// and one whose every stream is declared `/FlateDecode` but does not
+/// inflate (random data behind a PDF's objects: there is nothing for
+/// pdftotext to read or for OCR to see). Streams that are not zlib (JPEG
+/// images, plain text) are passed over, and count as content.
+// Long: one pass over the streams, three outcomes for each.
+pub fn pdf_streams(bytes: &[u8]) -> Result<(), NotRead> {
     let mut at = 0;
+    let (mut streams, mut broken) = (0, 0);
     while let Some(found) = find(&bytes[at..], b"stream") {
         let mut start = at + found + b"stream".len();
         at = start;
@@ -38,36 +42,51 @@ pub fn pdf_streams(path: &Path) -> Result<(), NotRead> {
             Some([b'\n', _]) => start += 1,
             _ => continue,
         }
-        if inflated_size(&bytes[start..], MAX_INFLATED) > MAX_INFLATED {
+        streams += 1;
+        let (size, whole) = inflated_size(&bytes[start..], MAX_INFLATED);
+        if size > MAX_INFLATED {
             return Err(NotRead::TooBig(format!(
                 "a compressed part of the PDF inflates to more than {} MB (a decompression bomb)",
                 MAX_INFLATED >> 20
             )));
         }
+        // The stream's dictionary is just before the keyword.
+        let dictionary = &bytes[start.saturating_sub(512)..start];
+        let flate = find(dictionary, b"FlateDecode").is_some();
+        if flate && !whole {
+            broken += 1;
+        }
+    }
+    if streams > 0 && broken == streams {
+        return Err(NotRead::Skipped(
+            "a PDF whose content does not decompress (damaged, or not a document)".into(),
+        ));
     }
     Ok(())
 }
 
 /// How many bytes a zlib stream at the start of `data` inflates to,
-/// counting no further than just past `cap`; 0 when it is not zlib.
-fn inflated_size(data: &[u8], cap: u64) -> u64 {
+/// counting no further than just past `cap`, and whether it inflated to
+/// its end without an error; (0, false) when it is not zlib.
+fn inflated_size(data: &[u8], cap: u64) -> (u64, bool) {
     // A zlib header: deflate, and a check that makes it a multiple of 31.
     if data.len() < 2
         || data[0] & 0x0f != 8
         || (u16::from(data[0]) << 8 | u16::from(data[1])) % 31 != 0
     {
-        return 0;
+        return (0, false);
     }
     let mut decoder = flate2::read::ZlibDecoder::new(data);
     let mut buf = vec![0u8; 256 << 10];
     let mut total = 0u64;
     loop {
         match decoder.read(&mut buf) {
-            Ok(0) | Err(_) => return total,
+            Ok(0) => return (total, true),
+            Err(_) => return (total, false),
             Ok(n) => {
                 total += n as u64;
                 if total > cap {
-                    return total;
+                    return (total, false);
                 }
             }
         }
@@ -217,11 +236,15 @@ mod tests {
     #[test]
     fn a_stream_that_inflates_past_the_cap_is_counted_only_to_the_cap() {
         let small = zlib(b"BT /F1 12 Tf (Dear Sir) Tj ET");
-        assert_eq!(inflated_size(&small, 100), 29);
+        assert_eq!(inflated_size(&small, 100), (29, true));
         let big = zlib(&vec![0u8; 4 << 20]);
-        let n = inflated_size(&big, 1 << 20);
-        assert!(n > 1 << 20 && n < 2 << 20, "{n}");
-        assert_eq!(inflated_size(b"\xff\xd8\xff\xe0 a jpeg", 100), 0);
+        let (n, whole) = inflated_size(&big, 1 << 20);
+        assert!(n > 1 << 20 && n < 2 << 20 && !whole, "{n}");
+        assert_eq!(inflated_size(b"\xff\xd8\xff\xe0 a jpeg", 100), (0, false));
+        assert!(
+            !inflated_size(&small[..small.len() / 2], 100).1,
+            "cut short"
+        );
     }
 
     #[test]
@@ -236,12 +259,23 @@ mod tests {
             path
         };
         let ok = write("ok.pdf", &zlib(b"BT (hello) Tj ET"));
-        assert_eq!(pdf_streams(&ok), Ok(()));
+        assert_eq!(pdf_streams(&std::fs::read(ok).unwrap()), Ok(()));
         let bomb = write(
             "bomb.pdf",
             &zlib(&vec![0u8; (MAX_INFLATED + (1 << 20)) as usize]),
         );
-        assert!(matches!(pdf_streams(&bomb), Err(NotRead::TooBig(_))));
+        assert!(matches!(
+            pdf_streams(&std::fs::read(bomb).unwrap()),
+            Err(NotRead::TooBig(_))
+        ));
+        // Declared FlateDecode, but random bytes: nothing to read.
+        let mut noise = vec![0x78, 0x9c];
+        noise.extend((0u32..50_000).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8));
+        let damaged = write("damaged.pdf", &noise);
+        assert!(matches!(
+            pdf_streams(&std::fs::read(damaged).unwrap()),
+            Err(NotRead::Skipped(_))
+        ));
     }
 
     #[test]

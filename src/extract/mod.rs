@@ -1,14 +1,16 @@
 //! Stage 2b: the text of attachments and letters: PDF text layers, OCR of
 //! scans and images, word-processor documents.
 //!
-//! Every parser of an untrusted file runs in a child process with limits
-//! (wall time, CPU time, address space, file size, output size), so a crash,
-//! a hang or a memory bomb in it is contained: the attachment is marked "not
-//! read: why" on the case, and the message is stored and classified on what
-//! could be read. The tools are the ones the field trusts: poppler-utils
-//! (`pdftotext`, `pdftoppm`) and Tesseract for OCR; DOCX and ODT are read by
-//! postroom itself (`postroom extract-document`, see [`document`]) in a child
-//! process of its own.
+//! A file is first checked in process for the structure its first bytes
+//! claim ([`structure`]): random data behind a PDF or JPEG header is not
+//! handed to any tool. The external tools, the ones the field trusts
+//! (poppler-utils' `pdftotext`, `pdfimages` and `pdftoppm`, and Tesseract
+//! for OCR), run in child processes with limits (wall time, CPU time,
+//! address space, file size, output size), so a crash, a hang or a memory
+//! bomb in one is contained: the attachment is marked "not read: why" on
+//! the case, and the message is stored and classified on what could be
+//! read. DOCX and ODT are read in process by memory-safe crates (zip,
+//! quick-xml) with a cap on the XML they inflate ([`document`]).
 //!
 //! Attachment bytes never stay in memory longer than parsing: the parse stage
 //! hands each one over as a temporary file ([`crate::parse::Part::spool`]).
@@ -16,6 +18,7 @@
 pub mod document;
 mod guard;
 mod runner;
+mod structure;
 
 use std::path::{Path, PathBuf};
 
@@ -25,9 +28,6 @@ pub use runner::{Limits, NotRead, run_limited};
 /// How extraction runs: where the tools are and how far they may go.
 #[derive(Debug, Clone)]
 pub struct Extractor {
-    /// The `postroom` executable, whose `extract-document` subcommand reads
-    /// DOCX and ODT files in a child process.
-    pub helper: PathBuf,
     pub limits: Limits,
     /// At most this many pages of a scanned PDF are read by OCR.
     pub ocr_pages: u32,
@@ -43,7 +43,6 @@ pub struct Extractor {
 impl Default for Extractor {
     fn default() -> Extractor {
         Extractor {
-            helper: std::env::current_exe().unwrap_or_else(|_| PathBuf::from("postroom")),
             limits: Limits::default(),
             ocr_pages: 5,
             min_text_layer: 80,
@@ -120,19 +119,20 @@ impl Extractor {
     }
 
     async fn read_part(&self, part: &mut Part, path: &Path) {
-        let mut head = vec![0u8; 2048];
-        let n = match std::fs::File::open(path)
-            .and_then(|mut f| std::io::Read::read(&mut f, &mut head))
-        {
-            Ok(n) => n,
+        let bytes = match std::fs::read(path) {
+            Ok(bytes) => bytes,
             Err(e) => {
                 part.note = Some(format!("not read: {e}"));
                 return;
             }
         };
-        head.truncate(n);
-        let result = match sniff(&head, &part.name) {
-            FileKind::Pdf => self.pdf(path).await,
+        let kind = sniff(&bytes[..bytes.len().min(2048)], &part.name);
+        if let Err(why) = structure::check(kind, &bytes) {
+            part.note = Some(format!("not read: {why}"));
+            return;
+        }
+        let result = match kind {
+            FileKind::Pdf => self.pdf(path, &bytes).await,
             FileKind::Png | FileKind::Jpeg | FileKind::Tiff => {
                 if part.size < self.min_image_bytes {
                     Err(NotRead::Skipped(
@@ -142,7 +142,9 @@ impl Extractor {
                     self.ocr_image(path).await.map(|t| (t, TextSource::Ocr))
                 }
             }
-            FileKind::Zip => self.document(path).await.map(|t| (t, TextSource::Document)),
+            FileKind::Zip => document::read(bytes)
+                .await
+                .map(|t| (t, TextSource::Document)),
             FileKind::Other => Err(NotRead::Skipped(format!(
                 "no text reader for {}",
                 part.content_type
@@ -159,8 +161,8 @@ impl Extractor {
     }
 
     /// A PDF's text layer, or OCR of its pages when it has none.
-    async fn pdf(&self, path: &Path) -> Result<(String, TextSource), NotRead> {
-        guard::pdf_streams(path)?;
+    async fn pdf(&self, path: &Path, bytes: &[u8]) -> Result<(String, TextSource), NotRead> {
+        guard::pdf_streams(bytes)?;
         let bytes = run_limited(
             "pdftotext",
             &["-enc", "UTF-8", "-nopgbrk", "-l", "30"],
@@ -243,17 +245,6 @@ impl Extractor {
                 "-l".as_ref(),
                 "eng".as_ref(),
             ],
-            &self.limits,
-        )
-        .await?;
-        Ok(String::from_utf8_lossy(&bytes).into_owned())
-    }
-
-    async fn document(&self, path: &Path) -> Result<String, NotRead> {
-        let helper = self.helper.as_os_str();
-        let bytes = runner::run_program(
-            helper,
-            &["extract-document".as_ref(), path.as_os_str()],
             &self.limits,
         )
         .await?;

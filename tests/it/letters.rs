@@ -19,7 +19,6 @@ fn fixture(name: &str) -> PathBuf {
 
 fn extractor() -> Extractor {
     Extractor {
-        helper: env!("CARGO_BIN_EXE_postroom").into(),
         ..Extractor::default()
     }
 }

@@ -104,10 +104,9 @@ impl TestApp {
         std::fs::write(dir.path().join("postroom.toml"), &text).unwrap();
         let config =
             Config::load(&dir.path().join("postroom.toml")).unwrap_or_else(|e| panic!("{e}"));
-        let mut prepared = Prepared::new(config).unwrap_or_else(|p| panic!("{p}"));
+        let prepared = Prepared::new(config).unwrap_or_else(|p| panic!("{p}"));
         // The library's tests run inside the test binary: documents are read
         // by the real postroom executable.
-        prepared.extractor.helper = env!("CARGO_BIN_EXE_postroom").into();
         let clock = FixedClock::new(at("2026-11-27T10:00:00Z"));
         let store = Store::connect(&db.secret_url(), 5)
             .await
@@ -126,8 +125,7 @@ impl TestApp {
     pub async fn another_instance(&self) -> Arc<App> {
         let config =
             Config::load(&self.dir.path().join("postroom.toml")).unwrap_or_else(|e| panic!("{e}"));
-        let mut prepared = Prepared::new(config).unwrap_or_else(|p| panic!("{p}"));
-        prepared.extractor.helper = env!("CARGO_BIN_EXE_postroom").into();
+        let prepared = Prepared::new(config).unwrap_or_else(|p| panic!("{p}"));
         let store = Store::connect(&self._db.secret_url(), 5)
             .await
             .expect("the test database opens");
