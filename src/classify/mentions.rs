@@ -140,10 +140,8 @@ fn fold(text: &str) -> String {
         }
     };
     for c in text.chars() {
-        if c.is_ascii() {
+        if c.is_ascii() || c.is_whitespace() {
             push(c, &mut out);
-        } else if c.is_whitespace() {
-            push(' ', &mut out);
         } else {
             match deunicode::deunicode_char(c) {
                 Some(ascii) => ascii.chars().for_each(|a| push(a, &mut out)),

@@ -138,24 +138,8 @@ fn dimensions(head: &[u8]) -> Option<(u32, u32)> {
         let h = u32::from_be_bytes(head[20..24].try_into().ok()?);
         return Some((w, h));
     }
-    if head.starts_with(&[0xff, 0xd8]) {
-        // The first start-of-frame marker holds the size.
-        let mut i = 2;
-        while i + 9 < head.len() {
-            if head[i] != 0xff {
-                return None;
-            }
-            let marker = head[i + 1];
-            let len = usize::from(u16::from_be_bytes([head[i + 2], head[i + 3]]));
-            if matches!(marker, 0xc0..=0xc3 | 0xc5..=0xc7 | 0xc9..=0xcb | 0xcd..=0xcf) {
-                let h = u32::from(u16::from_be_bytes([head[i + 5], head[i + 6]]));
-                let w = u32::from(u16::from_be_bytes([head[i + 7], head[i + 8]]));
-                return Some((w, h));
-            }
-            i += 2 + len;
-        }
-    }
-    None
+    // The first start-of-frame marker holds the size.
+    super::structure::walk_jpeg(head).size
 }
 
 /// A binary PNM's width, height, maximum value and where its pixels start.

@@ -57,42 +57,62 @@ fn pdf(bytes: &[u8]) -> bool {
         || memchr::memmem::find(bytes, b"endobj").is_some()
 }
 
-/// Walks the marker segments: each is 0xFF, a marker byte and (but for
-/// the standalone markers) a big-endian length that covers itself.
 fn jpeg(bytes: &[u8]) -> bool {
+    let walk = walk_jpeg(bytes);
+    walk.size.is_some() && walk.scan
+}
+
+/// What a walk of a JPEG's marker segments found.
+#[derive(Debug, Default)]
+pub(super) struct JpegWalk {
+    /// Width and height, from the first start-of-frame.
+    pub size: Option<(u32, u32)>,
+    /// Whether a start-of-scan was reached after the frame.
+    pub scan: bool,
+}
+
+/// Walks the marker segments of `bytes` (all of a file, or its head) from
+/// the start-of-image: each is 0xFF, a marker byte and (but for the
+/// standalone markers) a big-endian length that covers itself. Stops at
+/// the first start-of-scan, or where the chain breaks.
+pub(super) fn walk_jpeg(bytes: &[u8]) -> JpegWalk {
+    let mut walk = JpegWalk::default();
     if !bytes.starts_with(&[0xff, 0xd8]) {
-        return false;
+        return walk;
     }
     let mut i = 2;
-    let mut frame = false;
-    while i + 1 < bytes.len() {
-        if bytes[i] != 0xff {
-            return false;
-        }
+    while i + 1 < bytes.len() && bytes[i] == 0xff {
         let marker = bytes[i + 1];
         match marker {
             // Fill bytes before a marker.
             0xff => i += 1,
             // Standalone markers: no length.
             0x01 | 0xd0..=0xd7 => i += 2,
-            0x00 | 0xd8 | 0xd9 => return false,
-            0xda => return frame && i + 4 <= bytes.len(),
+            0x00 | 0xd8 | 0xd9 => break,
+            0xda => {
+                walk.scan = walk.size.is_some() && i + 4 <= bytes.len();
+                break;
+            }
             _ => {
                 let Some(len) = bytes.get(i + 2..i + 4) else {
-                    return false;
+                    break;
                 };
                 let len = usize::from(u16::from_be_bytes([len[0], len[1]]));
-                if len < 2 || i + 2 + len > bytes.len() {
-                    return false;
+                let is_frame =
+                    matches!(marker, 0xc0..=0xc3 | 0xc5..=0xc7 | 0xc9..=0xcb | 0xcd..=0xcf);
+                if is_frame && walk.size.is_none() && len >= 7 && i + 9 <= bytes.len() {
+                    let h = u32::from(u16::from_be_bytes([bytes[i + 5], bytes[i + 6]]));
+                    let w = u32::from(u16::from_be_bytes([bytes[i + 7], bytes[i + 8]]));
+                    walk.size = Some((w, h));
                 }
-                if matches!(marker, 0xc0..=0xc3 | 0xc5..=0xc7 | 0xc9..=0xcb | 0xcd..=0xcf) {
-                    frame = true;
+                if len < 2 || i + 2 + len > bytes.len() {
+                    break;
                 }
                 i += 2 + len;
             }
         }
     }
-    false
+    walk
 }
 
 fn png(bytes: &[u8]) -> bool {
@@ -191,6 +211,7 @@ mod tests {
         jpeg.extend([0xff, 0xda, 0x00, 0x08, 1, 1, 0, 0, 0x3f, 0, 0x12, 0x34]);
         jpeg.extend([0xff, 0xd9]);
         assert_eq!(check(FileKind::Jpeg, &jpeg), Ok(()));
+        assert_eq!(walk_jpeg(&jpeg).size, Some((16, 16)));
         // A scan with no frame before it is not a JPEG.
         let mut no_frame = jpeg[..20].to_vec();
         no_frame.extend(&jpeg[33..]);

@@ -13,16 +13,10 @@ use super::{MAX_TEXT, Mailbox};
 /// size. Mail is rarely over 100 KB of HTML.
 pub const HTML_LAYOUT_LIMIT: usize = 1 << 20;
 
-/// Readable text from HTML, laid out when it is at most
-/// [`HTML_LAYOUT_LIMIT`] bytes.
-pub fn html_to_text(html: &str) -> String {
-    html_to_text_within(html, HTML_LAYOUT_LIMIT)
-}
-
 /// Readable text from HTML: block elements become line breaks, entities are
 /// decoded, scripts and styles dropped. HTML over `layout_limit` bytes is
 /// stripped of its tags in one pass instead of being laid out.
-pub fn html_to_text_within(html: &str, layout_limit: usize) -> String {
+pub fn html_to_text(html: &str, layout_limit: usize) -> String {
     if html.len() > layout_limit {
         // mail-parser's converter is a single pass over the text.
         return mail_parser::decoders::html::html_to_text(html);
