@@ -64,6 +64,10 @@ pub struct ClassifyWith {
     /// The MP directory (CSV: name,constituency,email,role).
     #[arg(long)]
     pub directory: Option<PathBuf>,
+    /// Also show, field by field, the rules that decided it and the text
+    /// each one matched (`classify`: an `explain` member in each line).
+    #[arg(long)]
+    pub explain: bool,
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
 }

@@ -15,7 +15,7 @@ use chrono::{Datelike, Duration, NaiveDate, Weekday};
 use regex::Regex;
 
 /// Words that make the date after them an event's date.
-const EVENTS: &str = r"hearing|tribunal|deadline|evict(?:ion|ed)?|possession|court|panel|meeting|exclusion|appeal|decision|start(?:s|ing)?|begins?|due|expires?|closes?|appointment|visit|enforcement|bailiffs?|summons|liability order|operation|discharge|review|interview|removal|deadlines?|cut[- ]off|stops?|ends?|withdrawn|will be|is on|is listed|listed for|scheduled|booked|set for|takes place";
+const EVENTS: &str = r"hearing|tribunal|deadline|evict(?:ion|ed)?|possession(?: date)?|court|panel|meeting|conference|exclusion|appeal|decision|start(?:s|ing)?|begins?|due|expires?|closes?|appointment|visit|enforcement|bailiffs?|summons|liability order|operation|discharged?|review|interview|removal|deadlines?|cut[- ]off|stops?|ends?|withdrawn|will be|is on|is listed|(?:re)?listed for|scheduled|booked|set for|takes place|leave|vacate|check out|be out|move out";
 
 /// Words between an event word and its date that put the event in the past.
 const PAST: &str = r"\b(?:was|were|passed|held|took place|happened|had|last|ago|did|went|missed|expired|closed|ended)\b";
@@ -24,7 +24,7 @@ static EVENT_DATE: LazyLock<Regex> = LazyLock::new(|| {
     let weekday = r"monday|tuesday|wednesday|thursday|friday|saturday|sunday";
     let month = r"jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?";
     let pattern = format!(
-        r"(?i)\b(?P<event>{EVENTS})\b(?P<between>[^.!?\n]{{0,80}}?)\b(?:(?P<today>today|tonight|this (?:morning|afternoon|evening))|(?P<tomorrow>tomorrow)|(?P<nextweek>next week)|(?P<thisweek>this week)|in (?P<ndays>\d{{1,2}}|two|three|four|five|six|seven|ten) days|(?P<rel>next|this|on|from|by|this coming|coming) (?P<wd>{weekday})|(?:(?:{weekday}),? )?(?P<d1>\d{{1,2}})(?:st|nd|rd|th)?(?: of)? (?P<m1>{month})\b(?:,? (?P<y1>\d{{4}}))?|(?P<m2>{month}) (?P<d2>\d{{1,2}})(?:st|nd|rd|th)?\b(?:,? (?P<y2>\d{{4}}))?|(?P<d3>\d{{1,2}})[/.](?P<m3>\d{{1,2}})[/.](?P<y3>\d{{2,4}}))"
+        r"(?i)\b(?P<event>{EVENTS})\b(?P<between>[^.!?;:\n]{{0,80}}?)\b(?:(?P<today>today|tonight|this (?:morning|afternoon|evening))|(?P<tomorrow>tomorrow)|(?P<nextweek>next week)|(?P<thisweek>this week)|in (?P<ndays>\d{{1,2}}|two|three|four|five|six|seven|ten) days|(?P<rel>next|this|on|from|by|is|this coming|coming) (?P<wd>{weekday})|(?:(?:{weekday}),? )?(?P<d1>\d{{1,2}})(?:st|nd|rd|th)?(?: of)? (?P<m1>{month})\b(?:,? (?P<y1>\d{{4}}))?|(?P<m2>{month}) (?P<d2>\d{{1,2}})(?:st|nd|rd|th)?\b(?:,? (?P<y2>\d{{4}}))?|(?P<d3>\d{{1,2}})[/.](?P<m3>\d{{1,2}})[/.](?P<y3>\d{{2,4}})|the (?P<d4>\d{{1,2}})(?:st|nd|rd|th)\b)"
     );
     // Invariant: the pattern is a constant, checked by the tests below.
     Regex::new(&pattern).expect("the event-date pattern compiles")
@@ -36,7 +36,17 @@ static PAST_WORDS: LazyLock<Regex> =
 /// Days from `written` to the nearest event ahead that `text` dates.
 pub fn event_within_days(text: &str, written: NaiveDate) -> Option<i64> {
     let mut best: Option<i64> = None;
-    for caps in EVENT_DATE.captures_iter(text) {
+    let mut at = 0;
+    // Matches may overlap: "the hearing was adjourned in March, and it is
+    // now listed for 8 July" holds a past "hearing … 8 July" and, inside it,
+    // a future "listed for 8 July". The search goes on just after each
+    // event word, not after the whole match.
+    while let Some(caps) = EVENT_DATE.captures_at(text, at) {
+        let event = caps.name("event").map_or(0..0, |m| m.range());
+        at = event.end.max(at + 1);
+        while at < text.len() && !text.is_char_boundary(at) {
+            at += 1;
+        }
         if caps
             .name("between")
             .is_some_and(|b| PAST_WORDS.is_match(b.as_str()))
@@ -44,17 +54,13 @@ pub fn event_within_days(text: &str, written: NaiveDate) -> Option<i64> {
             continue;
         }
         // "I held a meeting on Friday": the past tense may come first.
-        let start = caps.get(0).map_or(0, |m| m.start());
+        let start = event.start;
         let mut from = start.saturating_sub(50);
         while !text.is_char_boundary(from) {
             from += 1;
         }
         let before = &text[from..start];
-        let sentence = before
-            .rsplit(['.', '!', '?', '\n'])
-            .next()
-            .unwrap_or(before);
-        if PAST_WORDS.is_match(sentence) {
+        if PAST_WORDS.is_match(clause_tail(before)) {
             continue;
         }
         let Some(date) = resolve(&caps, written) else {
@@ -66,6 +72,21 @@ pub fn event_within_days(text: &str, written: NaiveDate) -> Option<i64> {
         }
     }
     best
+}
+
+/// The end of `before` that is in the same clause as what follows it:
+/// after the last sentence end, line break, or clause turn ("but", ", and",
+/// "however", ...). "The appeal was lodged last spring and the hearing is
+/// this Thursday": "was" and "last" belong to the appeal, not the hearing.
+fn clause_tail(before: &str) -> &str {
+    static TURN: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"(?i)[.!?;:\n]|,|\b(?:and|but|however|although|though|whereas|yet|now)\b")
+            .expect("the clause-turn pattern compiles")
+    });
+    match TURN.find_iter(before).last() {
+        Some(m) => &before[m.end()..],
+        None => before,
+    }
 }
 
 fn resolve(caps: &regex::Captures<'_>, written: NaiveDate) -> Option<NaiveDate> {
@@ -110,6 +131,22 @@ fn resolve(caps: &regex::Captures<'_>, written: NaiveDate) -> Option<NaiveDate> 
         }
         return Some(written + Duration::days(ahead));
     }
+    if let Some(d) = caps.name("d4") {
+        // "the 26th": this month's, or next month's when this one's has gone.
+        let day: u32 = d.as_str().parse().ok()?;
+        let this = NaiveDate::from_ymd_opt(written.year(), written.month(), day);
+        return match this {
+            Some(date) if date >= written => Some(date),
+            _ => {
+                let (y, m) = if written.month() == 12 {
+                    (written.year() + 1, 1)
+                } else {
+                    (written.year(), written.month() + 1)
+                };
+                NaiveDate::from_ymd_opt(y, m, day)
+            }
+        };
+    }
     let (day, month, year) = day_month_year(caps)?;
     match year {
         Some(y) => NaiveDate::from_ymd_opt(y, month, day),
@@ -143,7 +180,7 @@ pub fn request_date(text: &str, written: NaiveDate) -> Option<NaiveDate> {
     static DATE: LazyLock<Regex> = LazyLock::new(|| {
         let month = r"jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?";
         Regex::new(&format!(
-            r"(?i)\b(?:(?P<d1>\d{{1,2}})(?:st|nd|rd|th)?(?: of)? (?P<m1>{month})\b(?:,? (?P<y1>\d{{4}}))?|(?P<m2>{month}) (?P<d2>\d{{1,2}})(?:st|nd|rd|th)?\b(?:,? (?P<y2>\d{{4}}))?|(?P<d3>\d{{1,2}})[/.](?P<m3>\d{{1,2}})[/.](?P<y3>\d{{2,4}}))"
+            r"(?i)\b(?:(?P<d1>\d{{1,2}})(?:st|nd|rd|th)?(?: of)? (?P<m1>{month})\b(?:,? (?P<y1>\d{{4}}))?|(?P<m2>{month}) (?P<d2>\d{{1,2}})(?:st|nd|rd|th)?\b(?:,? (?P<y2>\d{{4}}))?|(?P<d3>\d{{1,2}})[/.](?P<m3>\d{{1,2}})[/.](?P<y3>\d{{2,4}})|the (?P<d4>\d{{1,2}})(?:st|nd|rd|th)\b)"
         ))
         .expect("the date pattern compiles")
     });
@@ -172,6 +209,22 @@ pub fn request_date(text: &str, written: NaiveDate) -> Option<NaiveDate> {
 /// A calendar date from `DATE`'s captures; without a year, the latest on
 /// or before `written`.
 fn past_date(caps: &regex::Captures<'_>, written: NaiveDate) -> Option<NaiveDate> {
+    if let Some(d) = caps.name("d4") {
+        // "the 26th": this month's, or next month's when this one's has gone.
+        let day: u32 = d.as_str().parse().ok()?;
+        let this = NaiveDate::from_ymd_opt(written.year(), written.month(), day);
+        return match this {
+            Some(date) if date >= written => Some(date),
+            _ => {
+                let (y, m) = if written.month() == 12 {
+                    (written.year() + 1, 1)
+                } else {
+                    (written.year(), written.month() + 1)
+                };
+                NaiveDate::from_ymd_opt(y, m, day)
+            }
+        };
+    }
     let (day, month, year) = day_month_year(caps)?;
     match year {
         Some(y) => NaiveDate::from_ymd_opt(y, month, day),

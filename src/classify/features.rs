@@ -50,26 +50,32 @@ pub fn facts(
         .any(|id| is_postroom_id(id, settings));
     let is_reply = !message.in_reply_to.is_empty() || reply_prefix(&message.subject);
     let mentions_mp = mp_mentions.first(&text).is_some();
+    // What the sender brings now: their own words and attachments, and,
+    // when they forward a message (a constituent's email under a cover
+    // note) rather than reply to one, the forwarded text too. The quoted
+    // history of a reply is the case's past, not news.
+    let forward = !is_reply || forward_prefix(&message.subject);
+    let quoted = body[latest.len()..].to_string();
+    // A new message's subject is the sender's own words too ("Family
+    // homeless tonight"); a reply's is the old one.
+    let new_subject = if is_reply { "" } else { subject.as_str() };
+    let own = if forward && !quoted.is_empty() {
+        format!("{new_subject}\n{body}\n{attachments}")
+    } else {
+        format!("{new_subject}\n{latest}\n{attachments}")
+    };
+    let request = requests(&own);
     // Events the sender dates in their own words (a reply's subject is the
     // old one, so only a new message's subject counts).
-    let own = format!("{latest}\n{attachments}");
-    let event_within_days = written_date(message, &body, settings).and_then(|written| {
-        let own = dates::event_within_days(&own, written);
-        let subject = if is_reply {
-            None
-        } else {
-            dates::event_within_days(&subject, written)
-        };
-        match (own, subject) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
-    });
+    let event_within_days = written_date(message, &body, settings)
+        .and_then(|written| dates::event_within_days(&own, written));
     Facts {
         source: message.origin,
         subject,
         body,
         own,
+        request,
+        quoted,
         latest,
         attachments,
         text,
@@ -277,6 +283,41 @@ pub fn is_postroom_id(id: &str, settings: &Settings) -> bool {
 fn reply_prefix(subject: &str) -> bool {
     let s = subject.trim_start().to_ascii_lowercase();
     s.starts_with("re:") || s.starts_with("re :") || s.starts_with("aw:") || s.starts_with("sv:")
+}
+
+fn forward_prefix(subject: &str) -> bool {
+    let s = subject.trim_start().to_ascii_lowercase();
+    s.starts_with("fw:") || s.starts_with("fwd:") || s.starts_with("fw :")
+}
+
+/// Words that make a sentence a request: what the writer asks the council
+/// to do or to answer ("I would be grateful if you could…", "my
+/// constituent asks…", "can you look into…", a question).
+static REQUEST: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+    regex::Regex::new(
+        r"(?i)\b(grateful|appreciate|could you|can you|would you|will you|please|kindly|asks?\b|asking|(would|wants?|wish(es)?) (like )?to (know|understand|find out)|look (in)?to|investigate|advise|explain|confirm|let (me|us) know|tell (me|us)|update|why|when will|what (will|can|is)|how (will|can|long|does|do))\b|\?",
+    )
+    // Invariant: a constant pattern, exercised by the tests below.
+    .expect("the request pattern compiles")
+});
+
+/// The sentences of `text` that ask for something, one per line.
+fn requests(text: &str) -> String {
+    let mut out = String::new();
+    let mut start = 0;
+    let bytes = text.as_bytes();
+    for (i, &b) in bytes.iter().enumerate() {
+        let blank_line = b == b'\n' && bytes.get(i + 1) == Some(&b'\n');
+        if matches!(b, b'.' | b'!' | b'?') || blank_line || i + 1 == bytes.len() {
+            let sentence = text[start..=i].trim();
+            if REQUEST.is_match(sentence) {
+                out.push_str(sentence);
+                out.push('\n');
+            }
+            start = i + 1;
+        }
+    }
+    out
 }
 
 /// The part of a body above the first quoted or forwarded message.

@@ -13,6 +13,7 @@ pub mod directory;
 pub(crate) mod features;
 pub(crate) mod mentions;
 pub mod rules;
+pub(crate) mod words;
 
 use regex::Regex;
 use serde::Serialize;
@@ -169,6 +170,20 @@ pub struct Decision {
     pub correspondent: Option<String>,
 }
 
+/// One matched rule, explained.
+#[derive(Debug, Clone, Serialize)]
+pub struct Explained {
+    pub rule: String,
+    /// Its file and line.
+    pub at: String,
+    /// What it votes for (`urgent = true`).
+    pub votes: Vec<String>,
+    pub priority: i64,
+    pub weight: i64,
+    /// What each condition found, and where (`own: «…» (@harm)`).
+    pub evidence: Vec<String>,
+}
+
 /// What `postroom classify` prints for one file: its name, then the
 /// decision's contract fields.
 #[derive(Debug, Clone, Serialize)]
@@ -176,6 +191,17 @@ pub struct Labels<'a> {
     pub file: &'a str,
     #[serde(flatten)]
     pub decision: &'a Decision,
+    /// With `--explain`: the decided fields' explanation lines and every
+    /// matched rule with its evidence.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub explain: Option<Explanation>,
+}
+
+/// `classify --explain`: how each field was decided, and the rules behind it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Explanation {
+    pub decided: Vec<String>,
+    pub rules: Vec<Explained>,
 }
 
 impl Decision {
@@ -183,6 +209,7 @@ impl Decision {
         Labels {
             file,
             decision: self,
+            explain: None,
         }
     }
 }
@@ -217,6 +244,26 @@ impl Classifier {
             features::facts(message, &self.directory, &self.settings, &self.mp_mentions);
         facts.has_mp_reference = self.mp_reference(&facts).is_some();
         facts
+    }
+
+    /// Every rule that matched a message, in order: what it voted for, its
+    /// priority and weight, and what each of its conditions found in which
+    /// part of the message. For `classify --explain` and `rules test`.
+    pub fn explain(&self, message: &Message, decision: &Decision) -> Vec<Explained> {
+        let facts = self.facts(message);
+        decision
+            .matched_rules
+            .iter()
+            .filter_map(|name| self.rules.rules.iter().find(|r| &r.name == name))
+            .map(|rule| Explained {
+                rule: rule.name.clone(),
+                at: format!("{}:{}", rule.file, rule.line),
+                votes: rule.then.votes(),
+                priority: rule.priority,
+                weight: rule.weight,
+                evidence: self.rules.evidence(rule, &facts),
+            })
+            .collect()
     }
 
     pub fn classify(&self, message: &Message) -> Decision {

@@ -107,10 +107,17 @@ pub(super) async fn classify(with: &ClassifyWith) -> Result<ExitCode> {
                 continue;
             }
         };
-        let (_, decision) = read(&classifier, &extractor, path, bytes).await;
+        let (message, decision) = read(&classifier, &extractor, path, bytes).await;
         let file = path.display().to_string();
+        let mut labels = decision.labels(&file);
+        if with.explain {
+            labels.explain = Some(crate::classify::Explanation {
+                decided: decision.explanation.clone(),
+                rules: classifier.explain(&message, &decision),
+            });
+        }
         let mut out = stdout.lock();
-        serde_json::to_writer(&mut out, &decision.labels(&file))?;
+        serde_json::to_writer(&mut out, &labels)?;
         writeln!(out)?;
     }
     Ok(if failed {
@@ -199,7 +206,20 @@ pub(super) async fn rules_test(with: &ClassifyWith) -> Result<ExitCode> {
         for line in &decision.explanation {
             println!("    {line}");
         }
-        println!("  rules matched:  {}", decision.matched_rules.join(", "));
+        println!("  rules matched:");
+        for r in classifier.explain(&message, &decision) {
+            println!(
+                "    {}  [{}; priority {}, weight {}]  {}",
+                r.rule,
+                r.votes.join(", "),
+                r.priority,
+                r.weight,
+                r.at
+            );
+            for e in &r.evidence {
+                println!("      {e}");
+            }
+        }
         println!();
     }
     if files.is_empty() {

@@ -69,15 +69,31 @@ impl Rules {
         let mut errors = Vec::new();
         let mut table = PatternTable::default();
         let mut seen: BTreeMap<String, (String, usize)> = BTreeMap::new();
+        // First every file's concepts, so that a rule in any file can use a
+        // concept from any other.
+        let mut parsed = Vec::with_capacity(sources.len());
         for (file, text) in sources {
             rules.files.push(file.clone());
-            let raw: RawFile = match toml::from_str(text) {
-                Ok(raw) => raw,
-                Err(e) => {
-                    errors.push(problem::from_toml(file, text, &e));
-                    continue;
+            match toml::from_str::<RawFile>(text) {
+                Ok(mut raw) => {
+                    for spanned in std::mem::take(&mut raw.concept) {
+                        let line = line_of(text, spanned.span().start);
+                        let concept = spanned.into_inner();
+                        if let Err(e) = rules.lexicon.add(&concept.name, &concept.words) {
+                            errors.push(RuleError {
+                                file: file.clone(),
+                                line,
+                                item: Some(format!("concept {:?}", concept.name)),
+                                message: e,
+                            });
+                        }
+                    }
+                    parsed.push((file, text, raw));
                 }
-            };
+                Err(e) => errors.push(problem::from_toml(file, text, &e)),
+            }
+        }
+        for (file, text, raw) in parsed {
             for spanned in raw.rule {
                 let line = line_of(text, spanned.span().start);
                 let raw_rule = spanned.into_inner();
@@ -87,6 +103,7 @@ impl Rules {
                     rule: Some(raw_rule.name.clone()),
                     errors: &mut errors,
                     table: &mut table,
+                    lexicon: &rules.lexicon,
                 };
                 if raw_rule.name.trim().is_empty() {
                     ctx.error("the rule has no name".into());
@@ -125,6 +142,7 @@ impl Rules {
                     rule: Some(raw.name.clone()),
                     errors: &mut errors,
                     table: &mut table,
+                    lexicon: &rules.lexicon,
                 };
                 if let Some(extractor) = compile_extractor(raw, &mut ctx) {
                     rules.extractors.push(extractor);
@@ -171,6 +189,8 @@ fn compile_condition(raw: RawCondition, ctx: &mut Ctx<'_>, at: &str) -> Conditio
         (raw.body, TextField::Body, "body"),
         (raw.latest, TextField::Latest, "latest"),
         (raw.own, TextField::Own, "own"),
+        (raw.request, TextField::Request, "request"),
+        (raw.quoted, TextField::Quoted, "quoted"),
         (raw.attachments, TextField::Attachments, "attachments"),
         (raw.text, TextField::Text, "text"),
         (raw.from, TextField::From, "from"),

@@ -5,6 +5,7 @@
 use regex::{Regex, RegexBuilder};
 
 use super::RuleError;
+use super::concepts::{Lexicon, Pattern};
 use super::patterns::{Matcher, PatternTable, Scope};
 use super::raw::RawMatcher;
 
@@ -16,6 +17,8 @@ pub(super) struct Ctx<'a> {
     pub(super) errors: &'a mut Vec<RuleError>,
     /// Where the text patterns of all rules are gathered.
     pub(super) table: &'a mut PatternTable,
+    /// The concepts of every rule file.
+    pub(super) lexicon: &'a Lexicon,
 }
 
 impl Ctx<'_> {
@@ -155,10 +158,39 @@ pub(super) fn compile_matcher(
         m.regex =
             checked(pattern.clone(), ctx, &format!("{at}.regex")).map(|p| ctx.table.add(&scope, p));
     }
+    if let Some(list) = &raw.concepts {
+        empty = false;
+        if !matches!(scope, Scope::Field(_)) {
+            ctx.error(format!(
+                "{at}.concepts: concepts match text fields, not headers"
+            ));
+        }
+        m.concepts = concept_patterns(list, ctx, &format!("{at}.concepts"));
+    }
+    if let Some(list) = &raw.unless {
+        if raw.concepts.is_none() {
+            ctx.error(format!("{at}.unless needs a `concepts` list"));
+        }
+        m.unless = concept_patterns(list, ctx, &format!("{at}.unless"));
+    }
     if empty {
         ctx.error(format!(
-            "{at}: a matcher needs one of any, all, none, regex, exists or shorter_than"
+            "{at}: a matcher needs one of any, all, none, regex, concepts, exists or shorter_than"
         ));
     }
     m
+}
+
+fn concept_patterns(list: &[String], ctx: &mut Ctx<'_>, at: &str) -> Vec<Pattern> {
+    if list.is_empty() {
+        ctx.error(format!("{at}: the pattern list is empty"));
+    }
+    let mut out = Vec::with_capacity(list.len());
+    for text in list {
+        match ctx.lexicon.pattern(text) {
+            Ok(p) => out.push(p),
+            Err(e) => ctx.error(format!("{at}: {e}")),
+        }
+    }
+    out
 }

@@ -19,6 +19,7 @@
 //! print them all.
 
 mod compile;
+pub(crate) mod concepts;
 mod matchers;
 mod patterns;
 mod raw;
@@ -42,8 +43,13 @@ pub enum TextField {
     Subject,
     Body,
     Latest,
-    /// `latest` and `attachments`: what the sender wrote now.
+    /// `latest` and `attachments`: what the sender wrote now (with the
+    /// forwarded text, when the message forwards one).
     Own,
+    /// The sentences of `own` that ask for something.
+    Request,
+    /// The body below `latest`: the quoted or forwarded messages.
+    Quoted,
     Attachments,
     Text,
     From,
@@ -62,6 +68,8 @@ impl TextField {
         ("body", TextField::Body),
         ("latest", TextField::Latest),
         ("own", TextField::Own),
+        ("request", TextField::Request),
+        ("quoted", TextField::Quoted),
         ("attachments", TextField::Attachments),
         ("text", TextField::Text),
         ("from", TextField::From),
@@ -73,6 +81,22 @@ impl TextField {
         ("attachment_names", TextField::AttachmentNames),
         ("content_types", TextField::ContentTypes),
     ];
+
+    /// How many text fields there are.
+    pub(crate) const COUNT: usize = Self::NAMES.len();
+
+    /// This field's place in [`TextField::NAMES`].
+    pub(crate) fn index(self) -> usize {
+        Self::NAMES
+            .iter()
+            .position(|(_, f)| *f == self)
+            .unwrap_or(0)
+    }
+
+    /// The name rules use for this field.
+    pub fn name(self) -> &'static str {
+        Self::NAMES[self.index()].0
+    }
 
     pub fn parse(name: &str) -> Option<TextField> {
         Self::NAMES
@@ -130,8 +154,12 @@ pub struct Facts {
     pub subject: String,
     pub body: String,
     pub latest: String,
-    /// `latest` then `attachments`.
+    /// `latest` then `attachments` (the whole body for a forward).
     pub own: String,
+    /// The sentences of `own` that ask for something, one per line.
+    pub request: String,
+    /// The body below `latest`.
+    pub quoted: String,
     pub attachments: String,
     pub text: String,
     pub from: String,
@@ -166,6 +194,8 @@ impl Facts {
             TextField::Body => &self.body,
             TextField::Latest => &self.latest,
             TextField::Own => &self.own,
+            TextField::Request => &self.request,
+            TextField::Quoted => &self.quoted,
             TextField::Attachments => &self.attachments,
             TextField::Text => &self.text,
             TextField::From => &self.from,
@@ -296,6 +326,8 @@ pub struct Rules {
     pub extractors: Vec<Extractor>,
     /// Every text pattern of every rule, one set per scope.
     pub(crate) patterns: Patterns,
+    /// The concepts the rules' patterns use.
+    pub(crate) lexicon: concepts::Lexicon,
     /// The files it was loaded from, in order.
     pub files: Vec<String>,
 }
@@ -304,7 +336,7 @@ impl Rules {
     /// Runs every rule over `facts`, in order.
     pub fn evaluate(&self, facts: &Facts) -> Tally {
         let mut tally = Tally::default();
-        let hits = Hits::new(&self.patterns, facts);
+        let hits = Hits::new(&self.patterns, &self.lexicon, facts);
         for (i, rule) in self.rules.iter().enumerate() {
             if !eval(&rule.when, facts, &hits, &tally) {
                 continue;
@@ -351,6 +383,15 @@ impl Rules {
         tally
     }
 
+    /// Why a rule matched `facts`: what each of its conditions found, one
+    /// line each ("own: «has not been in school» (@not @attend @school)").
+    pub fn evidence(&self, rule: &Rule, facts: &Facts) -> Vec<String> {
+        let hits = Hits::new(&self.patterns, &self.lexicon, facts);
+        let mut out = Vec::new();
+        collect_evidence(&rule.when, facts, &hits, &mut out);
+        out
+    }
+
     /// The value of the first extractor for `field` that finds one that
     /// `accept` agrees to.
     pub fn extract(
@@ -363,6 +404,48 @@ impl Rules {
             .iter()
             .filter(|e| e.field == field)
             .find_map(|e| e.find(facts, accept).map(|v| (v, e)))
+    }
+}
+
+fn collect_evidence(condition: &Condition, facts: &Facts, hits: &Hits<'_>, out: &mut Vec<String>) {
+    match condition {
+        Condition::All(list) | Condition::Any(list) => {
+            for c in list {
+                collect_evidence(c, facts, hits, out);
+            }
+        }
+        Condition::Match(m) => out.extend(m.evidence(hits)),
+        Condition::EventWithinDays(days) => {
+            if let Some(d) = facts.event_within_days.filter(|d| d <= days) {
+                out.push(format!(
+                    "a dated event {d} days after the message was written"
+                ));
+            }
+        }
+        _ => {}
+    }
+}
+
+impl Actions {
+    /// What a rule votes for, as a rule writes it: `urgent = true`.
+    pub fn votes(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut put = |name: &str, value: Option<String>| {
+            if let Some(v) = value {
+                out.push(format!("{name} = {v}"));
+            }
+        };
+        put("kind", self.kind.map(|v| v.to_string()));
+        put("category", self.category.map(|v| v.to_string()));
+        put("send_topic", self.send_topic.map(|v| v.to_string()));
+        put("urgent", self.urgent.map(|v| v.to_string()));
+        put("from_mp_office", self.from_mp_office.map(|v| v.to_string()));
+        put("acknowledge", self.acknowledge.map(|v| v.to_string()));
+        put("team", self.team.clone());
+        put("assignee", self.assignee.clone());
+        put("policy", self.policy.clone());
+        put("triage", self.triage.clone());
+        out
     }
 }
 

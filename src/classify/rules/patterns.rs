@@ -13,6 +13,7 @@ use std::cell::OnceCell;
 
 use regex::{RegexSet, RegexSetBuilder};
 
+use super::concepts::{Lexicon, Occurrences, Pattern};
 use super::{Facts, TextField};
 
 /// What a pattern is matched against.
@@ -114,17 +115,27 @@ pub(crate) struct Patterns {
 /// Which patterns matched one message, computed scope by scope on demand.
 pub(crate) struct Hits<'a> {
     patterns: &'a Patterns,
+    lexicon: &'a Lexicon,
     facts: &'a Facts,
     cache: Vec<OnceCell<Vec<bool>>>,
+    /// By text field: the text read for concepts, on demand.
+    words: Vec<OnceCell<Occurrences>>,
 }
 
 impl<'a> Hits<'a> {
-    pub(crate) fn new(patterns: &'a Patterns, facts: &'a Facts) -> Hits<'a> {
+    pub(crate) fn new(patterns: &'a Patterns, lexicon: &'a Lexicon, facts: &'a Facts) -> Hits<'a> {
         Hits {
             patterns,
+            lexicon,
             facts,
             cache: patterns.sets.iter().map(|_| OnceCell::new()).collect(),
+            words: (0..TextField::COUNT).map(|_| OnceCell::new()).collect(),
         }
+    }
+
+    /// A text field read for concepts (once per message).
+    pub(crate) fn occurrences(&self, field: TextField) -> &Occurrences {
+        self.words[field.index()].get_or_init(|| self.lexicon.read(self.facts.field(field)))
     }
 
     pub(crate) fn hit(&self, r: PatternRef) -> bool {
@@ -142,6 +153,32 @@ impl<'a> Hits<'a> {
     pub(crate) fn text(&self, scope: &Scope) -> Cow<'a, str> {
         scope.text(self.facts)
     }
+
+    /// The text a pattern matched, for explanations: the pattern is
+    /// compiled again on its own, so this is for a person, not the hot path.
+    pub(crate) fn found(&self, r: PatternRef) -> Option<String> {
+        if !self.hit(r) {
+            return None;
+        }
+        let (scope, set) = &self.patterns.sets[r.scope];
+        let re = regex::RegexBuilder::new(set.patterns().get(r.index)?)
+            .case_insensitive(true)
+            .multi_line(true)
+            .build()
+            .ok()?;
+        let text = scope.text(self.facts);
+        re.find(&text).map(|m| m.as_str().to_string())
+    }
+}
+
+impl Scope {
+    /// The name a rule uses for this scope.
+    pub(crate) fn name(&self) -> String {
+        match self {
+            Scope::Field(field) => field.name().to_string(),
+            Scope::Header(name) => format!("header.{name}"),
+        }
+    }
 }
 
 /// A compiled matcher: its parts refer to patterns of the table.
@@ -157,6 +194,10 @@ pub(crate) struct Matcher {
     pub(crate) regex: Option<PatternRef>,
     pub(crate) exists: Option<bool>,
     pub(crate) shorter_than: Option<usize>,
+    /// Concept patterns: one must match in a clause that no `unless`
+    /// pattern matches.
+    pub(crate) concepts: Vec<Pattern>,
+    pub(crate) unless: Vec<Pattern>,
 }
 
 impl Matcher {
@@ -171,6 +212,8 @@ impl Matcher {
             regex: None,
             exists: None,
             shorter_than: None,
+            concepts: Vec::new(),
+            unless: Vec::new(),
         }
     }
 
@@ -203,6 +246,54 @@ impl Matcher {
         if self.regex.is_some_and(|r| !hits.hit(r)) {
             return false;
         }
+        if !self.concepts.is_empty() && self.concept_match(hits).is_none() {
+            return false;
+        }
         true
+    }
+
+    /// What this matcher found, for explanations: `own: «text» (@pattern)`.
+    pub(crate) fn evidence(&self, hits: &Hits<'_>) -> Option<String> {
+        let scope = self.scope.name();
+        if !self.concepts.is_empty() {
+            let (text, pattern) = self.concept_match(hits)?;
+            return Some(format!(
+                "{scope}: \u{ab}{}\u{bb} ({})",
+                one_line(text),
+                pattern.text
+            ));
+        }
+        let found = self
+            .any
+            .iter()
+            .chain(&self.each)
+            .chain(&self.all)
+            .chain(&self.regex)
+            .find_map(|r| hits.found(*r));
+        match found {
+            Some(text) => Some(format!("{scope}: \u{ab}{}\u{bb}", one_line(&text))),
+            None => Some(format!("{scope}: holds")),
+        }
+    }
+
+    /// Where the concept patterns first match: the matched text and the
+    /// pattern, for explanations.
+    pub(crate) fn concept_match<'h>(&self, hits: &'h Hits<'_>) -> Option<(&'h str, &Pattern)> {
+        let Scope::Field(field) = self.scope else {
+            return None;
+        };
+        let (range, pattern) = hits
+            .occurrences(field)
+            .first(&self.concepts, &self.unless)?;
+        Some((&hits.facts.field(field)[range], pattern))
+    }
+}
+
+/// Text on one line, cut to 80 characters, for explanations.
+fn one_line(text: &str) -> String {
+    let flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    match flat.char_indices().nth(80) {
+        Some((at, _)) => format!("{}...", &flat[..at]),
+        None => flat,
     }
 }

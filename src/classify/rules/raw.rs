@@ -13,6 +13,20 @@ pub(super) struct RawFile {
     pub(super) rule: Vec<Spanned<RawRule>>,
     #[serde(default)]
     pub(super) extract: Vec<Spanned<RawExtract>>,
+    #[serde(default)]
+    pub(super) concept: Vec<Spanned<RawConcept>>,
+}
+
+/// A named list of words and phrases that patterns refer to as `@name`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawConcept {
+    pub(super) name: String,
+    /// For people; not used.
+    #[serde(default)]
+    #[allow(dead_code)]
+    pub(super) description: Option<String>,
+    pub(super) words: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -76,6 +90,12 @@ pub(super) struct RawMatcher {
     /// The text has fewer than this many characters.
     #[serde(default)]
     pub(super) shorter_than: Option<usize>,
+    /// Concept patterns ("@refuse @assess"): one of them matches in a clause.
+    #[serde(default)]
+    pub(super) concepts: Option<Vec<String>>,
+    /// With `concepts`: a clause where one of these matches does not count.
+    #[serde(default)]
+    pub(super) unless: Option<Vec<String>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -93,6 +113,8 @@ pub(super) struct RawCondition {
     pub(super) body: Option<RawMatcher>,
     pub(super) latest: Option<RawMatcher>,
     pub(super) own: Option<RawMatcher>,
+    pub(super) request: Option<RawMatcher>,
+    pub(super) quoted: Option<RawMatcher>,
     pub(super) attachments: Option<RawMatcher>,
     pub(super) text: Option<RawMatcher>,
     pub(super) from: Option<RawMatcher>,

@@ -10,6 +10,8 @@ fn facts() -> Facts {
         body: "Dear colleague,\nThe annual review of the EHC plan is overdue.\n".into(),
         latest: "Dear colleague,\n".into(),
         own: "Dear colleague,\n".into(),
+        request: String::new(),
+        quoted: String::new(),
         attachments: String::new(),
         text: "Our ref: AB/26/0042 - EHCP annual review\nDear colleague,\nThe annual review of the EHC plan is overdue.\n".into(),
         from: "caseworker@office.example".into(),
