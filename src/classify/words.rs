@@ -26,6 +26,9 @@ static STEMMER: LazyLock<Stemmer> = LazyLock::new(|| Stemmer::create(Algorithm::
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Token {
     pub stem: String,
+    /// Written all in capitals, with two letters or more (an acronym:
+    /// "SEND" is not "send").
+    pub upper: bool,
     /// Byte range in the text it was read from.
     pub span: Range<usize>,
 }
@@ -264,7 +267,10 @@ pub fn words(text: &str) -> Words {
             {
                 i += 1;
             }
-            let word = text[start..i].to_ascii_lowercase();
+            let written = &text[start..i];
+            let upper = written.bytes().filter(|b| b.is_ascii_alphabetic()).count() >= 2
+                && !written.bytes().any(|b| b.is_ascii_lowercase());
+            let word = written.to_ascii_lowercase();
             if TURNS.contains(&word.as_str()) || (after_comma && word == "and") {
                 close(&tokens, &mut clauses, &mut clause_start);
             }
@@ -274,6 +280,7 @@ pub fn words(text: &str) -> Words {
             for stem in forms_buf.drain(..) {
                 tokens.push(Token {
                     stem,
+                    upper,
                     span: start..i,
                 });
             }
@@ -316,6 +323,16 @@ pub fn words(text: &str) -> Words {
 /// a text ("hasn't started" → `has not start`).
 pub fn phrase(text: &str) -> Vec<String> {
     words(text).tokens.into_iter().map(|t| t.stem).collect()
+}
+
+/// Like [`phrase`], with whether each word was written in capitals (an
+/// acronym in a concept matches only in capitals).
+pub fn phrase_cased(text: &str) -> Vec<(String, bool)> {
+    words(text)
+        .tokens
+        .into_iter()
+        .map(|t| (t.stem, t.upper))
+        .collect()
 }
 
 #[cfg(test)]

@@ -26,8 +26,9 @@ static NEGATORS: LazyLock<Vec<String>> =
 #[derive(Debug, Default)]
 pub struct Lexicon {
     names: HashMap<String, usize>,
-    /// By concept: its phrases, each a sequence of stems.
-    phrases: Vec<Vec<Vec<String>>>,
+    /// By concept: its phrases, each a sequence of stems (and whether the
+    /// word must be written in capitals).
+    phrases: Vec<Vec<Vec<(String, bool)>>>,
     /// First stem → (concept, phrase) that start with it.
     by_first: HashMap<String, Vec<(usize, usize)>>,
 }
@@ -52,14 +53,14 @@ impl Lexicon {
         let index = self.phrases.len();
         let mut list = Vec::with_capacity(phrases.len());
         for p in phrases {
-            let stems = words::phrase(p);
+            let stems = words::phrase_cased(p);
             if stems.is_empty() {
                 return Err(format!(
                     "the concept {name:?} has a phrase with no words: {p:?}"
                 ));
             }
             self.by_first
-                .entry(stems[0].clone())
+                .entry(stems[0].0.clone())
                 .or_default()
                 .push((index, list.len()));
             list.push(stems);
@@ -115,7 +116,7 @@ impl Lexicon {
                         && words.tokens[i..end]
                             .iter()
                             .zip(stems)
-                            .all(|(t, s)| t.stem == *s)
+                            .all(|(t, (stem, upper))| t.stem == *stem && (t.upper || !upper))
                     {
                         at[i].push((concept, end));
                     }
@@ -242,6 +243,7 @@ mod tests {
             &["refuse", "decline", "turn down", "say no"],
         );
         add(&mut l, "assess", &["assess", "needs assessment", "EHCNA"]);
+        add(&mut l, "send", &["SEND", "special needs"]);
         add(&mut l, "start", &["start", "begin", "get going"]);
         add(&mut l, "over", &["no longer", "back in school"]);
         l
@@ -284,6 +286,14 @@ mod tests {
             )
             .is_none()
         );
+    }
+
+    #[test]
+    fn acronyms_match_only_in_capitals() {
+        let l = lexicon();
+        assert!(matches(&l, "@send", "His SEND needs").is_some());
+        assert!(matches(&l, "@send", "Please send the plan").is_none());
+        assert!(matches(&l, "@send", "His Special Needs").is_some());
     }
 
     #[test]
