@@ -158,7 +158,6 @@ const IRREGULAR: &[(&str, &str)] = &[
     ("broken", "break"),
     ("threw", "throw"),
     ("thrown", "throw"),
-    ("heard", "hear"),
     ("knew", "know"),
     ("known", "know"),
     ("thought", "think"),

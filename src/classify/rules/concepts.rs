@@ -15,7 +15,7 @@ use std::sync::LazyLock;
 use crate::classify::words::{self, Words};
 
 /// How many words may stand between two items of a pattern.
-pub const MAX_GAP: usize = 6;
+pub const MAX_GAP: usize = 8;
 
 /// Words that negate their clause, as [`words`] reads them (`n't` is
 /// `not`): what `@not` matches.
@@ -282,7 +282,7 @@ mod tests {
             matches(
                 &l,
                 "@refuse @assess",
-                "They refused one two three four five six seven eight to assess"
+                "They refused one two three four five six seven eight nine ten to assess"
             )
             .is_none()
         );
