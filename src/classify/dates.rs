@@ -24,7 +24,7 @@ static EVENT_DATE: LazyLock<Regex> = LazyLock::new(|| {
     let weekday = r"monday|tuesday|wednesday|thursday|friday|saturday|sunday";
     let month = r"jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?";
     let pattern = format!(
-        r"(?i)\b(?P<event>{EVENTS})\b(?P<between>[^.!?;:\n]{{0,80}}?)\b(?:(?P<today>today|tonight|this (?:morning|afternoon|evening))|(?P<tomorrow>tomorrow)|(?P<nextweek>next week)|(?P<thisweek>this week)|in (?P<ndays>\d{{1,2}}|two|three|four|five|six|seven|ten) days|(?P<rel>next|this|on|from|by|is|this coming|coming) (?P<wd>{weekday})|(?:(?:{weekday}),? )?(?P<d1>\d{{1,2}})(?:st|nd|rd|th)?(?: of)? (?P<m1>{month})\b(?:,? (?P<y1>\d{{4}}))?|(?P<m2>{month}) (?P<d2>\d{{1,2}})(?:st|nd|rd|th)?\b(?:,? (?P<y2>\d{{4}}))?|(?P<d3>\d{{1,2}})[/.](?P<m3>\d{{1,2}})[/.](?P<y3>\d{{2,4}})|the (?P<d4>\d{{1,2}})(?:st|nd|rd|th)\b)"
+        r"(?i)\b(?P<event>{EVENTS})\b(?P<between>[^.!?;:\n]{{0,80}}?)\b(?:(?P<today>today|tonight|this (?:morning|afternoon|evening))|(?P<tomorrow>tomorrow)|(?P<nextweek>next week|(?:the )?end of next week)|(?P<thisweek>this week|(?:the )?end of (?:the|this) week)|in (?P<ndays>\d{{1,2}}|two|three|four|five|six|seven|ten) days|(?P<rel>next|this|on|from|by|is|this coming|coming) (?P<wd>{weekday})|(?:(?:{weekday}),? )?(?P<d1>\d{{1,2}})(?:st|nd|rd|th)?(?: of)? (?P<m1>{month})\b(?:,? (?P<y1>\d{{4}}))?|(?P<m2>{month}) (?P<d2>\d{{1,2}})(?:st|nd|rd|th)?\b(?:,? (?P<y2>\d{{4}}))?|(?P<d3>\d{{1,2}})[/.](?P<m3>\d{{1,2}})[/.](?P<y3>\d{{2,4}})|the (?P<d4>\d{{1,2}})(?:st|nd|rd|th)\b)"
     );
     // Invariant: the pattern is a constant, checked by the tests below.
     Regex::new(&pattern).expect("the event-date pattern compiles")
