@@ -105,6 +105,9 @@ pub enum Command {
         /// The MP directory; the corpus's mps.csv when not given.
         #[arg(long)]
         directory: Option<PathBuf>,
+        /// Print the figures as one JSON object instead of the report.
+        #[arg(long)]
+        json: bool,
     },
     /// The outgoing mail: what is queued, sent, or dead.
     Outbox {
@@ -380,13 +383,21 @@ async fn dispatch(command: Command) -> Result<ExitCode> {
             config,
             corpus,
             directory,
+            json,
         } => {
             let directory = directory.unwrap_or_else(|| corpus.join("mps.csv"));
             let classifier = rules::classifier(config.config.as_deref(), Some(&directory))?;
             let labels = crate::cli::eval::read_labels(&corpus)?;
             let scored =
                 crate::cli::eval::score(classifier, &Extractor::default(), &corpus, labels).await?;
-            print!("{}", crate::cli::eval::report(&scored));
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string(&crate::cli::eval::summary(&scored))?
+                );
+            } else {
+                print!("{}", crate::cli::eval::report(&scored));
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Outbox { config, command } => ops::outbox(&config.config, command).await,

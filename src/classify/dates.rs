@@ -15,7 +15,7 @@ use chrono::{Datelike, Duration, NaiveDate, Weekday};
 use regex::Regex;
 
 /// Words that make the date after them an event's date.
-const EVENTS: &str = r"hearing|tribunal|deadline|evict(?:ion|ed)?|possession(?: date)?|court|panel|meeting|conference|exclusion|appeal|decision|start(?:s|ing)?|begins?|due|expires?|closes?|appointment|visit|enforcement|bailiffs?|summons|liability order|operation|discharged?|review|interview|removal|deadlines?|cut[- ]off|stops?|ends?|withdrawn|will be|is on|is listed|(?:re)?listed for|scheduled|booked|set for|takes place|leave|vacate|check out|be out|move out";
+const EVENTS: &str = r"hearing|tribunal|deadline|evict(?:ion|ed)?|possession(?: date)?|court|panel|meeting|conference|exclusion|appeal|decision|start(?:s|ing)?|begins?|due|expires?|closes?|appointment|visit|enforcement|bailiffs?|summons|liability order|operation|discharged?|review|interview|removal|deadlines?|cut[- ]off|stops?|ends?|withdrawn|will be|is on|(?:re)?listed|scheduled|booked|set for|takes place|leave|vacate|check out|be out|move out";
 
 /// Words between an event word and its date that put the event in the past.
 const PAST: &str = r"\b(?:was|were|passed|held|took place|happened|had|last|ago|did|went|missed|expired|closed|ended)\b";
@@ -24,7 +24,7 @@ static EVENT_DATE: LazyLock<Regex> = LazyLock::new(|| {
     let weekday = r"monday|tuesday|wednesday|thursday|friday|saturday|sunday";
     let month = r"jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?";
     let pattern = format!(
-        r"(?i)\b(?P<event>{EVENTS})\b(?P<between>[^.!?;:\n]{{0,80}}?)\b(?:(?P<today>today|tonight|this (?:morning|afternoon|evening))|(?P<tomorrow>tomorrow)|(?P<nextweek>next week|(?:the )?end of next week)|(?P<thisweek>this week|(?:the )?end of (?:the|this) week)|in (?P<ndays>\d{{1,2}}|two|three|four|five|six|seven|ten) days|(?P<rel>next|this|on|from|by|is|this coming|coming) (?P<wd>{weekday})|(?:(?:{weekday}),? )?(?P<d1>\d{{1,2}})(?:st|nd|rd|th)?(?: of)? (?P<m1>{month})\b(?:,? (?P<y1>\d{{4}}))?|(?P<m2>{month}) (?P<d2>\d{{1,2}})(?:st|nd|rd|th)?\b(?:,? (?P<y2>\d{{4}}))?|(?P<d3>\d{{1,2}})[/.](?P<m3>\d{{1,2}})[/.](?P<y3>\d{{2,4}})|the (?P<d4>\d{{1,2}})(?:st|nd|rd|th)\b)"
+        r"(?i)\b(?P<event>{EVENTS})\b(?P<between>[^.!?;:\n]{{0,80}}?)\b(?:(?P<today>today|tonight|this (?:morning|afternoon|evening))|(?P<tomorrow>tomorrow)|(?P<nextweek>next week|(?:the )?end of next week)|(?P<thisweek>this week|(?:the )?end of (?:the|this) week)|in (?P<ndays>\d{{1,2}}|two|three|four|five|six|seven|ten) days|(?P<rel>next|this|on|from|by|is|for|this coming|coming) (?P<wd>{weekday})|(?:(?:{weekday}),? )?(?P<d1>\d{{1,2}})(?:st|nd|rd|th)?(?: of)? (?P<m1>{month})\b(?:,? (?P<y1>\d{{4}}))?|(?P<m2>{month}) (?P<d2>\d{{1,2}})(?:st|nd|rd|th)?\b(?:,? (?P<y2>\d{{4}}))?|(?P<d3>\d{{1,2}})[/.](?P<m3>\d{{1,2}})[/.](?P<y3>\d{{2,4}})|the (?P<d4>\d{{1,2}})(?:st|nd|rd|th)\b)"
     );
     // Invariant: the pattern is a constant, checked by the tests below.
     Regex::new(&pattern).expect("the event-date pattern compiles")
@@ -372,6 +372,57 @@ mod tests {
             None
         );
         assert_eq!(event_within_days("nothing dated here", f), None);
+        assert_eq!(
+            event_within_days(
+                "The hearing, which was set for next week, has been postponed until the spring",
+                f
+            ),
+            None
+        );
+    }
+
+    #[test]
+    fn past_words_count_only_in_the_events_own_clause() {
+        let f = d(FRIDAY);
+        // Issue 14, pattern 5: past tense before a future date.
+        assert_eq!(
+            event_within_days(
+                "The appeal was lodged last spring and the hearing is this Thursday",
+                f
+            ),
+            Some(6)
+        );
+        // Overlapping matches: a past hearing holds a future listing.
+        assert_eq!(
+            event_within_days(
+                "The hearing had been adjourned once in March, and it is now listed for Monday",
+                f
+            ),
+            Some(3)
+        );
+        assert_eq!(
+            event_within_days(
+                "went to court in May and was given a date: the eviction is on Monday",
+                f
+            ),
+            Some(3)
+        );
+    }
+
+    #[test]
+    fn ordinal_days_and_week_ends() {
+        let f = d(FRIDAY);
+        let later = f + Duration::days(5);
+        let text = format!("a possession date of the {}th", later.day());
+        assert_eq!(event_within_days(&text, f), Some(5));
+        assert_eq!(
+            event_within_days("told to leave by the end of the week", f),
+            Some(2)
+        );
+        assert_eq!(
+            event_within_days("the school's deadline to confirm is Monday", f),
+            Some(3)
+        );
     }
 
     #[test]

@@ -15,6 +15,7 @@ mod letters;
 mod oauth;
 mod ops;
 mod outbox;
+mod paraphrase;
 mod pipeline;
 mod realworld;
 mod report;
