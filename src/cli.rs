@@ -164,6 +164,9 @@ pub enum Command {
         /// Also write the chart (received, answered, trend) as SVG here.
         #[arg(long)]
         chart: Option<PathBuf>,
+        /// Instead: how often people corrected postroom's decisions.
+        #[arg(long, conflicts_with = "chart")]
+        accuracy: bool,
     },
     /// Delete what the retention policy says has been kept long enough
     /// (the daemon does this daily at retention.at).
@@ -252,6 +255,8 @@ pub enum CasesCommand {
     /// statutory clocks added or dropped.
     Recategorise {
         reference: String,
+        #[arg(long)]
+        kind: Option<String>,
         #[arg(long)]
         category: Option<String>,
         #[arg(long)]
@@ -420,7 +425,11 @@ async fn dispatch(command: Command) -> Result<ExitCode> {
             by,
             format,
             chart,
-        } => casework::report(&config.config, from, to, by, format, chart.as_deref()).await,
+            accuracy,
+        } => match accuracy {
+            true => casework::accuracy(&config.config, from, to, format).await,
+            false => casework::report(&config.config, from, to, by, format, chart.as_deref()).await,
+        },
         Command::Calendar {
             config,
             command: CalendarCommand::Update { file },

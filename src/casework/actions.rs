@@ -292,18 +292,35 @@ pub async fn assign(
     Ok(case)
 }
 
+/// What a person corrects in a case's classification; `None` keeps it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Correction<'a> {
+    pub kind: Option<&'a str>,
+    pub category: Option<&'a str>,
+    pub send_topic: Option<&'a str>,
+    pub urgent: Option<bool>,
+}
+
 /// Corrects what a case is about. The correction is an event that keeps
-/// what the rules said, so the rules can learn from it.
+/// what the rules said, so the rules can learn from it (`report
+/// --accuracy`).
 pub async fn recategorise(
     app: &App,
     reference: &str,
-    category: Option<&str>,
-    send_topic: Option<&str>,
-    urgent: Option<bool>,
+    correction: &Correction<'_>,
     actor: &str,
     now: DateTime<Utc>,
 ) -> Result<CaseRow> {
-    use crate::case::{Category, SendTopic};
+    use crate::case::{Category, Kind, SendTopic};
+    let Correction {
+        kind,
+        category,
+        send_topic,
+        urgent,
+    } = *correction;
+    let kind = kind
+        .map(|k| Kind::parse(k).with_context(|| format!("{k:?} is not a kind: {}", Kind::names())))
+        .transpose()?;
     let category = category
         .map(|c| {
             Category::parse(c)
@@ -316,8 +333,8 @@ pub async fn recategorise(
                 .with_context(|| format!("{t:?} is not a SEND topic: {}", SendTopic::names()))
         })
         .transpose()?;
-    if category.is_none() && send_topic.is_none() && urgent.is_none() {
-        bail!("Say what to change: --category, --send-topic or --urgent/--not-urgent");
+    if kind.is_none() && category.is_none() && send_topic.is_none() && urgent.is_none() {
+        bail!("Say what to change: --kind, --category, --send-topic or --urgent/--not-urgent");
     }
     let mut tx = app.store.begin().await?;
     let case = case_by_reference(&mut tx, reference).await?;
@@ -331,9 +348,11 @@ pub async fn recategorise(
         bail!("A SEND topic needs the category send");
     }
     let new_urgent = urgent.unwrap_or(case.urgent);
+    let new_kind = kind.unwrap_or(case.kind);
     cases::set_classification(
         &mut tx,
         case.id,
+        new_kind.as_str(),
         new_category.map(Category::as_str),
         new_topic.map(SendTopic::as_str),
         new_urgent,
@@ -347,8 +366,8 @@ pub async fn recategorise(
         "recategorised",
         None,
         &json!({
-            "from": { "category": case.category, "send_topic": case.send_topic, "urgent": case.urgent },
-            "to": { "category": new_category, "send_topic": new_topic, "urgent": new_urgent },
+            "from": { "kind": case.kind, "category": case.category, "send_topic": case.send_topic, "urgent": case.urgent },
+            "to": { "kind": new_kind, "category": new_category, "send_topic": new_topic, "urgent": new_urgent },
         }),
     )
     .await?;

@@ -92,6 +92,7 @@ pub(super) async fn cases(config: &Path, command: CasesCommand) -> Result<ExitCo
         }
         CasesCommand::Recategorise {
             reference,
+            kind,
             category,
             send_topic,
             urgent,
@@ -102,16 +103,13 @@ pub(super) async fn cases(config: &Path, command: CasesCommand) -> Result<ExitCo
                 (_, true) => Some(false),
                 _ => None,
             };
-            let case = casework::recategorise(
-                &app,
-                &reference,
-                category.as_deref(),
-                send_topic.as_deref(),
+            let correction = casework::Correction {
+                kind: kind.as_deref(),
+                category: category.as_deref(),
+                send_topic: send_topic.as_deref(),
                 urgent,
-                &who,
-                now,
-            )
-            .await?;
+            };
+            let case = casework::recategorise(&app, &reference, &correction, &who, now).await?;
             println!(
                 "{reference}: now {}{}{}.",
                 case.category.map_or("-", |c| c.as_str()),
@@ -187,6 +185,35 @@ pub(super) async fn report(
         eprintln!("Chart written to {}", path.display());
     }
     app.store.close().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(super) async fn accuracy(
+    config: &Path,
+    from: chrono::NaiveDate,
+    to: chrono::NaiveDate,
+    format: crate::casework::show::Format,
+) -> Result<ExitCode> {
+    use crate::casework::show::Format;
+    if to < from {
+        bail!("--to {to} is before --from {from}");
+    }
+    let prepared = prepare(config)?;
+    let app = App::start(prepared, clock::system()).await?;
+    let (rows, corrections) = {
+        let mut conn = app.store.conn().await?;
+        (
+            crate::store::cases::all(&mut conn).await?,
+            crate::store::figures::corrections(&mut conn).await?,
+        )
+    };
+    app.store.close().await;
+    let accuracy = crate::report::accuracy::build(&rows, &corrections, from, to);
+    match format {
+        Format::Json => println!("{}", serde_json::to_string_pretty(&accuracy)?),
+        Format::Table => print!("{}", crate::report::accuracy::render(&accuracy)),
+        Format::Csv => bail!("--accuracy prints a table or JSON (--format table or json)"),
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -6,6 +6,7 @@
 //! trend of referrals per period as a change per year in percent. Pure:
 //! [`build`] takes the cases and returns the figures.
 
+pub mod accuracy;
 mod chart;
 
 use std::collections::{BTreeMap, HashMap};

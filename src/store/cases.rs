@@ -376,18 +376,22 @@ pub async fn set_assignee(
 pub async fn set_classification(
     conn: &mut Conn,
     case: i64,
+    kind: &str,
     category: Option<&str>,
     send_topic: Option<&str>,
     urgent: bool,
 ) -> Result<()> {
-    sqlx::query("UPDATE cases SET category = $1, send_topic = $2, urgent = $3 WHERE id = $4")
-        .bind(category)
-        .bind(send_topic)
-        .bind(i64::from(urgent))
-        .bind(case)
-        .execute(&mut *conn)
-        .await
-        .context("Cannot recategorise the case")?;
+    sqlx::query(
+        "UPDATE cases SET kind = $5, category = $1, send_topic = $2, urgent = $3 WHERE id = $4",
+    )
+    .bind(category)
+    .bind(send_topic)
+    .bind(i64::from(urgent))
+    .bind(case)
+    .bind(kind)
+    .execute(&mut *conn)
+    .await
+    .context("Cannot recategorise the case")?;
     Ok(())
 }
 

@@ -108,3 +108,42 @@ pub async fn chasers_per_case(conn: &mut Conn) -> Result<std::collections::HashM
     }
     Ok(out)
 }
+
+/// A person's correction of a case's classification: a `recategorised`
+/// event with what the case said before and after.
+#[derive(Debug, Clone)]
+pub struct CorrectionRow {
+    pub case_id: i64,
+    pub reference: String,
+    pub received_at: DateTime<Utc>,
+    pub at: DateTime<Utc>,
+    pub actor: String,
+    pub detail: serde_json::Value,
+}
+
+/// Every correction of every case still held, oldest first.
+pub async fn corrections(conn: &mut Conn) -> Result<Vec<CorrectionRow>> {
+    let rows = sqlx::query(
+        "SELECT e.case_id, c.reference, c.received_at, e.at, e.actor, e.detail \
+         FROM case_events e JOIN cases c ON c.id = e.case_id \
+         WHERE e.kind = 'recategorised' ORDER BY e.id",
+    )
+    .fetch_all(&mut *conn)
+    .await
+    .context("Cannot read the corrections")?;
+    rows.iter()
+        .map(|r| {
+            let received: String = r.try_get("received_at")?;
+            let at: String = r.try_get("at")?;
+            let detail: String = r.try_get("detail")?;
+            Ok(CorrectionRow {
+                case_id: r.try_get("case_id")?,
+                reference: r.try_get("reference")?,
+                received_at: super::parse_ts(&received)?,
+                at: super::parse_ts(&at)?,
+                actor: r.try_get("actor")?,
+                detail: serde_json::from_str(&detail).unwrap_or_default(),
+            })
+        })
+        .collect()
+}

@@ -288,3 +288,193 @@ async fn a_report_over_a_generated_year_matches_figures_computed_independently()
         );
     }
 }
+
+/// `report --accuracy`: people's corrections of postroom's decisions,
+/// counted per field and month, with a change undone not counted.
+#[tokio::test]
+async fn accuracy_counts_the_corrections_people_made() {
+    use postroom::casework::{Correction, recategorise};
+    for backend in backends() {
+        let t = TestApp::new(backend, Delivery::Folder).await;
+        let noon = |day: &str| Utc.from_utc_datetime(&d(day).and_hms_opt(12, 0, 0).unwrap());
+        let received = [
+            "2026-10-05",
+            "2026-10-12",
+            "2026-11-02",
+            "2026-11-09",
+            "2026-11-16",
+        ];
+        let mut refs = Vec::new();
+        {
+            let mut tx = t.app.store.begin().await.unwrap();
+            for (i, day) in received.iter().enumerate() {
+                let reference = CaseRef::new("MPE", 2026, i as i64 + 1);
+                cases::insert(
+                    &mut tx,
+                    &cases::NewCase {
+                        reference: &reference,
+                        status: "open",
+                        kind: "new_enquiry",
+                        triage_reason: None,
+                        category: Some("housing"),
+                        send_topic: None,
+                        urgent: false,
+                        from_mp_office: true,
+                        mp_name: Some("Jane Example"),
+                        constituency: None,
+                        mp_reference: None,
+                        correspondent: "office@parliament.uk",
+                        subject: "generated",
+                        team: None,
+                        assignee: None,
+                        policy: None,
+                        tags: &[],
+                        received_at: noon(day),
+                        acknowledge_due: Some(d(day)),
+                        response_due: Some(d(day) + Duration::days(14)),
+                        now: noon(day),
+                    },
+                )
+                .await
+                .unwrap();
+                refs.push(reference.to_string());
+            }
+            tx.commit().await.unwrap();
+        }
+        let now = t.app.clock.now();
+        let fix = |r: usize, c: Correction<'static>| {
+            let reference = refs[r].clone();
+            let app = &t.app;
+            async move {
+                recategorise(app, &reference, &c, "caseworker@council.example", now)
+                    .await
+                    .unwrap()
+            }
+        };
+        // October: one case's service and topic, another's urgency and kind.
+        fix(
+            0,
+            Correction {
+                category: Some("send"),
+                send_topic: Some("send_transport"),
+                ..Default::default()
+            },
+        )
+        .await;
+        fix(
+            1,
+            Correction {
+                urgent: Some(true),
+                kind: Some("not_mp"),
+                ..Default::default()
+            },
+        )
+        .await;
+        // November: a service changed and changed back is no correction;
+        // a service changed twice counts once, from what postroom said.
+        fix(
+            2,
+            Correction {
+                category: Some("planning"),
+                ..Default::default()
+            },
+        )
+        .await;
+        fix(
+            2,
+            Correction {
+                category: Some("housing"),
+                ..Default::default()
+            },
+        )
+        .await;
+        fix(
+            3,
+            Correction {
+                category: Some("planning"),
+                ..Default::default()
+            },
+        )
+        .await;
+        fix(
+            3,
+            Correction {
+                category: Some("highways_waste"),
+                ..Default::default()
+            },
+        )
+        .await;
+
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_postroom"))
+            .args([
+                "report",
+                "--accuracy",
+                "--from",
+                "2026-10-01",
+                "--to",
+                "2026-11-30",
+                "--format",
+                "json",
+                "--config",
+            ])
+            .arg(t.dir.path().join("postroom.toml"))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let a: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let months = a["months"].as_array().unwrap();
+        assert_eq!(months.len(), 2, "{a}");
+        let (oct, nov) = (&months[0], &months[1]);
+        assert_eq!(oct["month"], "2026-10");
+        assert_eq!(oct["cases"], 2);
+        assert_eq!(oct["corrected"]["category"], 1);
+        assert_eq!(oct["corrected"]["send_topic"], 1);
+        assert_eq!(oct["corrected"]["urgent"], 1);
+        assert_eq!(oct["corrected"]["kind"], 1);
+        assert_eq!(oct["corrected_percent"]["category"], 50.0);
+        assert_eq!(nov["cases"], 3);
+        assert_eq!(nov["corrected"]["category"], 1, "{nov}");
+        assert_eq!(nov["corrected"]["urgent"], 0);
+        assert_eq!(a["total"]["cases"], 5);
+        assert_eq!(a["total"]["corrected"]["category"], 2);
+        let list = a["corrections"].as_array().unwrap();
+        assert_eq!(list.len(), 5, "{a}");
+        let twice = list
+            .iter()
+            .find(|c| c["reference"] == refs[3].as_str())
+            .unwrap();
+        assert_eq!(twice["postroom"], "housing");
+        assert_eq!(twice["now"], "highways_waste");
+        assert_eq!(twice["by"], "caseworker@council.example");
+        assert!(list.iter().all(|c| c["reference"] != refs[2].as_str()));
+        assert!(list.iter().all(|c| c["reference"] != refs[4].as_str()));
+
+        // The table says the same.
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_postroom"))
+            .args([
+                "report",
+                "--accuracy",
+                "--from",
+                "2026-10-01",
+                "--to",
+                "2026-11-30",
+                "--config",
+            ])
+            .arg(t.dir.path().join("postroom.toml"))
+            .output()
+            .unwrap();
+        let table = String::from_utf8_lossy(&out.stdout);
+        assert!(table.contains("2026-10"), "{table}");
+        assert!(
+            table.contains(&format!(
+                "{} category: postroom said \"housing\", now \"highways_waste\"",
+                refs[3]
+            )),
+            "{table}"
+        );
+    }
+}

@@ -708,9 +708,10 @@ async fn recategorising_a_case_replans_its_deadlines() {
         postroom::casework::recategorise(
             &t.app,
             &reference,
-            Some("housing"),
-            None,
-            None,
+            &postroom::casework::Correction {
+                category: Some("housing"),
+                ..Default::default()
+            },
             "test",
             t.app.clock.now(),
         )
@@ -733,9 +734,11 @@ async fn recategorising_a_case_replans_its_deadlines() {
         postroom::casework::recategorise(
             &t.app,
             &reference,
-            Some("send"),
-            Some("ehc_needs_assessment"),
-            None,
+            &postroom::casework::Correction {
+                category: Some("send"),
+                send_topic: Some("ehc_needs_assessment"),
+                ..Default::default()
+            },
             "test",
             t.app.clock.now(),
         )
