@@ -15,7 +15,7 @@ use chrono::{Datelike, Duration, NaiveDate, Weekday};
 use regex::Regex;
 
 /// Words that make the date after them an event's date.
-const EVENTS: &str = r"hearing|tribunal|deadline|evict(?:ion|ed)?|possession(?: date)?|court|panel|meeting|conference|exclusion|appeal|decision|start(?:s|ing)?|begins?|due|expires?|closes?|appointment|visit|enforcement|bailiffs?|summons|liability order|operation|discharged?|review|interview|removal|deadlines?|cut[- ]off|stops?|ends?|withdrawn|will be|is on|(?:re)?listed|scheduled|booked|set for|takes place|leave|vacate|check out|be out|move out";
+const EVENTS: &str = r"hearing|tribunal|deadline|evict(?:ion|ed)?|possession(?: date)?|court|panel|meeting|conference|exclusion|appeal|decision|start(?:s|ing)?|begins?|due|expires?|closes?|appointment|visit|enforcement|bailiffs?|summons|liability order|operation|discharged?|review|interview|removal|deadlines?|cut[- ]off|stops?|ends?|withdrawn|cancell?ed|with effect|will be|is on|(?:re)?listed|scheduled|booked|set for|takes place|leave|vacate|check out|be out|move out";
 
 /// Words between an event word and its date that put the event in the past.
 const PAST: &str = r"\b(?:was|were|passed|held|took place|happened|had|last|ago|did|went|missed|expired|closed|ended)\b";

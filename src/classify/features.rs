@@ -295,7 +295,7 @@ fn forward_prefix(subject: &str) -> bool {
 /// constituent asks…", "can you look into…", a question).
 static REQUEST: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
     regex::Regex::new(
-        r"(?i)\b(grateful|appreciate|could you|can you|would you|will you|please|kindly|asks?\b|asking|(would|wants?|wish(es)?) (like )?to (know|understand|find out)|look (in)?to|investigate|advise|explain|confirm|let (me|us) know|tell (me|us)|update|why|when will|what (will|can|is)|how (will|can|long|does|do))\b|\?",
+        r"(?i)\b(grateful|appreciate|could you|can you|would you|will you|please|kindly|asks?\b|asking|(would|wants?|wish(es)?) (like )?to (know|understand|find out)|like to|look (in)?to|investigate|advise|explain|confirm|let (me|us) know|tell (me|us)|update|why|when will|what (will|can|is)|how (will|can|long|does|do))\b|\?",
     )
     // Invariant: a constant pattern, exercised by the tests below.
     .expect("the request pattern compiles")

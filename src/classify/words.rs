@@ -218,11 +218,9 @@ fn forms(word: &str, out: &mut Vec<String>) {
 
 /// The stem of one lower-case word, with its spelling made British.
 pub fn stem(word: &str) -> String {
-    let word = SPELLINGS
-        .iter()
-        .chain(IRREGULAR)
-        .find(|(w, _)| *w == word)
-        .map_or(word, |(_, base)| base);
+    static TO_BASE: LazyLock<std::collections::HashMap<&'static str, &'static str>> =
+        LazyLock::new(|| SPELLINGS.iter().chain(IRREGULAR).copied().collect());
+    let word = TO_BASE.get(word).copied().unwrap_or(word);
     // -ize to -ise ("organized", "prioritization"), in words long enough
     // not to be "size" or "prize". Texts and phrases are read alike, so a
     // word this changes by mistake still meets itself.
