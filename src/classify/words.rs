@@ -216,8 +216,29 @@ fn forms(word: &str, out: &mut Vec<String>) {
     out.push(stem(word));
 }
 
-/// The stem of one lower-case word, with its spelling made British.
+/// The stem of one lower-case word, with its spelling made British; the
+/// stems of a thread's words are kept (most words of a mailbox recur).
 pub fn stem(word: &str) -> String {
+    thread_local! {
+        static CACHE: std::cell::RefCell<std::collections::HashMap<String, String>> =
+            std::cell::RefCell::new(std::collections::HashMap::new());
+    }
+    if let Some(hit) = CACHE.with(|c| c.borrow().get(word).cloned()) {
+        return hit;
+    }
+    let stem = stem_uncached(word);
+    CACHE.with(|c| {
+        let mut c = c.borrow_mut();
+        // Bounded: a flood of unique tokens (base64 read as text) starts it afresh.
+        if c.len() >= 100_000 {
+            c.clear();
+        }
+        c.insert(word.to_string(), stem.clone());
+    });
+    stem
+}
+
+fn stem_uncached(word: &str) -> String {
     static TO_BASE: LazyLock<std::collections::HashMap<&'static str, &'static str>> =
         LazyLock::new(|| SPELLINGS.iter().chain(IRREGULAR).copied().collect());
     let word = TO_BASE.get(word).copied().unwrap_or(word);

@@ -104,12 +104,15 @@ impl Lexicon {
     pub fn read(&self, text: &str) -> Occurrences {
         let words = words::words(text);
         let mut at = vec![Vec::new(); words.tokens.len()];
-        for clause in &words.clauses {
+        let mut starts: HashMap<usize, Vec<usize>> = HashMap::new();
+        let mut clause_of = vec![0; words.tokens.len()];
+        for (ci, clause) in words.clauses.iter().enumerate() {
             for i in clause.clone() {
-                let Some(starts) = self.by_first.get(&words.tokens[i].stem) else {
+                clause_of[i] = ci;
+                let Some(candidates) = self.by_first.get(&words.tokens[i].stem) else {
                     continue;
                 };
-                for &(concept, phrase) in starts {
+                for &(concept, phrase) in candidates {
                     let stems = &self.phrases[concept][phrase];
                     let end = i + stems.len();
                     if end <= clause.end
@@ -119,11 +122,20 @@ impl Lexicon {
                             .all(|(t, (stem, upper))| t.stem == *stem && (t.upper || !upper))
                     {
                         at[i].push((concept, end));
+                        let list = starts.entry(concept).or_default();
+                        if list.last() != Some(&i) {
+                            list.push(i);
+                        }
                     }
                 }
             }
         }
-        Occurrences { words, at }
+        Occurrences {
+            words,
+            at,
+            starts,
+            clause_of,
+        }
     }
 }
 
@@ -148,6 +160,10 @@ pub struct Occurrences {
     pub words: Words,
     /// By token: the concepts whose phrase starts there, and where it ends.
     at: Vec<Vec<(usize, usize)>>,
+    /// By concept: the tokens where one of its phrases starts, in order.
+    starts: HashMap<usize, Vec<usize>>,
+    /// By token: the index of its clause.
+    clause_of: Vec<usize>,
 }
 
 impl Occurrences {
@@ -197,30 +213,56 @@ impl Occurrences {
         })
     }
 
+    /// The tokens where `item` may start a match, in order: a concept's
+    /// from the index, a word's or a negation's by a scan.
+    fn starts_of<'a>(&'a self, item: &'a Item) -> Box<dyn Iterator<Item = usize> + 'a> {
+        match item {
+            Item::Concept(c) => Box::new(self.starts.get(c).into_iter().flatten().copied()),
+            Item::Word(w) => Box::new(
+                (0..self.words.tokens.len()).filter(move |&i| self.words.tokens[i].stem == *w),
+            ),
+            Item::Not => Box::new(
+                (0..self.words.tokens.len())
+                    .filter(move |&i| NEGATORS.contains(&self.words.tokens[i].stem)),
+            ),
+        }
+    }
+
     /// The first clause where one of `any` matches and none of `unless`
     /// does: the byte range of the match in the text, and the pattern.
+    /// Only the clauses where a pattern's first item occurs are tried.
     pub fn first<'p>(
         &self,
         any: &'p [Pattern],
         unless: &[Pattern],
     ) -> Option<(Range<usize>, &'p Pattern)> {
-        for clause in &self.words.clauses {
-            let found = any
-                .iter()
-                .find_map(|p| self.find_in(p, clause).map(|r| (r, p)));
-            let Some((tokens, pattern)) = found else {
-                continue;
-            };
-            if unless.iter().any(|u| self.find_in(u, clause).is_some()) {
-                continue;
+        let mut best: Option<(usize, Range<usize>, &'p Pattern)> = None;
+        for pattern in any {
+            for start in self.starts_of(&pattern.items[0]) {
+                let ci = self.clause_of[start];
+                if best.as_ref().is_some_and(|b| b.0 <= ci) {
+                    break;
+                }
+                let clause = &self.words.clauses[ci];
+                let Some(first) = self.item_at(&pattern.items[0], start, clause) else {
+                    continue;
+                };
+                let Some(end) = self.find_from(pattern, 1, first, clause) else {
+                    continue;
+                };
+                if unless.iter().any(|u| self.find_in(u, clause).is_some()) {
+                    continue;
+                }
+                best = Some((ci, start..end, pattern));
+                break;
             }
-            let t = &self.words.tokens;
-            return Some((
-                t[tokens.start].span.start..t[tokens.end - 1].span.end,
-                pattern,
-            ));
         }
-        None
+        let (_, tokens, pattern) = best?;
+        let t = &self.words.tokens;
+        Some((
+            t[tokens.start].span.start..t[tokens.end - 1].span.end,
+            pattern,
+        ))
     }
 }
 
