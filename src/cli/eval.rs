@@ -168,10 +168,19 @@ pub fn wilson(k: usize, n: usize) -> (f64, f64) {
     let z2 = Z * Z;
     let centre = (p + z2 / (2.0 * n)) / (1.0 + z2 / n);
     let half = Z * (p * (1.0 - p) / n + z2 / (4.0 * n * n)).sqrt() / (1.0 + z2 / n);
-    (
-        (100.0 * (centre - half)).max(0.0),
-        (100.0 * (centre + half)).min(100.0),
-    )
+    // At 0 or n successes the bound is exactly 0 or 100 (rounding would
+    // put it a hair inside the share).
+    let low = if k == 0 {
+        0.0
+    } else {
+        (100.0 * (centre - half)).max(0.0)
+    };
+    let high = if k as f64 == n {
+        100.0
+    } else {
+        (100.0 * (centre + half)).min(100.0)
+    };
+    (low, high)
 }
 
 /// Every figure of the report, for `eval --json`.
