@@ -134,18 +134,10 @@ fn resolve(caps: &regex::Captures<'_>, written: NaiveDate) -> Option<NaiveDate> 
     if let Some(d) = caps.name("d4") {
         // "the 26th": this month's, or next month's when this one's has gone.
         let day: u32 = d.as_str().parse().ok()?;
-        let this = NaiveDate::from_ymd_opt(written.year(), written.month(), day);
-        return match this {
-            Some(date) if date >= written => Some(date),
-            _ => {
-                let (y, m) = if written.month() == 12 {
-                    (written.year() + 1, 1)
-                } else {
-                    (written.year(), written.month() + 1)
-                };
-                NaiveDate::from_ymd_opt(y, m, day)
-            }
-        };
+        let next = written.checked_add_months(chrono::Months::new(1))?;
+        return NaiveDate::from_ymd_opt(written.year(), written.month(), day)
+            .filter(|date| *date >= written)
+            .or_else(|| NaiveDate::from_ymd_opt(next.year(), next.month(), day));
     }
     let (day, month, year) = day_month_year(caps)?;
     match year {
@@ -180,7 +172,7 @@ pub fn request_date(text: &str, written: NaiveDate) -> Option<NaiveDate> {
     static DATE: LazyLock<Regex> = LazyLock::new(|| {
         let month = r"jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?";
         Regex::new(&format!(
-            r"(?i)\b(?:(?P<d1>\d{{1,2}})(?:st|nd|rd|th)?(?: of)? (?P<m1>{month})\b(?:,? (?P<y1>\d{{4}}))?|(?P<m2>{month}) (?P<d2>\d{{1,2}})(?:st|nd|rd|th)?\b(?:,? (?P<y2>\d{{4}}))?|(?P<d3>\d{{1,2}})[/.](?P<m3>\d{{1,2}})[/.](?P<y3>\d{{2,4}})|the (?P<d4>\d{{1,2}})(?:st|nd|rd|th)\b)"
+            r"(?i)\b(?:(?P<d1>\d{{1,2}})(?:st|nd|rd|th)?(?: of)? (?P<m1>{month})\b(?:,? (?P<y1>\d{{4}}))?|(?P<m2>{month}) (?P<d2>\d{{1,2}})(?:st|nd|rd|th)?\b(?:,? (?P<y2>\d{{4}}))?|(?P<d3>\d{{1,2}})[/.](?P<m3>\d{{1,2}})[/.](?P<y3>\d{{2,4}}))"
         ))
         .expect("the date pattern compiles")
     });
@@ -209,22 +201,6 @@ pub fn request_date(text: &str, written: NaiveDate) -> Option<NaiveDate> {
 /// A calendar date from `DATE`'s captures; without a year, the latest on
 /// or before `written`.
 fn past_date(caps: &regex::Captures<'_>, written: NaiveDate) -> Option<NaiveDate> {
-    if let Some(d) = caps.name("d4") {
-        // "the 26th": this month's, or next month's when this one's has gone.
-        let day: u32 = d.as_str().parse().ok()?;
-        let this = NaiveDate::from_ymd_opt(written.year(), written.month(), day);
-        return match this {
-            Some(date) if date >= written => Some(date),
-            _ => {
-                let (y, m) = if written.month() == 12 {
-                    (written.year() + 1, 1)
-                } else {
-                    (written.year(), written.month() + 1)
-                };
-                NaiveDate::from_ymd_opt(y, m, day)
-            }
-        };
-    }
     let (day, month, year) = day_month_year(caps)?;
     match year {
         Some(y) => NaiveDate::from_ymd_opt(y, month, day),

@@ -12,16 +12,11 @@ fn set() -> PathBuf {
 }
 
 fn eval(corpus: &std::path::Path) -> Value {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_postroom"))
-        .args(["eval", "--json", "--corpus"])
-        .arg(corpus)
-        .env_remove("POSTROOM_CONFIG")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = crate::harness::postroom_ok(
+        ["eval", "--json", "--corpus"]
+            .map(std::ffi::OsStr::new)
+            .into_iter()
+            .chain([corpus.as_os_str()]),
     );
     serde_json::from_slice(&out.stdout).unwrap()
 }

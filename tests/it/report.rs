@@ -37,6 +37,51 @@ fn weekdays_after(monday: NaiveDate, k: i64) -> NaiveDate {
     monday + Duration::days(k + 2 * (k / 5))
 }
 
+/// An open new enquiry from an MP office, received at noon on `received`.
+fn new_case<'a>(
+    reference: &'a CaseRef,
+    mp: &'a str,
+    category: &'a str,
+    received: NaiveDate,
+    response_due: NaiveDate,
+) -> cases::NewCase<'a> {
+    let noon = Utc.from_utc_datetime(&received.and_hms_opt(12, 0, 0).unwrap());
+    cases::NewCase {
+        reference,
+        status: "open",
+        kind: "new_enquiry",
+        triage_reason: None,
+        category: Some(category),
+        send_topic: None,
+        urgent: false,
+        from_mp_office: true,
+        mp_name: Some(mp),
+        constituency: None,
+        mp_reference: None,
+        correspondent: "office@parliament.uk",
+        subject: "generated",
+        team: None,
+        assignee: None,
+        policy: None,
+        tags: &[],
+        received_at: noon,
+        acknowledge_due: Some(received),
+        response_due: Some(response_due),
+        now: noon,
+    }
+}
+
+/// `postroom report ARGS --config` on the test app's config.
+fn postroom_report(t: &TestApp, args: &[&str]) -> std::process::Output {
+    let config = t.dir.path().join("postroom.toml");
+    let args = args.iter().map(std::ffi::OsStr::new);
+    crate::harness::postroom_ok(
+        std::iter::once("report".as_ref())
+            .chain(args)
+            .chain(["--config".as_ref(), config.as_os_str()]),
+    )
+}
+
 struct Generated {
     mp: &'static str,
     received: NaiveDate,
@@ -110,29 +155,7 @@ async fn a_report_over_a_generated_year_matches_figures_computed_independently()
                 let reference = CaseRef::new("MPE", 2025, i as i64 + 1);
                 let id = cases::insert(
                     &mut tx,
-                    &cases::NewCase {
-                        reference: &reference,
-                        status: "open",
-                        kind: "new_enquiry",
-                        triage_reason: None,
-                        category: Some("send"),
-                        send_topic: None,
-                        urgent: false,
-                        from_mp_office: true,
-                        mp_name: Some(g.mp),
-                        constituency: None,
-                        mp_reference: None,
-                        correspondent: "office@parliament.uk",
-                        subject: "generated",
-                        team: None,
-                        assignee: None,
-                        policy: None,
-                        tags: &[],
-                        received_at: noon(g.received),
-                        acknowledge_due: Some(g.received),
-                        response_due: Some(due),
-                        now: noon(g.received),
-                    },
+                    &new_case(&reference, g.mp, "send", g.received, due),
                 )
                 .await
                 .unwrap();
@@ -170,24 +193,16 @@ async fn a_report_over_a_generated_year_matches_figures_computed_independently()
             tx.commit().await.unwrap();
         }
 
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_postroom"))
-            .args([
-                "report",
+        let out = postroom_report(
+            &t,
+            &[
                 "--from",
                 "2025-01-01",
                 "--to",
                 "2025-12-31",
                 "--format",
                 "json",
-                "--config",
-            ])
-            .arg(t.dir.path().join("postroom.toml"))
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
+            ],
         );
         let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
 
@@ -296,7 +311,6 @@ async fn accuracy_counts_the_corrections_people_made() {
     use postroom::casework::{Correction, recategorise};
     for backend in backends() {
         let t = TestApp::new(backend, Delivery::Folder).await;
-        let noon = |day: &str| Utc.from_utc_datetime(&d(day).and_hms_opt(12, 0, 0).unwrap());
         let received = [
             "2026-10-05",
             "2026-10-12",
@@ -309,31 +323,16 @@ async fn accuracy_counts_the_corrections_people_made() {
             let mut tx = t.app.store.begin().await.unwrap();
             for (i, day) in received.iter().enumerate() {
                 let reference = CaseRef::new("MPE", 2026, i as i64 + 1);
+                let day = d(day);
                 cases::insert(
                     &mut tx,
-                    &cases::NewCase {
-                        reference: &reference,
-                        status: "open",
-                        kind: "new_enquiry",
-                        triage_reason: None,
-                        category: Some("housing"),
-                        send_topic: None,
-                        urgent: false,
-                        from_mp_office: true,
-                        mp_name: Some("Jane Example"),
-                        constituency: None,
-                        mp_reference: None,
-                        correspondent: "office@parliament.uk",
-                        subject: "generated",
-                        team: None,
-                        assignee: None,
-                        policy: None,
-                        tags: &[],
-                        received_at: noon(day),
-                        acknowledge_due: Some(d(day)),
-                        response_due: Some(d(day) + Duration::days(14)),
-                        now: noon(day),
-                    },
+                    &new_case(
+                        &reference,
+                        "Jane Example",
+                        "housing",
+                        day,
+                        day + Duration::days(14),
+                    ),
                 )
                 .await
                 .unwrap();
@@ -372,59 +371,24 @@ async fn accuracy_counts_the_corrections_people_made() {
         .await;
         // November: a service changed and changed back is no correction;
         // a service changed twice counts once, from what postroom said.
-        fix(
-            2,
-            Correction {
-                category: Some("planning"),
-                ..Default::default()
-            },
-        )
-        .await;
-        fix(
-            2,
-            Correction {
-                category: Some("housing"),
-                ..Default::default()
-            },
-        )
-        .await;
-        fix(
-            3,
-            Correction {
-                category: Some("planning"),
-                ..Default::default()
-            },
-        )
-        .await;
-        fix(
-            3,
-            Correction {
-                category: Some("highways_waste"),
-                ..Default::default()
-            },
-        )
-        .await;
+        for (r, category) in [
+            (2, "planning"),
+            (2, "housing"),
+            (3, "planning"),
+            (3, "highways_waste"),
+        ] {
+            fix(
+                r,
+                Correction {
+                    category: Some(category),
+                    ..Default::default()
+                },
+            )
+            .await;
+        }
 
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_postroom"))
-            .args([
-                "report",
-                "--accuracy",
-                "--from",
-                "2026-10-01",
-                "--to",
-                "2026-11-30",
-                "--format",
-                "json",
-                "--config",
-            ])
-            .arg(t.dir.path().join("postroom.toml"))
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let range = ["--accuracy", "--from", "2026-10-01", "--to", "2026-11-30"];
+        let out = postroom_report(&t, &[&range[..], &["--format", "json"]].concat());
         let a: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         let months = a["months"].as_array().unwrap();
         assert_eq!(months.len(), 2, "{a}");
@@ -454,19 +418,7 @@ async fn accuracy_counts_the_corrections_people_made() {
         assert!(list.iter().all(|c| c["reference"] != refs[4].as_str()));
 
         // The table says the same.
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_postroom"))
-            .args([
-                "report",
-                "--accuracy",
-                "--from",
-                "2026-10-01",
-                "--to",
-                "2026-11-30",
-                "--config",
-            ])
-            .arg(t.dir.path().join("postroom.toml"))
-            .output()
-            .unwrap();
+        let out = postroom_report(&t, &range);
         let table = String::from_utf8_lossy(&out.stdout);
         assert!(table.contains("2026-10"), "{table}");
         assert!(

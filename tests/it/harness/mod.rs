@@ -210,6 +210,26 @@ pub fn spawn_run(
         .unwrap()
 }
 
+/// `postroom ARGS`, which must succeed (its stderr is the failure message),
+/// with no `POSTROOM_CONFIG` from the test's environment.
+pub fn postroom_ok<I, S>(args: I) -> std::process::Output
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_postroom"))
+        .args(args)
+        .env_remove("POSTROOM_CONFIG")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
 /// A plain-text message with the headers a mail client writes.
 pub fn plain_mail(
     from: &str,
