@@ -71,6 +71,7 @@ pub async fn ingest(app: &App, incoming: &Incoming) -> Result<Outcome> {
 pub async fn ingest_batch(app: &App, batch: &[Incoming]) -> Result<Vec<Outcome>> {
     let started = std::time::Instant::now();
     let reads = crate::read::read_all(app.classifier(), &app.extractor, batch).await;
+    let read = started.elapsed();
     let now = app.clock.now();
 
     let mut tx = app.store.begin().await?;
@@ -92,6 +93,12 @@ pub async fn ingest_batch(app: &App, batch: &[Incoming]) -> Result<Vec<Outcome>>
     }
     tx.commit().await.context("Cannot commit the messages")?;
     let latency = started.elapsed();
+    tracing::debug!(
+        messages = batch.len(),
+        read_ms = read.as_millis() as u64,
+        write_ms = (latency - read).as_millis() as u64,
+        "Batch stored."
+    );
     for ((outcome, (_, decision)), span) in outcomes.iter().zip(&reads).zip(spans) {
         let _entered = span.enter();
         match outcome {

@@ -16,16 +16,77 @@
 //! Pure: no IO.
 
 use std::ops::Range;
-use std::sync::LazyLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{LazyLock, RwLock};
 
 use rust_stemmers::{Algorithm, Stemmer};
 
 static STEMMER: LazyLock<Stemmer> = LazyLock::new(|| Stemmer::create(Algorithm::English));
 
+/// A stem, by its number in the vocabulary: the stems the rules use are
+/// numbered when the rules are read ([`phrase`]); a text's other words are
+/// all [`UNKNOWN`], so that reading mail never grows the vocabulary.
+pub type Sym = u32;
+/// A stem no rule uses.
+pub const UNKNOWN: Sym = Sym::MAX;
+
+/// The stems the rules use, numbered; shared by every thread.
+#[derive(Default)]
+struct Vocab {
+    ids: foldhash::HashMap<String, Sym>,
+    names: Vec<String>,
+}
+
+static VOCAB: LazyLock<RwLock<Vocab>> = LazyLock::new(Default::default);
+/// Changes whenever a stem is added: the threads' caches start afresh.
+static GENERATION: AtomicU64 = AtomicU64::new(0);
+
+/// The number of a stem, added to the vocabulary if it is new.
+fn intern(stem: String) -> Sym {
+    if let Some(&id) = VOCAB
+        .read()
+        .unwrap_or_else(|e| e.into_inner())
+        .ids
+        .get(&stem)
+    {
+        return id;
+    }
+    let mut v = VOCAB.write().unwrap_or_else(|e| e.into_inner());
+    if let Some(&id) = v.ids.get(&stem) {
+        return id;
+    }
+    let id = v.names.len() as Sym;
+    v.names.push(stem.clone());
+    v.ids.insert(stem, id);
+    GENERATION.fetch_add(1, Ordering::Release);
+    id
+}
+
+/// The number of a stem the rules use, or [`UNKNOWN`].
+fn known(stem: &str) -> Sym {
+    VOCAB
+        .read()
+        .unwrap_or_else(|e| e.into_inner())
+        .ids
+        .get(stem)
+        .copied()
+        .unwrap_or(UNKNOWN)
+}
+
+/// The stem a number stands for, for tests.
+#[cfg(test)]
+pub fn name(sym: Sym) -> String {
+    let v = VOCAB.read().unwrap_or_else(|e| e.into_inner());
+    v.names
+        .get(sym as usize)
+        .cloned()
+        .unwrap_or_else(|| "?".into())
+}
+
 /// One word form and where it stands in the text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Token {
-    pub stem: String,
+    pub sym: Sym,
     /// Written all in capitals, with two letters or more (an acronym:
     /// "SEND" is not "send").
     pub upper: bool,
@@ -216,29 +277,59 @@ fn forms(word: &str, out: &mut Vec<String>) {
     out.push(stem(word));
 }
 
-/// The stem of one lower-case word, with its spelling made British; the
-/// stems of a thread's words are kept (most words of a mailbox recur).
-pub fn stem(word: &str) -> String {
-    thread_local! {
-        static CACHE: std::cell::RefCell<std::collections::HashMap<String, String>> =
-            std::cell::RefCell::new(std::collections::HashMap::new());
-    }
-    if let Some(hit) = CACHE.with(|c| c.borrow().get(word).cloned()) {
-        return hit;
-    }
-    let stem = stem_uncached(word);
-    CACHE.with(|c| {
-        let mut c = c.borrow_mut();
-        // Bounded: a flood of unique tokens (base64 read as text) starts it afresh.
-        if c.len() >= 100_000 {
-            c.clear();
-        }
-        c.insert(word.to_string(), stem.clone());
-    });
-    stem
+/// The numbered forms of one lower-case word (one, or two for a
+/// contraction).
+#[derive(Debug, Clone, Copy)]
+struct Forms {
+    syms: [Sym; 2],
+    len: u8,
 }
 
-fn stem_uncached(word: &str) -> String {
+/// The numbered forms of the words a thread has read since the vocabulary
+/// last grew (most words of a mailbox recur), at most 100,000 of them.
+#[derive(Default)]
+struct Cache {
+    generation: u64,
+    forms: foldhash::HashMap<Box<str>, Forms>,
+    buf: Vec<String>,
+}
+
+impl Cache {
+    /// Starts afresh when the vocabulary has grown or the cache is full.
+    fn check(&mut self) {
+        let generation = GENERATION.load(Ordering::Acquire);
+        if self.generation != generation || self.forms.len() >= 100_000 {
+            self.forms.clear();
+            self.generation = generation;
+        }
+    }
+
+    /// The forms of a word as written (lower case).
+    fn get(&mut self, word: &str) -> Forms {
+        if let Some(f) = self.forms.get(word) {
+            return *f;
+        }
+        self.buf.clear();
+        forms(word, &mut self.buf);
+        let mut f = Forms {
+            syms: [UNKNOWN; 2],
+            len: 0,
+        };
+        for stem in self.buf.iter().take(2) {
+            f.syms[f.len as usize] = known(stem);
+            f.len += 1;
+        }
+        self.forms.insert(word.into(), f);
+        f
+    }
+}
+
+thread_local! {
+    static CACHE: std::cell::RefCell<Cache> = std::cell::RefCell::new(Cache::default());
+}
+
+/// The stem of one lower-case word, with its spelling made British.
+fn stem(word: &str) -> String {
     static TO_BASE: LazyLock<std::collections::HashMap<&'static str, &'static str>> =
         LazyLock::new(|| SPELLINGS.iter().chain(IRREGULAR).copied().collect());
     let word = TO_BASE.get(word).copied().unwrap_or(word);
@@ -259,14 +350,30 @@ fn stem_uncached(word: &str) -> String {
     STEMMER.stem(word).into_owned()
 }
 
-/// Reads `text` into word forms and clauses.
+/// Reads `text` into word forms and clauses; stems no rule uses are
+/// [`UNKNOWN`].
 pub fn words(text: &str) -> Words {
+    read(text, false)
+}
+
+/// Reads `text`; with `intern_all`, every stem is numbered (a rule's text).
+fn read(text: &str, intern_all: bool) -> Words {
+    CACHE.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        cache.check();
+        read_with(text, intern_all, &mut cache)
+    })
+}
+
+// Long: one pass over the bytes, cutting words and clauses as it goes.
+fn read_with(text: &str, intern_all: bool, cache: &mut Cache) -> Words {
     let mut tokens = Vec::new();
     let mut clauses = Vec::new();
     let mut clause_start = 0;
     let bytes = text.as_bytes();
     let mut i = 0;
     let mut forms_buf = Vec::new();
+    let mut word = String::new();
     let mut after_comma = false;
     let close = |tokens: &Vec<Token>, clauses: &mut Vec<Range<usize>>, start: &mut usize| {
         if tokens.len() > *start {
@@ -288,19 +395,31 @@ pub fn words(text: &str) -> Words {
             let written = &text[start..i];
             let upper = written.bytes().filter(|b| b.is_ascii_alphabetic()).count() >= 2
                 && !written.bytes().any(|b| b.is_ascii_lowercase());
-            let word = written.to_ascii_lowercase();
+            word.clear();
+            word.push_str(written);
+            word.make_ascii_lowercase();
             if TURNS.contains(&word.as_str()) || (after_comma && word == "and") {
                 close(&tokens, &mut clauses, &mut clause_start);
             }
             after_comma = false;
-            forms_buf.clear();
-            forms(&word, &mut forms_buf);
-            for stem in forms_buf.drain(..) {
+            let mut push = |sym| {
                 tokens.push(Token {
-                    stem,
+                    sym,
                     upper,
                     span: start..i,
-                });
+                })
+            };
+            if intern_all {
+                forms_buf.clear();
+                forms(&word, &mut forms_buf);
+                for stem in forms_buf.drain(..) {
+                    push(intern(stem));
+                }
+            } else {
+                let f = cache.get(&word);
+                for &sym in &f.syms[..f.len as usize] {
+                    push(sym);
+                }
             }
             continue;
         }
@@ -338,18 +457,18 @@ pub fn words(text: &str) -> Words {
 }
 
 /// The stems of a phrase as a rule writes it, read the way [`words`] reads
-/// a text ("hasn't started" → `has not start`).
-pub fn phrase(text: &str) -> Vec<String> {
-    words(text).tokens.into_iter().map(|t| t.stem).collect()
+/// a text ("hasn't started" → `has not start`), numbered.
+pub fn phrase(text: &str) -> Vec<Sym> {
+    read(text, true).tokens.into_iter().map(|t| t.sym).collect()
 }
 
 /// Like [`phrase`], with whether each word was written in capitals (an
 /// acronym in a concept matches only in capitals).
-pub fn phrase_cased(text: &str) -> Vec<(String, bool)> {
-    words(text)
+pub fn phrase_cased(text: &str) -> Vec<(Sym, bool)> {
+    read(text, true)
         .tokens
         .into_iter()
-        .map(|t| (t.stem, t.upper))
+        .map(|t| (t.sym, t.upper))
         .collect()
 }
 
@@ -358,7 +477,7 @@ mod tests {
     use super::*;
 
     fn stems(text: &str) -> Vec<String> {
-        phrase(text)
+        phrase(text).into_iter().map(name).collect()
     }
 
     #[test]
@@ -377,13 +496,13 @@ mod tests {
 
     #[test]
     fn clauses_end_at_sentences_and_turns() {
-        let w = words(
-            "The appeal was lodged last spring, and the hearing is on Thursday. He was excluded but is back now\nand happy.\n\nNew paragraph",
-        );
-        let clause = |i: usize| -> Vec<&str> {
+        let text = "The appeal was lodged last spring, and the hearing is on Thursday. He was excluded but is back now\nand happy.\n\nNew paragraph";
+        phrase(text);
+        let w = words(text);
+        let clause = |i: usize| -> Vec<String> {
             w.tokens[w.clauses[i].clone()]
                 .iter()
-                .map(|t| t.stem.as_str())
+                .map(|t| name(t.sym))
                 .collect()
         };
         assert_eq!(w.clauses.len(), 5);

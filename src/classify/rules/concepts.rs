@@ -12,14 +12,14 @@ use std::collections::HashMap;
 use std::ops::Range;
 use std::sync::LazyLock;
 
-use crate::classify::words::{self, Words};
+use crate::classify::words::{self, Sym, UNKNOWN, Words};
 
 /// How many words may stand between two items of a pattern.
 pub const MAX_GAP: usize = 8;
 
 /// Words that negate their clause, as [`words`] reads them (`n't` is
 /// `not`): what `@not` matches.
-static NEGATORS: LazyLock<Vec<String>> =
+static NEGATORS: LazyLock<Vec<Sym>> =
     LazyLock::new(|| words::phrase("not no never without nobody none nothing nowhere neither nor"));
 
 /// The compiled concepts of a rule set.
@@ -28,9 +28,9 @@ pub struct Lexicon {
     names: HashMap<String, usize>,
     /// By concept: its phrases, each a sequence of stems (and whether the
     /// word must be written in capitals).
-    phrases: Vec<Vec<Vec<(String, bool)>>>,
-    /// First stem → (concept, phrase) that start with it.
-    by_first: HashMap<String, Vec<(usize, usize)>>,
+    phrases: Vec<Vec<Vec<(Sym, bool)>>>,
+    /// By first stem: the (concept, phrase) that start with it.
+    by_first: Vec<Vec<(usize, usize)>>,
 }
 
 impl Lexicon {
@@ -59,10 +59,11 @@ impl Lexicon {
                     "the concept {name:?} has a phrase with no words: {p:?}"
                 ));
             }
-            self.by_first
-                .entry(stems[0].0.clone())
-                .or_default()
-                .push((index, list.len()));
+            let first = stems[0].0 as usize;
+            if self.by_first.len() <= first {
+                self.by_first.resize(first + 1, Vec::new());
+            }
+            self.by_first[first].push((index, list.len()));
             list.push(stems);
         }
         self.names.insert(name.to_string(), index);
@@ -102,14 +103,23 @@ impl Lexicon {
 
     /// Reads a text and finds where each concept occurs in it.
     pub fn read(&self, text: &str) -> Occurrences {
+        // The negations are in the vocabulary before any text is read.
+        LazyLock::force(&NEGATORS);
         let words = words::words(text);
-        let mut at = vec![Vec::new(); words.tokens.len()];
-        let mut starts: HashMap<usize, Vec<usize>> = HashMap::new();
-        let mut clause_of = vec![0; words.tokens.len()];
+        let n = words.tokens.len();
+        let mut at_start = Vec::with_capacity(n + 1);
+        let mut at = Vec::new();
+        let mut starts = vec![Vec::new(); self.phrases.len()];
+        let mut clause_of = vec![0; n];
         for (ci, clause) in words.clauses.iter().enumerate() {
             for i in clause.clone() {
                 clause_of[i] = ci;
-                let Some(candidates) = self.by_first.get(&words.tokens[i].stem) else {
+                at_start.push(at.len() as u32);
+                let sym = words.tokens[i].sym;
+                if sym == UNKNOWN {
+                    continue;
+                }
+                let Some(candidates) = self.by_first.get(sym as usize) else {
                     continue;
                 };
                 for &(concept, phrase) in candidates {
@@ -119,10 +129,10 @@ impl Lexicon {
                         && words.tokens[i..end]
                             .iter()
                             .zip(stems)
-                            .all(|(t, (stem, upper))| t.stem == *stem && (t.upper || !upper))
+                            .all(|(t, (stem, upper))| t.sym == *stem && (t.upper || !upper))
                     {
-                        at[i].push((concept, end));
-                        let list = starts.entry(concept).or_default();
+                        at.push((concept as u32, end as u32));
+                        let list: &mut Vec<usize> = &mut starts[concept];
                         if list.last() != Some(&i) {
                             list.push(i);
                         }
@@ -130,8 +140,10 @@ impl Lexicon {
                 }
             }
         }
+        at_start.push(at.len() as u32);
         Occurrences {
             words,
+            at_start,
             at,
             starts,
             clause_of,
@@ -142,7 +154,7 @@ impl Lexicon {
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Item {
     Concept(usize),
-    Word(String),
+    Word(Sym),
     Not,
 }
 
@@ -158,10 +170,12 @@ pub struct Pattern {
 #[derive(Debug, Default)]
 pub struct Occurrences {
     pub words: Words,
-    /// By token: the concepts whose phrase starts there, and where it ends.
-    at: Vec<Vec<(usize, usize)>>,
+    /// By token `i`: `at[at_start[i]..at_start[i + 1]]` are the concepts
+    /// whose phrase starts there, and where it ends.
+    at_start: Vec<u32>,
+    at: Vec<(u32, u32)>,
     /// By concept: the tokens where one of its phrases starts, in order.
-    starts: HashMap<usize, Vec<usize>>,
+    starts: Vec<Vec<usize>>,
     /// By token: the index of its clause.
     clause_of: Vec<usize>,
 }
@@ -171,12 +185,12 @@ impl Occurrences {
     fn item_at(&self, item: &Item, i: usize, clause: &Range<usize>) -> Option<usize> {
         let token = &self.words.tokens[i];
         match item {
-            Item::Word(w) => (token.stem == *w).then_some(i + 1),
-            Item::Not => NEGATORS.contains(&token.stem).then_some(i + 1),
-            Item::Concept(c) => self.at[i]
+            Item::Word(w) => (token.sym == *w).then_some(i + 1),
+            Item::Not => NEGATORS.contains(&token.sym).then_some(i + 1),
+            Item::Concept(c) => self.at[self.at_start[i] as usize..self.at_start[i + 1] as usize]
                 .iter()
-                .filter(|(concept, end)| concept == c && *end <= clause.end)
-                .map(|(_, end)| *end)
+                .filter(|(concept, end)| *concept as usize == *c && *end as usize <= clause.end)
+                .map(|(_, end)| *end as usize)
                 .min(),
         }
     }
@@ -217,13 +231,13 @@ impl Occurrences {
     /// from the index, a word's or a negation's by a scan.
     fn starts_of<'a>(&'a self, item: &'a Item) -> Box<dyn Iterator<Item = usize> + 'a> {
         match item {
-            Item::Concept(c) => Box::new(self.starts.get(c).into_iter().flatten().copied()),
+            Item::Concept(c) => Box::new(self.starts.get(*c).into_iter().flatten().copied()),
             Item::Word(w) => Box::new(
-                (0..self.words.tokens.len()).filter(move |&i| self.words.tokens[i].stem == *w),
+                (0..self.words.tokens.len()).filter(move |&i| self.words.tokens[i].sym == *w),
             ),
             Item::Not => Box::new(
                 (0..self.words.tokens.len())
-                    .filter(move |&i| NEGATORS.contains(&self.words.tokens[i].stem)),
+                    .filter(move |&i| NEGATORS.contains(&self.words.tokens[i].sym)),
             ),
         }
     }
