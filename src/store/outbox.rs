@@ -63,7 +63,7 @@ pub struct Claimed {
     pub resend: bool,
 }
 
-/// Claims the oldest mail that is due, for `lease`, counting the attempt
+/// Claims the mail due longest, for `lease`, counting the attempt
 /// before it is made. On PostgreSQL, several instances claim side by side
 /// (`FOR UPDATE SKIP LOCKED`); SQLite serialises writers anyway.
 ///
@@ -92,7 +92,7 @@ pub async fn claim_next(
            AND (purpose <> 'webhook' OR NOT EXISTS (SELECT 1 FROM outbox AS earlier \
                 WHERE earlier.purpose = 'webhook' AND earlier.case_id = outbox.case_id \
                 AND earlier.status = 'queued' AND earlier.id < outbox.id)) \
-           ORDER BY id LIMIT 1{lock}) \
+           ORDER BY next_attempt_at, id LIMIT 1{lock}) \
          RETURNING id, case_id, purpose, message_id, envelope_from, recipients, raw, attempts, queued_at, resend"
     );
     let row = sqlx::query(&sql)
