@@ -123,10 +123,9 @@ async fn measure(name: &str, url: &str) {
     queue(&app, SENDS, "big").await;
     let big = send(&app).await;
     app.store.close().await;
-    println!("{name}:");
-    println!("  outbox of 100 rows          {small:>7.0} mails/s");
+    println!("  {name}: outbox of 100 rows          {small:>7.0} mails/s");
     println!(
-        "  outbox of 1,000,000 rows    {big:>7.0} mails/s   ({:.2}x the small; target >= 200 mails/s; filled in {filled:.0} s)",
+        "  {name}: outbox of 1,000,000 rows    {big:>7.0} mails/s   ({:.2}x the small; target >= 200 mails/s; filled in {filled:.0} s)",
         big / small
     );
 }

@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
-# Runs every performance measurement in one go and prints a table: IMAP
-# throughput and latency against a local Dovecot and SMTP server, peak
-# memory with a large attachment, classification speed, the real-world
-# robustness corpus, and the deadline scan and digests on SQLite and
-# PostgreSQL with a million cases. Not part of the tests (it takes
+# Runs every performance measurement in one go and prints a table: ingest
+# of ../shared/bench's realistic mail (10,000 messages) by postroom run
+# --once beside the bare IMAP FETCH of the same mailbox, IMAP latency
+# against a local Dovecot and SMTP server, the outbox with a million rows,
+# peak memory with a large attachment, classification speed, the
+# real-world robustness corpus, and the deadline scan and digests on SQLite
+# and PostgreSQL with a million cases. Not part of the tests (it takes
 # minutes and prints figures; nothing here passes or fails on speed).
 #
 # Needs what tests/run-all.sh installs, PostgreSQL on 127.0.0.1:5432, and
-# ../shared/corpus-realworld beside the checkout for the robustness run.
+# ../shared (bench, corpus, corpus-realworld) beside the checkout.
 #
 #   benches/run-all.sh            # all of them
 #   benches/run-all.sh imap memory
@@ -16,7 +18,7 @@ cd "$(dirname "$0")/.."
 
 benches=("$@")
 if [ "${#benches[@]}" -eq 0 ]; then
-    benches=(imap memory classify robustness deadlines)
+    benches=(ingest imap outbox memory classify robustness deadlines)
 fi
 logs=$(mktemp -d)
 for b in "${benches[@]}"; do
@@ -33,6 +35,19 @@ echo
 echo "| measurement | result |"
 echo "|---|---|"
 row() { local v; v=$(pick "$1" "$2"); [ -n "$v" ] && echo "| $3 | $v |"; return 0; }
+row ingest "bare IMAP FETCH" "Ingest, realistic 10,000: bare IMAP FETCH (the floor)"
+row ingest "parse-only" "Ingest, realistic 10,000: parse-only pass, one core"
+row ingest "SQLite, 5-MP" "Ingest, realistic 10,000: postroom run --once, SQLite, 5 MPs"
+row ingest "SQLite, 650-MP" "Ingest, realistic 10,000: postroom run --once, SQLite, 650 MPs"
+row ingest "650-MP / 5-MP" "Ingest: 650-MP / 5-MP directory"
+row ingest "PostgreSQL, 650" "Ingest, realistic 10,000: postroom run --once, PostgreSQL, 650 MPs"
+row ingest "PostgreSQL / SQLite" "Ingest: PostgreSQL / SQLite"
+row ingest "OCR tools on PATH" "Ingest, realistic 10,000: OCR tools on the PATH"
+row ingest "with OCR tools" "Ingest: with OCR tools / without"
+row ingest "first 1000" "Ingest, realistic: the first 1,000"
+row ingest "peak RSS, " "Ingest: peak RSS, 10,000 / 1,000"
+row outbox "SQLite: outbox of 1,000,000" "Outbox: 10,000 mails sent from 1,000,000 rows, SQLite"
+row outbox "PostgreSQL: outbox of 1,000,000" "Outbox: 10,000 mails sent from 1,000,000 rows, PostgreSQL"
 row imap "bare IMAP FETCH" "IMAP: bare FETCH of 10,000 bodies"
 row imap "postroom ingest" "IMAP: postroom ingest of the same 10,000"
 row imap "ratio" "IMAP: ingest / bare fetch"

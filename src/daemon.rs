@@ -347,6 +347,11 @@ impl Leased {
 async fn heartbeat_loop(app: Arc<App>, stop: CancellationToken) {
     loop {
         let beat = async {
+            // Keeps SQLite's log short; a failure (a full disk) shows in
+            // the heartbeat's own write just after.
+            if let Err(e) = app.store.checkpoint().await {
+                tracing::debug!(error = %e, "No checkpoint this time.");
+            }
             let mut conn = app.store.conn().await?;
             crate::store::outbox::heartbeat(&mut conn, &app.instance, app.clock.now()).await
         };

@@ -69,15 +69,39 @@ pub async fn ingest(app: &App, incoming: &Incoming) -> Result<Outcome> {
 /// are read (parsed, extracted, classified) side by side first, outside the
 /// transaction. The caller settles the source after this returns.
 pub async fn ingest_batch(app: &App, batch: &[Incoming]) -> Result<Vec<Outcome>> {
+    let reads = read_batch(app, batch).await;
+    store_batch(app, batch, &reads).await
+}
+
+/// A batch read (parsed, extracted, classified), ready to store.
+pub struct Reads {
+    reads: Vec<(Message, Decision)>,
+    took: std::time::Duration,
+}
+
+/// Reads a batch side by side, outside any transaction; the source loop
+/// reads the next chunk this way while the one before is stored.
+pub async fn read_batch(app: &App, batch: &[Incoming]) -> Reads {
     let started = std::time::Instant::now();
     let reads = crate::read::read_all(app.classifier(), &app.extractor, batch).await;
-    let read = started.elapsed();
+    Reads {
+        reads,
+        took: started.elapsed(),
+    }
+}
+
+/// Stores a batch read by [`read_batch`], in ONE transaction (see
+/// [`ingest_batch`]).
+pub async fn store_batch(app: &App, batch: &[Incoming], reads: &Reads) -> Result<Vec<Outcome>> {
+    let started = std::time::Instant::now();
+    let read = reads.took;
+    let reads = &reads.reads;
     let now = app.clock.now();
 
     let mut tx = app.store.begin().await?;
     let mut outcomes = Vec::with_capacity(batch.len());
     let mut spans = Vec::with_capacity(batch.len());
-    for (incoming, (message, decision)) in batch.iter().zip(&reads) {
+    for (incoming, (message, decision)) in batch.iter().zip(reads) {
         let span = tracing::info_span!(
             "ingest",
             source = %incoming.source,
@@ -92,14 +116,15 @@ pub async fn ingest_batch(app: &App, batch: &[Incoming]) -> Result<Vec<Outcome>>
         spans.push(span);
     }
     tx.commit().await.context("Cannot commit the messages")?;
-    let latency = started.elapsed();
+    let write = started.elapsed();
+    let latency = read + write;
     tracing::debug!(
         messages = batch.len(),
         read_ms = read.as_millis() as u64,
-        write_ms = (latency - read).as_millis() as u64,
+        write_ms = write.as_millis() as u64,
         "Batch stored."
     );
-    for ((outcome, (_, decision)), span) in outcomes.iter().zip(&reads).zip(spans) {
+    for ((outcome, (_, decision)), span) in outcomes.iter().zip(reads).zip(spans) {
         let _entered = span.enter();
         match outcome {
             Outcome::Opened { .. } => {

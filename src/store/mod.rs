@@ -219,6 +219,22 @@ impl Store {
             .context("Cannot get a database connection")
     }
 
+    /// SQLite: copies what the write-ahead log holds into the database file
+    /// (PASSIVE: never waits for a writer), so that the log starts again
+    /// from its beginning instead of growing. SQLite does this by itself
+    /// once the log reaches 1,000 pages, but on a disk with less room than
+    /// that (a full disk, space coming back a little at a time) the log
+    /// would fill the disk first and keep it full. Nothing on PostgreSQL.
+    pub async fn checkpoint(&self) -> Result<()> {
+        if self.backend == Backend::Sqlite {
+            sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+                .execute(&self.pool)
+                .await
+                .context("Cannot checkpoint the SQLite write-ahead log")?;
+        }
+        Ok(())
+    }
+
     /// Whether the database answers (for health checks).
     pub async fn ping(&self) -> bool {
         sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()

@@ -552,13 +552,13 @@ async fn postroom_on_postgres_killed_at_random_moments_stores_and_acknowledges_e
 /// fell between the server's 250 and the commit that records it.
 async fn kill_storm(backend: Backend) {
     use rand::Rng;
-    // Fifteen kills in a backlog of a thousand, each once up to 60 more
-    // are stored and then up to 150 ms later: most land after a commit,
+    // Fifteen kills in a backlog of two thousand, each once up to 60 more
+    // are stored and then up to 25 ms later: most land after a commit,
     // some inside a send; at least half must land in the backlog. Two of
     // them are made to land inside a send: the SMTP server holds its reply
     // to the next mail, and the kill follows the release at once, before
     // postroom can have read the 250, let alone recorded it.
-    const MESSAGES: usize = 1000;
+    const MESSAGES: usize = 2000;
     const KILLS: usize = 15;
     const IN_A_SEND: [usize; 2] = [4, 10];
     let d = Dovecot::start();
@@ -583,20 +583,22 @@ async fn kill_storm(backend: Backend) {
     let mut stored_between = Vec::new();
     let mut stored_now = 0;
     let mut kills_in_a_send = 0;
-    let mut in_window = HashSet::new();
+    // Unrecorded mail, by how many copies the server held at the last kill.
+    let mut in_window: std::collections::HashMap<String, usize> = Default::default();
     let mut forced_in_a_send = 0;
     for kill in 0..KILLS {
         let mut child = spawn();
         // A random moment in the backlog: once a random number more are
         // stored (so the kill lands in the work, whatever the build's
         // speed), plus a random pause, which may land mid-transaction,
-        // mid-FETCH or mid-send.
+        // mid-FETCH or mid-send (short: a chunk of this small mail is
+        // stored in milliseconds, the whole backlog in well under a second).
         let target = (stored_now + rand::rng().random_range(1..=60)).min(MESSAGES - 1);
         let start = Instant::now();
         while count_messages(&t).await < target && start.elapsed() < Duration::from_secs(60) {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
-        let pause = rand::rng().random_range(0..150);
+        let pause = rand::rng().random_range(0..25);
         tokio::time::sleep(Duration::from_millis(pause)).await;
         if IN_A_SEND.contains(&kill) {
             let before = smtp.received().len();
@@ -619,12 +621,21 @@ async fn kill_storm(backend: Backend) {
             .map(|r| r.message_id)
             .collect();
         // (A mail left so by an earlier kill, not yet sent again, counts
-        // for that kill only.)
-        let new_in_window = ids_received(&smtp)
-            .into_iter()
-            .filter(|id| !recorded.contains(id))
-            .filter(|id| in_window.insert(id.clone()))
-            .count();
+        // for that kill only; sent again and again left so, for this one
+        // too.)
+        let mut copies: std::collections::HashMap<String, usize> = Default::default();
+        for id in ids_received(&smtp) {
+            if !recorded.contains(&id) {
+                *copies.entry(id).or_default() += 1;
+            }
+        }
+        let mut new_in_window = 0;
+        for (id, n) in copies {
+            if in_window.get(&id).is_none_or(|before| *before < n) {
+                new_in_window += 1;
+                in_window.insert(id, n);
+            }
+        }
         if new_in_window > 0 {
             kills_in_a_send += 1;
         }
