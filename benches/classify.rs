@@ -18,6 +18,21 @@ use postroom::parse::{self, Message};
 #[path = "common/mail.rs"]
 mod mail;
 
+/// Classifies every message once to warm up, then `rounds` times: how
+/// many were classified, in how many seconds.
+fn time(classifier: &Classifier, messages: &[Message], rounds: usize) -> (usize, f64) {
+    for m in messages {
+        std::hint::black_box(classifier.classify(m));
+    }
+    let start = Instant::now();
+    for _ in 0..rounds {
+        for m in messages {
+            std::hint::black_box(classifier.classify(m));
+        }
+    }
+    (rounds * messages.len(), start.elapsed().as_secs_f64())
+}
+
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
     let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus");
@@ -55,19 +70,7 @@ async fn main() {
         messages.push(m);
     }
 
-    // Warm up, then time.
-    for m in &messages {
-        std::hint::black_box(classifier.classify(m));
-    }
-    let rounds = 50;
-    let start = Instant::now();
-    for _ in 0..rounds {
-        for m in &messages {
-            std::hint::black_box(classifier.classify(m));
-        }
-    }
-    let secs = start.elapsed().as_secs_f64();
-    let n = rounds * messages.len();
+    let (n, secs) = time(&classifier, &messages, 50);
     println!(
         "rules                     {:>8}",
         classifier.rules.rules.len()
@@ -102,18 +105,7 @@ async fn main() {
         messages.push(m);
     }
     let text: usize = messages.iter().map(|m| m.body.len()).sum();
-    for m in &messages {
-        std::hint::black_box(classifier.classify(m));
-    }
-    let rounds = 5;
-    let start = Instant::now();
-    for _ in 0..rounds {
-        for m in &messages {
-            std::hint::black_box(classifier.classify(m));
-        }
-    }
-    let secs = start.elapsed().as_secs_f64();
-    let n = rounds * messages.len();
+    let (n, secs) = time(&classifier, &messages, 5);
     println!();
     println!(
         "realistic mail (../shared/bench, 1,000 messages, {:.0} MB, mean body {} bytes, 650 MPs):",

@@ -16,7 +16,9 @@ use std::time::{Duration, Instant};
 use chrono::NaiveDate;
 use postroom::store::{Store, deadlines};
 use secrecy::SecretString;
-use sqlx::Connection;
+
+#[path = "common/pg.rs"]
+mod pg;
 
 const CASES: i64 = 1_000_000;
 const ROUNDS: usize = 25;
@@ -194,24 +196,11 @@ async fn main() {
         measure("SQLite", &store, false).await;
     }
     if only.as_deref().is_none_or(|o| o == "postgres") {
-        let admin = std::env::var("POSTROOM_TEST_POSTGRES")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-        let name = format!("postroom_bench_{:08x}", rand::random::<u32>());
-        let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap();
-        sqlx::query(&format!("CREATE DATABASE {name}"))
-            .execute(&mut conn)
-            .await
-            .unwrap();
-        let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin);
-        let store = Store::connect(&SecretString::from(format!("{base}/{name}")), 2)
-            .await
-            .unwrap();
+        let (url, name) = pg::create().await;
+        let store = Store::connect(&SecretString::from(url), 2).await.unwrap();
         println!("PostgreSQL:");
         measure("PostgreSQL", &store, true).await;
         store.close().await;
-        sqlx::query(&format!("DROP DATABASE {name}"))
-            .execute(&mut conn)
-            .await
-            .unwrap();
+        pg::drop(&name).await;
     }
 }

@@ -10,7 +10,8 @@
 //! - postroom on SQLite with a 5-MP directory and with the 650-MP
 //!   directory, on PostgreSQL with the 650, and on SQLite with poppler and
 //!   Tesseract on the PATH (the others run with an empty PATH: no OCR);
-//! - peak RSS of each run (wait4), and of a 1,000-message run beside it.
+//! - peak RSS of each run (its own VmHWM), and of a 1,000-message run
+//!   beside it.
 //!
 //! The mail is generated at bench time under target/bench-mail (never
 //! committed), byte-identical for the same seed and count.
@@ -26,11 +27,15 @@ use std::time::Instant;
 
 use sqlx::Connection;
 
+#[path = "common/child.rs"]
+mod child;
 #[allow(dead_code)]
 #[path = "../tests/it/harness/dovecot.rs"]
 mod dovecot;
 #[path = "common/mail.rs"]
 mod mail;
+#[path = "common/pg.rs"]
+mod pg;
 
 use dovecot::Dovecot;
 use mail::{generate, python, shared_bench};
@@ -95,18 +100,8 @@ async fn database(db: &Db, dir: &Path) -> (String, Option<String>) {
             None,
         ),
         Db::Postgres => {
-            let admin = std::env::var("POSTROOM_TEST_POSTGRES")
-                .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-            let name = format!("postroom_bench_{:08x}", rand::random::<u32>());
-            let mut conn = sqlx::PgConnection::connect(&admin)
-                .await
-                .unwrap_or_else(|e| panic!("PostgreSQL is not reachable at {admin}: {e}"));
-            sqlx::query(&format!("CREATE DATABASE {name}"))
-                .execute(&mut conn)
-                .await
-                .unwrap();
-            let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin);
-            (format!("{base}/{name}"), Some(name))
+            let (url, name) = pg::create().await;
+            (url, Some(name))
         }
     }
 }
@@ -158,7 +153,7 @@ async fn run_once(d: &Dovecot, folder: &str, db: Db, mps: &Path, ocr: bool) -> R
         None => Command::new(&bin),
     };
     let start = Instant::now();
-    // Reaped by wait4 below, which also gives its resource usage.
+    // Reaped by child::wait, which also measures it.
     #[allow(clippy::zombie_processes)]
     let child = cmd
         .args(["run", "--once", "--config"])
@@ -173,32 +168,21 @@ async fn run_once(d: &Dovecot, folder: &str, db: Db, mps: &Path, ocr: bool) -> R
         .stderr(std::fs::File::create(dir.path().join("postroom.log")).unwrap())
         .spawn()
         .unwrap();
-    let mut status = 0;
-    // SAFETY: an all-zero rusage is a valid value for wait4 to fill in.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: waits for our own child with valid pointers.
-    let pid = unsafe { libc::wait4(child.id() as libc::pid_t, &mut status, 0, &mut usage) };
+    let measured = child::wait(child);
     let secs = start.elapsed().as_secs_f64();
-    assert_eq!(pid, child.id() as libc::pid_t);
     let log = std::fs::read_to_string(dir.path().join("postroom.log")).unwrap_or_default();
-    assert_eq!(status, 0, "postroom run --once failed:\n{log}");
+    assert_eq!(measured.status, 0, "postroom run --once failed:\n{log}");
     let stored = stored(&url).await;
     if let Ok(keep) = std::env::var("POSTROOM_BENCH_KEEP") {
         let _ = std::fs::copy(dir.path().join("postroom.log"), &keep);
     }
     if let Some(name) = pg {
-        let admin = url.rsplit_once('/').unwrap().0.to_string() + "/postgres";
-        let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap();
-        sqlx::query(&format!("DROP DATABASE {name}"))
-            .execute(&mut conn)
-            .await
-            .unwrap();
+        pg::drop(&name).await;
     }
-    let tv = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
     Run {
         secs,
-        cpu: tv(usage.ru_utime) + tv(usage.ru_stime),
-        peak_mb: usage.ru_maxrss as f64 / 1024.0,
+        cpu: measured.cpu,
+        peak_mb: measured.peak_mb,
         stored,
     }
 }

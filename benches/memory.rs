@@ -6,6 +6,9 @@
 use std::io::Write;
 use std::process::Command;
 
+#[path = "common/child.rs"]
+mod child;
+
 fn main() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir(dir.path().join("inbox")).unwrap();
@@ -46,7 +49,7 @@ Content-Transfer-Encoding: base64\r\n\r\n"
     .unwrap();
 
     let start = std::time::Instant::now();
-    // Reaped by wait4 below, which also gives its resource usage.
+    // Reaped by child::wait, which also measures it.
     #[allow(clippy::zombie_processes)]
     let child = Command::new(env!("CARGO_BIN_EXE_postroom"))
         .args(["run", "--once", "--config"])
@@ -54,14 +57,9 @@ Content-Transfer-Encoding: base64\r\n\r\n"
         .env("POSTROOM_LOG", "warn")
         .spawn()
         .unwrap();
-    let mut status = 0;
-    // SAFETY: an all-zero rusage is a valid value for wait4 to fill in.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: waits for our own child with valid pointers.
-    let pid = unsafe { libc::wait4(child.id() as libc::pid_t, &mut status, 0, &mut usage) };
-    assert_eq!(pid, child.id() as libc::pid_t);
-    assert_eq!(status, 0, "postroom run --once failed");
-    let peak_mb = usage.ru_maxrss as f64 / 1024.0;
+    let measured = child::wait(child);
+    assert_eq!(measured.status, 0, "postroom run --once failed");
+    let peak_mb = measured.peak_mb;
     println!(
         "message size                     {:>8.1} MB ({} bytes)",
         size as f64 / 1048576.0,
@@ -71,5 +69,6 @@ Content-Transfer-Encoding: base64\r\n\r\n"
         "ingest time                      {:>8.2} s",
         start.elapsed().as_secs_f64()
     );
+    println!("CPU time                         {:>8.2} s", measured.cpu);
     println!("peak RSS of postroom             {peak_mb:>8.1} MB   (target < 150 MB)");
 }

@@ -14,8 +14,8 @@ use std::time::Instant;
 
 use postroom::app::{App, Prepared};
 use postroom::config::Config;
-use sqlx::Connection;
-
+#[path = "common/pg.rs"]
+mod pg;
 #[allow(dead_code)]
 #[path = "../tests/it/harness/smtp.rs"]
 mod smtp;
@@ -140,19 +140,8 @@ async fn main() {
         measure("SQLite", &url).await;
     }
     if only.as_deref().is_none_or(|o| o == "postgres") {
-        let admin = std::env::var("POSTROOM_TEST_POSTGRES")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-        let name = format!("postroom_bench_{:08x}", rand::random::<u32>());
-        let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap();
-        sqlx::query(&format!("CREATE DATABASE {name}"))
-            .execute(&mut conn)
-            .await
-            .unwrap();
-        let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin);
-        measure("PostgreSQL", &format!("{base}/{name}")).await;
-        sqlx::query(&format!("DROP DATABASE {name}"))
-            .execute(&mut conn)
-            .await
-            .unwrap();
+        let (url, name) = pg::create().await;
+        measure("PostgreSQL", &url).await;
+        pg::drop(&name).await;
     }
 }

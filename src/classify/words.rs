@@ -286,7 +286,8 @@ struct Forms {
 }
 
 /// The numbered forms of the words a thread has read since the vocabulary
-/// last grew (most words of a mailbox recur), at most 100,000 of them.
+/// last grew (most words of a mailbox recur), at most 16,384 of them (per thread:
+/// the readers run on several).
 #[derive(Default)]
 struct Cache {
     generation: u64,
@@ -298,7 +299,7 @@ impl Cache {
     /// Starts afresh when the vocabulary has grown or the cache is full.
     fn check(&mut self) {
         let generation = GENERATION.load(Ordering::Acquire);
-        if self.generation != generation || self.forms.len() >= 100_000 {
+        if self.generation != generation || self.forms.len() >= 16_384 {
             self.forms.clear();
             self.generation = generation;
         }

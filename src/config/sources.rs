@@ -301,7 +301,7 @@ fn check_imap(c: &mut Checker<'_>, s: &RawSource, span: std::ops::Range<usize>) 
         idle: s.idle.unwrap_or(true),
         idle_timeout,
         command_timeout,
-        batch_bytes: s.batch_mb.unwrap_or(64).max(1) << 20,
+        batch_bytes: s.batch_mb.unwrap_or(16).max(1) << 20,
         ca_pem,
     })
 }
