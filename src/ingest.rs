@@ -79,8 +79,7 @@ pub struct Reads {
     took: std::time::Duration,
 }
 
-/// Reads a batch side by side, outside any transaction; the source loop
-/// reads the next chunk this way while the one before is stored.
+/// Reads a batch side by side, outside any transaction.
 pub async fn read_batch(app: &App, batch: &[Incoming]) -> Reads {
     let started = std::time::Instant::now();
     let reads = crate::read::read_all(app.classifier(), &app.extractor, batch).await;

@@ -12,7 +12,7 @@ use super::report;
 use crate::app::App;
 use crate::ingest::{self, Outcome};
 use crate::schedule::health;
-use crate::source::{BATCH, Checkpoint, Incoming, Source};
+use crate::source::{BATCH, Checkpoint, Source};
 
 /// Bytes of mail stored per transaction, at most (a single larger message
 /// is stored on its own).
@@ -22,16 +22,12 @@ pub const BATCH_BYTES: usize = 16 << 20;
 /// messages when `stop` is cancelled. Returns what became of each message.
 ///
 /// A fetched batch is stored in transactions of about [`CHUNK_TIME`] of
-/// work each (see [`Chunks`]), each settled on the source and counted as
-/// progress as soon as it commits, so that a restart, a stop or a fault
-/// loses at most one such chunk of work. While one chunk is written, the
-/// next is read (parsed, extracted, classified: CPU work on every core,
-/// outside any transaction), so the cores do not wait for the database nor
-/// the database for the cores. Meanwhile the source is asked every
-/// [`KEEPALIVE`] whether it is still there: a server that has gone is
-/// reported within seconds, not when the batch ends.
-// Long: the read-ahead, the store, the settle and the progress record of a
-// chunk are one sequence whose order is what makes a crash lose nothing.
+/// work each (reading, then writing; see [`Chunks`]), each settled on the
+/// source and counted as progress as soon as it commits, so that a
+/// restart, a stop or a fault loses at most one such chunk of work. While a
+/// chunk is read, the source is asked every [`KEEPALIVE`] whether it is
+/// still there: a server that has gone is reported within seconds, not
+/// when the batch ends.
 pub async fn poll_source(
     app: &App,
     source: &mut Source,
@@ -50,39 +46,16 @@ pub async fn poll_source(
             return Ok(outcomes);
         }
         let mut rest = &batch[..];
-        // The chunk read while the one before it was stored.
-        let mut ahead: Option<(&[Incoming], ingest::Reads)> = None;
-        loop {
+        while !rest.is_empty() {
             if stop.is_cancelled() {
                 return Ok(outcomes);
             }
+            let chunk = &rest[..by_size(rest).min(chunks.size)];
+            rest = &rest[chunk.len()..];
             let started = std::time::Instant::now();
-            let (chunk, reads, went) = match ahead.take() {
-                Some((chunk, reads)) => (chunk, reads, None),
-                None if rest.is_empty() => break,
-                None => {
-                    let chunk = take(&mut rest, chunks.size);
-                    let (reads, went) =
-                        keeping_alive(app, source, ingest::read_batch(app, chunk)).await;
-                    (chunk, reads, went)
-                }
-            };
-            // Nothing more is read from a source that has gone.
-            let next = (!rest.is_empty() && went.is_none()).then(|| take(&mut rest, chunks.size));
-            let work = async {
-                let read_next = async {
-                    match next {
-                        Some(next) => Some((next, ingest::read_batch(app, next).await)),
-                        None => None,
-                    }
-                };
-                tokio::join!(ingest::store_batch(app, chunk, &reads), read_next)
-            };
-            let ((done, read_next), gone) = keeping_alive(app, source, work).await;
-            let gone = went.or(gone);
+            let (done, gone) = ingest_keeping_alive(app, source, chunk).await;
             let done = done?;
             chunks.took(started.elapsed());
-            ahead = read_next;
             if done
                 .iter()
                 .any(|o| matches!(o, Outcome::Opened { .. } | Outcome::Joined { .. }))
@@ -106,14 +79,6 @@ pub async fn poll_source(
             }
         }
     }
-}
-
-/// The first `size` messages of `rest` (fewer when they pass
-/// [`BATCH_BYTES`]), taken off it.
-fn take<'a>(rest: &mut &'a [Incoming], size: usize) -> &'a [Incoming] {
-    let (chunk, after) = rest.split_at(by_size(rest).min(size).max(1));
-    *rest = after;
-    chunk
 }
 
 /// How long one chunk of a batch should take to read and store.
@@ -146,20 +111,21 @@ impl Chunks {
     }
 }
 
-/// Runs `work`, checking the source every [`KEEPALIVE`] meanwhile. The
-/// work runs to its end even when the source has gone (a chunk's bytes are
-/// in hand and are stored); the second value is why it went, reported as
-/// the source's fault at once.
-async fn keeping_alive<T>(
+/// Ingests `chunk`, checking the source every [`KEEPALIVE`] meanwhile.
+/// The chunk is stored even when the source has gone (its bytes are in
+/// hand); the second value is why it went, reported as the source's fault
+/// at once.
+async fn ingest_keeping_alive(
     app: &App,
     source: &mut Source,
-    work: impl std::future::Future<Output = T>,
-) -> (T, Option<anyhow::Error>) {
-    tokio::pin!(work);
+    chunk: &[crate::source::Incoming],
+) -> (Result<Vec<Outcome>>, Option<anyhow::Error>) {
+    let ingest = ingest::ingest_batch(app, chunk);
+    tokio::pin!(ingest);
     let mut gone = None;
     loop {
         tokio::select! {
-            done = &mut work => return (done, gone),
+            done = &mut ingest => return (done, gone),
             _ = tokio::time::sleep(KEEPALIVE), if gone.is_none() => {
                 if let Err(e) = source.keepalive().await {
                     let stage = format!("source {}", source.name());
@@ -174,7 +140,7 @@ async fn keeping_alive<T>(
 
 /// How many of `batch`'s first messages make one transaction: up to
 /// [`BATCH`] and [`BATCH_BYTES`], and at least one.
-fn by_size(batch: &[Incoming]) -> usize {
+fn by_size(batch: &[crate::source::Incoming]) -> usize {
     let mut bytes = 0;
     for (i, incoming) in batch.iter().enumerate().take(BATCH) {
         bytes += incoming.raw.bytes.len();
