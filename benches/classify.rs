@@ -33,6 +33,17 @@ fn time(classifier: &Classifier, messages: &[Message], rounds: usize) -> (usize,
     (rounds * messages.len(), start.elapsed().as_secs_f64())
 }
 
+fn rate(n: usize, secs: f64) {
+    println!(
+        "messages per second, 1 core {:>6.0}   (target >= 5000)",
+        n as f64 / secs
+    );
+    println!(
+        "mean per message          {:>8.1} µs",
+        secs * 1e6 / n as f64
+    );
+}
+
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
     let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus");
@@ -77,14 +88,7 @@ async fn main() {
     );
     println!("messages classified       {n:>8}");
     println!("time                      {secs:>8.2} s");
-    println!(
-        "messages per second, 1 core {:>6.0}   (target >= 5000)",
-        n as f64 / secs
-    );
-    println!(
-        "mean per message          {:>8.1} µs",
-        secs * 1e6 / n as f64
-    );
+    rate(n, secs);
 
     // The realistic mail, with every MP of the House in the directory.
     let (folder, mail) = mail::generate(1000);
@@ -112,12 +116,5 @@ async fn main() {
         mail.bytes as f64 / 1e6,
         text / messages.len()
     );
-    println!(
-        "messages per second, 1 core {:>6.0}   (target >= 5000)",
-        n as f64 / secs
-    );
-    println!(
-        "mean per message          {:>8.1} µs",
-        secs * 1e6 / n as f64
-    );
+    rate(n, secs);
 }

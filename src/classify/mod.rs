@@ -13,6 +13,7 @@ pub mod directory;
 pub(crate) mod features;
 pub(crate) mod mentions;
 pub mod rules;
+mod vocab;
 pub(crate) mod words;
 
 use regex::Regex;
