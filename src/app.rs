@@ -81,6 +81,11 @@ impl Prepared {
         let settings = settings(&config)
             .map_err(|e| problems.push(Problem::new(&config_file, 0, e)))
             .ok();
+        if config.web.is_some()
+            && let Err(p) = crate::web::Views::load(&config)
+        {
+            problems.extend(p.0);
+        }
         let from = format!(
             "{} <{}>",
             crate::compose::clean_header_text(&config.council.display_name),

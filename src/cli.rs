@@ -82,12 +82,9 @@ pub enum Command {
         #[arg(long)]
         once: bool,
     },
-    /// Show what postroom does, on a bundled sample mailbox, with no set-up.
-    Demo {
-        /// Folder for the demo's database, mailbox and outbox.
-        #[arg(long, default_value = "postroom-demo")]
-        dir: PathBuf,
-    },
+    /// Show what postroom does, on a bundled sample mailbox, with no set-up,
+    /// and serve the workspace on the demo cases until stopped.
+    Demo(demo::Args),
     /// Check the config, rules, MP directory and templates; exit 1 on error.
     Check {
         #[command(flatten)]
@@ -381,7 +378,7 @@ pub fn main() -> Result<ExitCode> {
 async fn dispatch(command: Command) -> Result<ExitCode> {
     match command {
         Command::Run { config, once } => run(&config.config, once).await,
-        Command::Demo { dir } => demo::run(&dir).await.map(|()| ExitCode::SUCCESS),
+        Command::Demo(args) => demo::run(&args).await.map(|()| ExitCode::SUCCESS),
         Command::Check { config } => Ok(ops::check(&config.config)),
         Command::Classify(with) => rules::classify(&with).await,
         Command::Eval {

@@ -147,10 +147,10 @@ pub async fn run_once(app: &App) -> Result<(Vec<Outcome>, crate::outbox::Totals)
 /// the stop, drain the loops (each finishes what it has in hand), close.
 pub async fn run(app: Arc<App>, stop: CancellationToken) -> Result<()> {
     let _lock = single_instance(&app).await?;
-    let http = match app.config.http {
-        Some(addr) => Some(crate::http::serve(app.clone(), addr, stop.clone()).await?),
-        None => None,
-    };
+    let mut servers = crate::web::serve(app.clone(), stop.clone()).await?;
+    if let Some(addr) = app.config.http {
+        servers.push(crate::http::serve(app.clone(), addr, stop.clone()).await?);
+    }
     let tracker = spawn(&app, &stop)?;
     let _ = sd_notify::notify(
         false,
@@ -163,7 +163,7 @@ pub async fn run(app: Arc<App>, stop: CancellationToken) -> Result<()> {
     let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Stopping]);
     info!("Shutting down.");
     drain(&app, tracker).await;
-    close(&app, http).await;
+    close(&app, servers).await;
     Ok(())
 }
 
@@ -209,11 +209,11 @@ async fn drain(app: &App, tracker: TaskTracker) {
     }
 }
 
-/// Stops the endpoint, records that this instance stopped and closes the
-/// database.
-async fn close(app: &App, http: Option<tokio::task::JoinHandle<()>>) {
-    if let Some(http) = http {
-        let _ = tokio::time::timeout(Duration::from_secs(2), http).await;
+/// Stops the endpoint and the workspace, records that this instance
+/// stopped and closes the database.
+async fn close(app: &App, servers: Vec<tokio::task::JoinHandle<()>>) {
+    for server in servers {
+        let _ = tokio::time::timeout(Duration::from_secs(2), server).await;
     }
     if let Ok(mut conn) = app.store.conn().await
         && let Err(e) =

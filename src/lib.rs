@@ -16,7 +16,7 @@
 //!   the clock. All SQL is in [`store`].
 //! - The edges: [`cli`] (the `postroom` command, with `demo` and `eval`),
 //!   [`daemon`] (the supervisor and its loops), `http` (health and
-//!   metrics).
+//!   metrics), [`web`] (the caseworkers' workspace in the browser).
 //! - The base: [`config`], [`classify`], [`parse`], [`extract`],
 //!   [`calendar`], [`deadlines`], [`compose`], [`report`], the domain's
 //!   words in [`case`], and [`clock`], the only reader of the wall clock.
@@ -52,3 +52,4 @@ pub mod spool;
 pub mod store;
 pub mod telemetry;
 mod tls;
+pub mod web;

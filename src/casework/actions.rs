@@ -54,7 +54,7 @@ pub async fn pause(
         );
     }
     if reason.trim().is_empty() {
-        bail!("Say why the clock stops (--reason)");
+        bail!("Say why the clock stops");
     }
     cases::set_paused(&mut tx, case.id, Some((now, reason))).await?;
     stored::silence(&mut tx, case.id).await?;
@@ -228,7 +228,7 @@ pub async fn hold(
     let mut tx = app.store.begin().await?;
     let case = case_by_reference(&mut tx, reference).await?;
     if reason.is_some_and(|r| r.trim().is_empty()) {
-        bail!("Say why the case is held (--reason)");
+        bail!("Say why the case is held");
     }
     crate::store::retention::set_hold(&mut tx, case.id, reason).await?;
     let (kind, detail) = match reason {
@@ -334,7 +334,9 @@ pub async fn recategorise(
         })
         .transpose()?;
     if kind.is_none() && category.is_none() && send_topic.is_none() && urgent.is_none() {
-        bail!("Say what to change: --kind, --category, --send-topic or --urgent/--not-urgent");
+        bail!(
+            "Say what to change: the kind, the service (category), the SEND topic or the urgency"
+        );
     }
     let mut tx = app.store.begin().await?;
     let case = case_by_reference(&mut tx, reference).await?;
@@ -463,4 +465,26 @@ pub async fn reopen(app: &App, reference: &str, actor: &str, now: DateTime<Utc>)
 /// Lifts a case's hold: retention treats it as any other case again.
 pub async fn release(app: &App, reference: &str, actor: &str, now: DateTime<Utc>) -> Result<()> {
     hold(app, reference, None, actor, now).await
+}
+
+/// A time a person gives (`cases answer --at`, the workspace's form): RFC 3339, or a day (YYYY-MM-DD),
+/// taken as noon in London, or as now when the day is today and noon has
+/// not come yet.
+pub fn given_time(
+    s: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<chrono::DateTime<chrono::Utc>> {
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
+        return Ok(t.with_timezone(&chrono::Utc));
+    }
+    let day = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .with_context(|| format!("{s:?} is neither a date (YYYY-MM-DD) nor an RFC 3339 time"))?;
+    use chrono::TimeZone;
+    let noon = chrono_tz::Europe::London
+        .from_local_datetime(&day.and_hms_opt(12, 0, 0).unwrap_or_default())
+        .earliest()
+        .map(|t| t.with_timezone(&chrono::Utc))
+        .context("not a time in London")?;
+    let today = now.with_timezone(&chrono_tz::Europe::London).date_naive();
+    Ok(if day == today { noon.min(now) } else { noon })
 }

@@ -139,7 +139,10 @@ pub(super) async fn cases(config: &Path, command: CasesCommand) -> Result<ExitCo
             }
         }
         CasesCommand::Answer { reference, at } => {
-            let at = at.as_deref().map(|s| parse_when(s, now)).transpose()?;
+            let at = at
+                .as_deref()
+                .map(|s| crate::casework::actions::given_time(s, now))
+                .transpose()?;
             casework::answer(&app, &reference, at, &who, now).await?;
             println!("{reference}: answered; reminders stopped.");
         }
@@ -217,29 +220,6 @@ pub(super) async fn accuracy(
     Ok(ExitCode::SUCCESS)
 }
 
-/// A date (noon, London time) or an RFC 3339 instant.
-/// A time given on the command line: RFC 3339, or a day (YYYY-MM-DD),
-/// taken as noon in London, or as now when the day is today and noon has
-/// not come yet.
-fn parse_when(
-    s: &str,
-    now: chrono::DateTime<chrono::Utc>,
-) -> Result<chrono::DateTime<chrono::Utc>> {
-    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
-        return Ok(t.with_timezone(&chrono::Utc));
-    }
-    let day = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
-        .with_context(|| format!("{s:?} is neither a date (YYYY-MM-DD) nor an RFC 3339 time"))?;
-    use chrono::TimeZone;
-    let noon = chrono_tz::Europe::London
-        .from_local_datetime(&day.and_hms_opt(12, 0, 0).unwrap_or_default())
-        .earliest()
-        .map(|t| t.with_timezone(&chrono::Utc))
-        .context("not a time in London")?;
-    let today = now.with_timezone(&chrono_tz::Europe::London).date_naive();
-    Ok(if day == today { noon.min(now) } else { noon })
-}
-
 pub(super) async fn calendar_update(config: &Path, file: &Path) -> Result<ExitCode> {
     let feed =
         std::fs::read_to_string(file).with_context(|| format!("Cannot read {}", file.display()))?;
@@ -306,7 +286,7 @@ Subject: {}
 
 #[cfg(test)]
 mod tests {
-    use super::parse_when;
+    use crate::casework::actions::given_time as parse_when;
 
     #[test]
     fn a_day_is_noon_in_london_but_never_later_than_now() {

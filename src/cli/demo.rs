@@ -9,6 +9,7 @@
 //! `postroom run --once --config <dir>/postroom.toml` again.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
 use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
@@ -116,7 +117,28 @@ name = "Corporate"
 default = true
 manager = "casework.manager@wexcombe.gov.uk"
 members = ["c.lewis@wexcombe.gov.uk"]
+
+# The workspace: `postroom demo` serves it with the local sign-in, on this
+# machine only.
+[web]
+listen = "127.0.0.1:8080"
+managers = ["head.of.service@wexcombe.gov.uk"]
+admins = ["it.team@wexcombe.gov.uk"]
 "#;
+
+/// `postroom demo`'s options.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Folder for the demo's database, mailbox and outbox.
+    #[arg(long, default_value = "postroom-demo")]
+    pub dir: std::path::PathBuf,
+    /// Where the workspace is served (a loopback address).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: std::net::SocketAddr,
+    /// Print the cases and stop, without serving the workspace.
+    #[arg(long)]
+    pub no_workspace: bool,
+}
 
 /// The demo's clock: the morning after the last sample message, so that
 /// reminders and digests show what they would on that day, whenever the
@@ -126,8 +148,12 @@ pub const DEMO_NOW: &str = "2026-11-18T10:00:00Z";
 /// A file that marks a folder as the demo's, so it may be replaced.
 const MARKER: &str = ".postroom-demo";
 
-/// Writes the demo folder: config, directory, mailbox.
-pub fn write_folder(dir: &Path) -> Result<()> {
+/// Writes the demo folder: config (its workspace on `listen`), directory,
+/// mailbox.
+pub fn write_folder(dir: &Path, listen: std::net::SocketAddr) -> Result<()> {
+    if !listen.ip().is_loopback() {
+        bail!("--listen {listen}: the demo's local sign-in is served on a loopback address only");
+    }
     if dir.exists() {
         if !dir.join(MARKER).exists() {
             let empty = std::fs::read_dir(dir)?.next().is_none();
@@ -143,7 +169,8 @@ pub fn write_folder(dir: &Path) -> Result<()> {
     std::fs::create_dir_all(dir.join("mailbox"))
         .with_context(|| format!("Cannot create {}", dir.display()))?;
     std::fs::write(dir.join(MARKER), "")?;
-    std::fs::write(dir.join("postroom.toml"), DEMO_CONFIG)?;
+    let config = DEMO_CONFIG.replace("127.0.0.1:8080", &listen.to_string());
+    std::fs::write(dir.join("postroom.toml"), config)?;
     std::fs::write(dir.join("mps.csv"), SAMPLE_DIRECTORY)?;
     for (name, bytes) in SAMPLE_MAILBOX {
         std::fs::write(dir.join("mailbox").join(name), bytes)?;
@@ -153,8 +180,9 @@ pub fn write_folder(dir: &Path) -> Result<()> {
 
 // Long: the demo prints its table of cases and its summary of mail line by
 // line.
-pub async fn run(dir: &Path) -> Result<()> {
-    write_folder(dir)?;
+pub async fn run(args: &Args) -> Result<()> {
+    let dir = args.dir.as_path();
+    write_folder(dir, args.listen)?;
     let config = Config::load(&dir.join("postroom.toml")).map_err(|e| anyhow::anyhow!("{e}"))?;
     let prepared = Prepared::new(config).map_err(|p| anyhow::anyhow!("{p}"))?;
     let now = chrono::DateTime::parse_from_rfc3339(DEMO_NOW)?.with_timezone(&chrono::Utc);
@@ -249,6 +277,33 @@ pub async fn run(dir: &Path) -> Result<()> {
         dir.join("postroom.sqlite").display(),
         dir.join("postroom.toml").display()
     );
+    if !args.no_workspace {
+        serve(Arc::new(app)).await?;
+    } else {
+        app.store.close().await;
+    }
+    Ok(())
+}
+
+/// Serves the workspace on the demo's cases until Ctrl-C (or SIGTERM).
+async fn serve(app: Arc<App>) -> Result<()> {
+    let stop = tokio_util::sync::CancellationToken::new();
+    let servers = crate::web::serve(app.clone(), stop.clone()).await?;
+    if let Some(web) = &app.config.web {
+        println!(
+            "\nThe workspace: {}/ (sign in as any of the demo's people; this machine only). Ctrl-C stops it.",
+            web.public_url
+        );
+    }
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        r = tokio::signal::ctrl_c() => r?,
+        _ = term.recv() => {}
+    }
+    stop.cancel();
+    for s in servers {
+        let _ = s.await;
+    }
     app.store.close().await;
     Ok(())
 }

@@ -68,6 +68,7 @@ impl Config {
         let oauth = raw.oauth.map(|o| check_oauth(&mut c, o));
         let http = raw.http.and_then(|h| ops::check_http(&mut c, h));
         let retention = ops::check_retention(&mut c, raw.retention);
+        let web = raw.web.and_then(|w| web::check_web(&mut c, w));
         let html_kb = &raw.extract.html_layout_kb;
         if !(1..=1 << 20).contains(html_kb.get_ref()) {
             c.error_at(
@@ -106,6 +107,7 @@ impl Config {
             digests,
             webhook,
             http,
+            web,
             retention,
             holding_phrases: raw
                 .answers

@@ -21,6 +21,7 @@ use crate::calendar::Division;
 use crate::problem::{self};
 
 pub use crate::problem::{Problem as ConfigError, Problems as ConfigErrors};
+pub use web::{Web, WebRole};
 
 mod casework;
 mod check;
@@ -30,6 +31,7 @@ mod ops;
 mod places;
 mod raw;
 mod sources;
+mod web;
 
 pub use ops::{Keep, Retention};
 pub use places::{Need, Place, preflight};
@@ -76,6 +78,8 @@ pub struct Config {
     pub webhook: Option<Webhook>,
     /// Where `/healthz`, `/readyz` and `/metrics` are served (loopback).
     pub http: Option<std::net::SocketAddr>,
+    /// The caseworkers' workspace in the browser (`[web]`).
+    pub web: Option<web::Web>,
     pub retention: Retention,
 }
 

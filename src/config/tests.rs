@@ -218,3 +218,52 @@ fn the_html_layout_limit_is_configured_in_kb_and_zero_is_refused_with_its_line()
         errors[0]
     );
 }
+
+#[test]
+fn the_workspace_table_is_checked_with_its_lines() {
+    let lines_before = MINIMAL.lines().count();
+    let text = format!(
+        "{MINIMAL}\n[web]\nlisten = \"127.0.0.1:8080\"\npublic_url = \"http://postroom.example.gov.uk\"\nidle_timeout = \"soon\"\nmanagers = [\"not an address\"]\n"
+    );
+    let errors: Vec<String> = parse(&text)
+        .unwrap_err()
+        .0
+        .iter()
+        .map(|e| e.to_string())
+        .collect();
+    let at = |n: usize, what: &str| {
+        errors.iter().any(|e| {
+            e.starts_with(&format!("postroom.toml:{}:", lines_before + n)) && e.contains(what)
+        })
+    };
+    assert!(at(4, "opened over https"), "{errors:#?}");
+    assert!(at(5, "web.idle_timeout"), "{errors:#?}");
+    assert!(at(6, "not an email address"), "{errors:#?}");
+
+    // Off this machine, only an identity provider lets anyone in.
+    let text = format!("{MINIMAL}\n[web]\nlisten = \"0.0.0.0:8080\"\n");
+    let errors = parse(&text).unwrap_err().to_string();
+    assert!(errors.contains("web.public_url is missing"), "{errors}");
+    let text = format!(
+        "{MINIMAL}\n[web]\nlisten = \"0.0.0.0:8080\"\npublic_url = \"https://postroom.example.gov.uk/\"\n"
+    );
+    let errors = parse(&text).unwrap_err().to_string();
+    assert!(errors.contains("names no identity provider"), "{errors}");
+
+    let text = format!(
+        "{MINIMAL}\n[daemon]\nadmin = \"it@example.gov.uk\"\n[delivery]\ntransport = \"file\"\npath = \"out\"\n[web]\nlisten = \"127.0.0.1:8080\"\nmanagers = [\"Head@example.gov.uk\"]\n\n\
+         [[team]]\nname = \"SEND\"\ncategories = [\"send\"]\nmanager = \"lead@example.gov.uk\"\nmembers = [\"a@example.gov.uk\"]\n"
+    );
+    let config = parse(&text).unwrap_or_else(|e| panic!("{e}"));
+    let web = config.web.as_ref().unwrap();
+    assert_eq!(web.public_url, "http://127.0.0.1:8080");
+    assert!(web.local_sign_in && !web.secure);
+    assert_eq!(web.idle_timeout, std::time::Duration::from_secs(1800));
+    let role = |e: &str| config.web_role(e).map(|(r, t)| (r, t.join(",")));
+    use super::WebRole::*;
+    assert_eq!(role("head@example.gov.uk"), Some((Manager, String::new())));
+    assert_eq!(role("lead@example.gov.uk"), Some((TeamLead, "SEND".into())));
+    assert_eq!(role("A@example.gov.uk"), Some((Caseworker, "SEND".into())));
+    assert_eq!(role("stranger@example.gov.uk"), None);
+    assert_eq!(role("it@example.gov.uk").map(|r| r.0), Some(Admin));
+}

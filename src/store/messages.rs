@@ -259,6 +259,19 @@ pub async fn all_raw(conn: &mut Conn) -> Result<Vec<(String, Vec<u8>)>> {
     Ok(out)
 }
 
+/// Where message `message` came from (`email`, `letter`), when it is
+/// filed on case `case`.
+pub async fn origin_in_case(conn: &mut Conn, message: i64, case: i64) -> Result<Option<String>> {
+    let row = sqlx::query("SELECT origin FROM messages WHERE id = $1 AND case_id = $2")
+        .bind(message)
+        .bind(case)
+        .fetch_optional(&mut *conn)
+        .await
+        .context("Cannot read a message")?;
+    row.map(|r| r.try_get("origin").map_err(Into::into))
+        .transpose()
+}
+
 /// A part's text, for `cases show`.
 #[derive(Debug, Clone)]
 pub struct StoredPart {

@@ -28,6 +28,8 @@ pub mod lists;
 pub mod messages;
 pub mod outbox;
 pub mod retention;
+pub mod web;
+pub mod worklist;
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;

@@ -230,34 +230,46 @@ pub struct OutboxRow {
 }
 
 pub async fn list(conn: &mut Conn, status: Option<&str>) -> Result<Vec<OutboxRow>> {
-    let rows = sqlx::query(
-        "SELECT o.id, o.case_id, c.reference, o.purpose, o.message_id, o.recipients, o.status, o.attempts, \
-         o.next_attempt_at, o.last_error, o.created_at, o.sent_at \
-         FROM outbox o LEFT JOIN cases c ON c.id = o.case_id WHERE ($1 IS NULL OR o.status = $1) ORDER BY o.id",
-    )
+    let rows = sqlx::query(&format!(
+        "{LISTED} WHERE ($1 IS NULL OR o.status = $1) ORDER BY o.id"
+    ))
     .bind(status)
     .fetch_all(&mut *conn)
     .await
     .context("Cannot list the outbox")?;
-    rows.iter()
-        .map(|r| {
-            let recipients: String = r.try_get("recipients")?;
-            Ok(OutboxRow {
-                id: r.try_get("id")?,
-                case_id: r.try_get("case_id")?,
-                case_reference: r.try_get("reference")?,
-                purpose: r.try_get("purpose")?,
-                message_id: r.try_get("message_id")?,
-                recipients: serde_json::from_str(&recipients)?,
-                status: r.try_get("status")?,
-                attempts: r.try_get("attempts")?,
-                next_attempt_at: r.try_get("next_attempt_at")?,
-                last_error: r.try_get("last_error")?,
-                created_at: r.try_get("created_at")?,
-                sent_at: r.try_get("sent_at")?,
-            })
-        })
-        .collect()
+    rows.iter().map(listed).collect()
+}
+
+/// The mail postroom queued about one case, oldest first.
+pub async fn of_case(conn: &mut Conn, case: i64) -> Result<Vec<OutboxRow>> {
+    let rows = sqlx::query(&format!("{LISTED} WHERE o.case_id = $1 ORDER BY o.id"))
+        .bind(case)
+        .fetch_all(&mut *conn)
+        .await
+        .context("Cannot list a case's mail")?;
+    rows.iter().map(listed).collect()
+}
+
+const LISTED: &str = "SELECT o.id, o.case_id, c.reference, o.purpose, o.message_id, o.recipients, o.status, o.attempts, \
+     o.next_attempt_at, o.last_error, o.created_at, o.sent_at \
+     FROM outbox o LEFT JOIN cases c ON c.id = o.case_id";
+
+fn listed(r: &sqlx::any::AnyRow) -> Result<OutboxRow> {
+    let recipients: String = r.try_get("recipients")?;
+    Ok(OutboxRow {
+        id: r.try_get("id")?,
+        case_id: r.try_get("case_id")?,
+        case_reference: r.try_get("reference")?,
+        purpose: r.try_get("purpose")?,
+        message_id: r.try_get("message_id")?,
+        recipients: serde_json::from_str(&recipients)?,
+        status: r.try_get("status")?,
+        attempts: r.try_get("attempts")?,
+        next_attempt_at: r.try_get("next_attempt_at")?,
+        last_error: r.try_get("last_error")?,
+        created_at: r.try_get("created_at")?,
+        sent_at: r.try_get("sent_at")?,
+    })
 }
 
 /// The raw bytes of a queued or sent mail.

@@ -316,3 +316,16 @@ pub async fn statistics(conn: &mut Conn) -> Result<Vec<(CaseRow, usize)>> {
     }
     Ok(out)
 }
+
+/// Why a case is on hold, when it is.
+pub async fn hold_of(conn: &mut Conn, case: i64) -> Result<Option<String>> {
+    let row = sqlx::query("SELECT hold_reason FROM cases WHERE id = $1")
+        .bind(case)
+        .fetch_optional(&mut *conn)
+        .await
+        .context("Cannot read the case's hold")?;
+    Ok(row
+        .map(|r| r.try_get::<Option<String>, _>("hold_reason"))
+        .transpose()?
+        .flatten())
+}

@@ -51,6 +51,7 @@ fn run_once_ok(config: &std::path::Path) -> std::process::Output {
 fn run_demo(demo: &std::path::Path) -> String {
     let out = postroom()
         .arg("demo")
+        .arg("--no-workspace")
         .arg("--dir")
         .arg(demo)
         .output()
@@ -525,6 +526,7 @@ fn the_demo_runs_with_no_configuration() {
     // Run it again: the folder is replaced, not added to.
     let out = postroom()
         .arg("demo")
+        .arg("--no-workspace")
         .arg("--dir")
         .arg(&demo)
         .output()
@@ -540,6 +542,7 @@ fn the_demo_will_not_overwrite_a_folder_that_is_not_its_own() {
 
     let out = postroom()
         .arg("demo")
+        .arg("--no-workspace")
         .arg("--dir")
         .arg(dir.path())
         .output()

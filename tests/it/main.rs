@@ -24,4 +24,5 @@ mod rules;
 mod schedule;
 mod service;
 mod store;
+mod web;
 mod webhook;

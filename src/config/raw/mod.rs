@@ -47,6 +47,8 @@ pub(super) struct RawConfig {
     #[serde(default)]
     pub(super) http: Option<RawHttp>,
     #[serde(default)]
+    pub(super) web: Option<Spanned<RawWeb>>,
+    #[serde(default)]
     pub(super) retention: RawRetention,
 }
 

@@ -57,3 +57,31 @@ fn default_unfiled() -> Spanned<String> {
 fn default_at() -> Spanned<String> {
     Spanned::new(0..0, "02:00".into())
 }
+
+/// `[web]`: the caseworkers' workspace in the browser.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(in crate::config) struct RawWeb {
+    pub(in crate::config) listen: Spanned<String>,
+    /// The address people open, behind the council's TLS proxy.
+    #[serde(default)]
+    pub(in crate::config) public_url: Option<Spanned<String>>,
+    #[serde(default = "default_idle")]
+    pub(in crate::config) idle_timeout: Spanned<String>,
+    #[serde(default = "default_absolute")]
+    pub(in crate::config) absolute_timeout: Spanned<String>,
+    /// People who see every case and the figures.
+    #[serde(default)]
+    pub(in crate::config) managers: Vec<Spanned<String>>,
+    /// People who see everything, the access audit included.
+    #[serde(default)]
+    pub(in crate::config) admins: Vec<Spanned<String>>,
+}
+
+fn default_idle() -> Spanned<String> {
+    Spanned::new(0..0, "30m".into())
+}
+
+fn default_absolute() -> Spanned<String> {
+    Spanned::new(0..0, "10h".into())
+}

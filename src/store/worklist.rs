@@ -1,0 +1,313 @@
+//! The workspace's case list: what one person may see, narrowed by a view
+//! and filters, sorted, a page at a time by keyset (the page after the
+//! last row shown, never an offset), with a count for each view.
+
+use anyhow::{Context, Result};
+use chrono::NaiveDate;
+use sqlx::Row;
+
+use super::Conn;
+use super::cases::{COLUMNS, CaseRow, from_row};
+
+/// Whose cases: every case, or a person's teams' and their own.
+#[derive(Debug, Clone)]
+pub struct Scope {
+    pub all: bool,
+    pub teams: Vec<String>,
+    pub email: String,
+}
+
+/// The lists a caseworker starts from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum View {
+    Mine,
+    Unassigned,
+    /// In triage: a person decides what it is.
+    Review,
+    Overdue,
+    /// The reply is due within the next 5 working days.
+    DueSoon,
+    Urgent,
+    Open,
+    All,
+}
+
+impl View {
+    pub const ALL: [View; 8] = [
+        View::Mine,
+        View::Open,
+        View::Unassigned,
+        View::Review,
+        View::Overdue,
+        View::DueSoon,
+        View::Urgent,
+        View::All,
+    ];
+
+    pub fn key(self) -> &'static str {
+        match self {
+            View::Mine => "mine",
+            View::Unassigned => "unassigned",
+            View::Review => "review",
+            View::Overdue => "overdue",
+            View::DueSoon => "due-soon",
+            View::Urgent => "urgent",
+            View::Open => "open",
+            View::All => "all",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<View> {
+        View::ALL.into_iter().find(|v| v.key() == s)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sort {
+    /// The reply date, soonest first (no date last).
+    Due,
+    Newest,
+    Oldest,
+}
+
+impl Sort {
+    pub fn key(self) -> &'static str {
+        match self {
+            Sort::Due => "due",
+            Sort::Newest => "newest",
+            Sort::Oldest => "oldest",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Sort> {
+        [Sort::Due, Sort::Newest, Sort::Oldest]
+            .into_iter()
+            .find(|v| v.key() == s)
+    }
+
+    /// The sort key's SQL and the order.
+    fn column(self) -> (&'static str, &'static str) {
+        match self {
+            Sort::Due => ("COALESCE(response_due, '9999-12-31')", "ASC"),
+            Sort::Newest => ("received_at", "DESC"),
+            Sort::Oldest => ("received_at", "ASC"),
+        }
+    }
+
+    /// The cursor after `row` in this order.
+    pub fn cursor(self, row: &CaseRow) -> String {
+        let key = match self {
+            Sort::Due => row
+                .response_due
+                .map(super::date)
+                .unwrap_or_else(|| "9999-12-31".into()),
+            Sort::Newest | Sort::Oldest => super::ts(row.received_at),
+        };
+        format!("{key}~{}", row.id)
+    }
+}
+
+/// What the list is narrowed to.
+#[derive(Debug, Clone)]
+pub struct Query {
+    pub view: View,
+    pub status: Option<String>,
+    pub category: Option<String>,
+    pub send_topic: Option<String>,
+    /// The MP's name or constituency, exactly as stored.
+    pub mp: Option<String>,
+    /// A council or MP office reference.
+    pub reference: Option<String>,
+    pub sort: Sort,
+    /// The cursor of the last row of the previous page.
+    pub after: Option<String>,
+}
+
+/// SQL with numbered placeholders, built clause by clause.
+struct Sql {
+    clauses: Vec<String>,
+    binds: Vec<String>,
+}
+
+impl Sql {
+    fn add(&mut self, sql: &str, values: &[&str]) {
+        let mut sql = sql.to_string();
+        for v in values {
+            self.binds.push(v.to_string());
+            sql = sql.replacen('?', &format!("${}", self.binds.len()), 1);
+        }
+        self.clauses.push(sql);
+    }
+
+    fn scope(&mut self, s: &Scope) {
+        if s.all {
+            return;
+        }
+        let mut parts = vec!["LOWER(assignee) = LOWER(?)".to_string()];
+        let mut values = vec![s.email.as_str()];
+        if !s.teams.is_empty() {
+            let marks = vec!["?"; s.teams.len()].join(", ");
+            parts.push(format!("team IN ({marks})"));
+            values.extend(s.teams.iter().map(String::as_str));
+        }
+        self.add(&format!("({})", parts.join(" OR ")), &values);
+    }
+
+    fn view(&mut self, v: View, s: &Scope, today: NaiveDate, soon: NaiveDate) {
+        const LIVE: &str = "status IN ('open', 'triage')";
+        let (today, soon) = (super::date(today), super::date(soon));
+        match v {
+            View::Mine => self.add(
+                &format!("{LIVE} AND LOWER(assignee) = LOWER(?)"),
+                &[&s.email],
+            ),
+            View::Unassigned => self.add(&format!("{LIVE} AND assignee IS NULL"), &[]),
+            View::Review => self.add("status = 'triage'", &[]),
+            View::Overdue => self.add(
+                &format!("{LIVE} AND answered_at IS NULL AND response_due < ?"),
+                &[&today],
+            ),
+            View::DueSoon => self.add(
+                &format!(
+                    "{LIVE} AND answered_at IS NULL AND response_due >= ? AND response_due <= ?"
+                ),
+                &[&today, &soon],
+            ),
+            View::Urgent => self.add(&format!("{LIVE} AND urgent = 1"), &[]),
+            View::Open => self.add(LIVE, &[]),
+            View::All => {}
+        }
+    }
+
+    fn filter(&mut self, q: &Query) {
+        for (column, value) in [
+            ("status", &q.status),
+            ("category", &q.category),
+            ("send_topic", &q.send_topic),
+        ] {
+            if let Some(v) = value {
+                self.add(&format!("{column} = ?"), &[v]);
+            }
+        }
+        if let Some(mp) = &q.mp {
+            self.add("(mp_name = ? OR constituency = ?)", &[mp, mp]);
+        }
+        if let Some(r) = &q.reference {
+            let upper = r.to_uppercase();
+            self.add(
+                "(reference = ? OR UPPER(mp_reference) = ?)",
+                &[&upper, &upper],
+            );
+        }
+    }
+
+    fn filter_sql(&self) -> String {
+        if self.clauses.is_empty() {
+            String::new()
+        } else {
+            format!(" WHERE {}", self.clauses.join(" AND "))
+        }
+    }
+}
+
+/// When the list is read: today, and the last day of "due soon".
+#[derive(Debug, Clone, Copy)]
+pub struct Days {
+    pub today: NaiveDate,
+    pub soon: NaiveDate,
+}
+
+/// A page of at most `limit` cases, and whether more follow.
+pub async fn page(
+    conn: &mut Conn,
+    scope: &Scope,
+    q: &Query,
+    days: Days,
+    limit: i64,
+) -> Result<(Vec<CaseRow>, bool)> {
+    let mut sql = Sql {
+        clauses: Vec::new(),
+        binds: Vec::new(),
+    };
+    sql.scope(scope);
+    sql.view(q.view, scope, days.today, days.soon);
+    sql.filter(q);
+    let (key, order) = q.sort.column();
+    if let Some((k, id)) = q.after.as_deref().and_then(|c| c.rsplit_once('~')) {
+        let cmp = if order == "ASC" { ">" } else { "<" };
+        let id = id.parse::<i64>().unwrap_or(0).to_string();
+        sql.add(
+            &format!("({key} {cmp} ? OR ({key} = ? AND id {cmp} CAST(? AS BIGINT)))"),
+            &[k, k, &id],
+        );
+    }
+    let text = format!(
+        "SELECT {COLUMNS} FROM cases{} ORDER BY {key} {order}, id {order} LIMIT {}",
+        sql.filter_sql(),
+        limit + 1
+    );
+    let mut query = sqlx::query(&text);
+    for b in &sql.binds {
+        query = query.bind(b.clone());
+    }
+    let rows = query
+        .fetch_all(&mut *conn)
+        .await
+        .context("Cannot list cases")?;
+    let more = rows.len() as i64 > limit;
+    let rows = rows
+        .iter()
+        .take(limit as usize)
+        .map(from_row)
+        .collect::<Result<Vec<_>>>()?;
+    Ok((rows, more))
+}
+
+/// How many cases each view holds for this person (filters aside).
+pub async fn counts(conn: &mut Conn, scope: &Scope, days: Days) -> Result<Vec<(View, i64)>> {
+    let mut out = Vec::new();
+    for view in View::ALL {
+        let mut sql = Sql {
+            clauses: Vec::new(),
+            binds: Vec::new(),
+        };
+        sql.scope(scope);
+        sql.view(view, scope, days.today, days.soon);
+        let text = format!("SELECT COUNT(*) AS n FROM cases{}", sql.filter_sql());
+        let mut query = sqlx::query(&text);
+        for b in &sql.binds {
+            query = query.bind(b.clone());
+        }
+        let row = query
+            .fetch_one(&mut *conn)
+            .await
+            .context("Cannot count cases")?;
+        out.push((view, row.try_get::<i64, _>("n")?));
+    }
+    Ok(out)
+}
+
+/// The MPs named on cases this person may see, for the MP filter.
+pub async fn mps(conn: &mut Conn, scope: &Scope) -> Result<Vec<String>> {
+    let mut sql = Sql {
+        clauses: Vec::new(),
+        binds: Vec::new(),
+    };
+    sql.scope(scope);
+    sql.add("mp_name IS NOT NULL", &[]);
+    let text = format!(
+        "SELECT DISTINCT mp_name FROM cases{} ORDER BY mp_name LIMIT 1000",
+        sql.filter_sql()
+    );
+    let mut query = sqlx::query(&text);
+    for b in &sql.binds {
+        query = query.bind(b.clone());
+    }
+    let rows = query
+        .fetch_all(&mut *conn)
+        .await
+        .context("Cannot list the MPs of cases")?;
+    rows.iter()
+        .map(|r| r.try_get::<String, _>("mp_name").map_err(Into::into))
+        .collect()
+}

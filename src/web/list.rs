@@ -1,0 +1,256 @@
+//! The case list: views with their counts, filters, sorting and keyset
+//! pages. A filter value postroom does not know is refused in the GOV.UK
+//! error-summary pattern, never read as "no cases".
+
+use std::collections::HashMap;
+
+use axum::extract::{Query, State};
+use axum::response::{Html, IntoResponse, Response};
+use minijinja::context;
+use serde::Serialize;
+
+use super::session::Signed;
+use super::views::query_escape;
+use super::{Ctx, Refusal};
+use crate::case::{Category, SendTopic, Status};
+use crate::store::cases::CaseRow;
+use crate::store::worklist::{self, Days, Scope, Sort, View};
+
+const PAGE: i64 = 50;
+
+/// A row of the list, as the template shows it.
+#[derive(Serialize)]
+pub(super) struct Row {
+    reference: String,
+    subject: String,
+    mp: String,
+    service: String,
+    topic: String,
+    urgent: bool,
+    assignee: String,
+    status: String,
+    due: String,
+    due_state: String,
+    overdue: bool,
+    received: String,
+}
+
+pub(super) fn scope(who: &Signed) -> Scope {
+    Scope {
+        all: who.role.sees_all(),
+        teams: who.teams.clone(),
+        email: who.email.clone(),
+    }
+}
+
+pub(super) fn days(ctx: &Ctx) -> Days {
+    let calendar = ctx.app.calendar();
+    let today = ctx
+        .app
+        .clock
+        .now()
+        .with_timezone(&calendar.tz())
+        .date_naive();
+    Days {
+        today,
+        soon: calendar.add_working_days(today, 5),
+    }
+}
+
+pub(super) fn row(ctx: &Ctx, c: &CaseRow, today: chrono::NaiveDate) -> Row {
+    let calendar = ctx.app.calendar();
+    let live = c.answered_at.is_none() && matches!(c.status, Status::Open | Status::Triage);
+    let (due_state, left) = match (c.response_due, live) {
+        (Some(due), true) => crate::deadlines::state(&calendar, due, today),
+        (_, false) => (c.status.to_string(), 0),
+        (None, true) => ("no reply date".into(), 0),
+    };
+    Row {
+        reference: c.reference.clone(),
+        subject: c.subject.clone(),
+        mp: match (&c.mp_name, &c.constituency) {
+            (Some(n), Some(k)) => format!("{n} ({k})"),
+            (Some(n), None) => n.clone(),
+            _ => c.correspondent.clone(),
+        },
+        service: c
+            .category
+            .map(|c| c.label().to_string())
+            .unwrap_or_default(),
+        topic: c.send_topic.map(topic_label).unwrap_or_default(),
+        urgent: c.urgent,
+        assignee: c.assignee.clone().unwrap_or_else(|| "Unassigned".into()),
+        status: c.status.to_string(),
+        due: c.response_due.map(long_date).unwrap_or_default(),
+        overdue: live && left < 0,
+        due_state,
+        received: long_date(c.received_at.date_naive()),
+    }
+}
+
+pub(super) fn long_date(d: chrono::NaiveDate) -> String {
+    d.format("%-d %b %Y").to_string()
+}
+
+pub(super) fn topic_label(t: SendTopic) -> String {
+    let s = t.as_str().replace('_', " ");
+    let s = s.replace("ehc ", "EHC ").replace("ehcp", "EHCP");
+    let mut c = s.chars();
+    c.next()
+        .map(|f| f.to_uppercase().collect::<String>() + c.as_str())
+        .unwrap_or_default()
+}
+
+/// Reads the query string into a worklist query; the mistakes, as
+/// (field, message) for the error summary.
+fn read(q: &HashMap<String, String>) -> (worklist::Query, Vec<(String, String)>) {
+    let mut errors = Vec::new();
+    let get = |k: &str| q.get(k).map(|v| v.trim()).filter(|v| !v.is_empty());
+    let mut word = |key: &str, valid: fn(&str) -> bool, names: String| -> Option<String> {
+        let v = get(key)?;
+        if valid(v) {
+            Some(v.to_string())
+        } else {
+            errors.push((
+                key.to_string(),
+                format!("Choose a {key} from the list ({names})"),
+            ));
+            None
+        }
+    };
+    let status = word("status", |s| Status::parse(s).is_some(), Status::names());
+    let category = word(
+        "service",
+        |s| Category::parse(s).is_some(),
+        Category::names(),
+    );
+    let send_topic = word(
+        "topic",
+        |s| SendTopic::parse(s).is_some(),
+        SendTopic::names(),
+    );
+    let view = match get("view") {
+        None => View::Open,
+        Some(v) => View::parse(v).unwrap_or_else(|| {
+            errors.push(("view".into(), "Choose a list from the menu".into()));
+            View::Open
+        }),
+    };
+    let sort = match get("sort") {
+        None => Sort::Due,
+        Some(v) => Sort::parse(v).unwrap_or_else(|| {
+            errors.push(("sort".into(), "Choose an order from the list".into()));
+            Sort::Due
+        }),
+    };
+    let query = worklist::Query {
+        view,
+        status,
+        category,
+        send_topic,
+        mp: get("mp").map(str::to_string),
+        reference: get("q").map(str::to_string),
+        sort,
+        after: get("after").map(str::to_string),
+    };
+    (query, errors)
+}
+
+pub(super) async fn page(
+    State(ctx): State<Ctx>,
+    who: Signed,
+    Query(params): Query<HashMap<String, String>>,
+) -> Result<Response, Refusal> {
+    let (query, errors) = read(&params);
+    let scope = scope(&who);
+    let days = days(&ctx);
+    let failed = |e| Refusal::Failed(ctx.clone(), e);
+    let mut conn = ctx.app.store.conn().await.map_err(failed)?;
+    let (rows, more) = worklist::page(&mut conn, &scope, &query, days, PAGE)
+        .await
+        .map_err(failed)?;
+    let counts = worklist::counts(&mut conn, &scope, days)
+        .await
+        .map_err(failed)?;
+    let mps = worklist::mps(&mut conn, &scope).await.map_err(failed)?;
+    drop(conn);
+    // The same list without the cursor: the link to each view keeps the
+    // filters, the next page keeps everything.
+    let keep: Vec<(&str, String)> = ["status", "service", "topic", "mp", "q", "sort"]
+        .into_iter()
+        .filter_map(|k| {
+            params
+                .get(k)
+                .filter(|v| !v.is_empty())
+                .map(|v| (k, v.clone()))
+        })
+        .collect();
+    let link = |view: View, after: Option<&str>| {
+        let mut s = format!("/cases?view={}", view.key());
+        for (k, v) in &keep {
+            s.push_str(&format!("&{k}={}", query_escape(v)));
+        }
+        if let Some(a) = after {
+            s.push_str(&format!("&after={}", query_escape(a)));
+        }
+        s
+    };
+    let next = (more && !rows.is_empty()).then(|| {
+        link(
+            query.view,
+            Some(&query.sort.cursor(rows.last().expect("not empty"))),
+        )
+    });
+    let views: Vec<_> = counts
+        .iter()
+        .map(|(v, n)| {
+            context! { key => v.key(), label => view_label(*v), count => n, href => link(*v, None), current => *v == query.view }
+        })
+        .collect();
+    let rows: Vec<Row> = rows.iter().map(|c| row(&ctx, c, days.today)).collect();
+    let options = |all: Vec<(&'static str, String)>| {
+        all.into_iter()
+            .map(|(v, l)| context! { value => v, label => l })
+            .collect::<Vec<_>>()
+    };
+    let html = ctx
+        .views
+        .render(
+            "cases.html.j2",
+            context! {
+                council => ctx.app.config.council.name.clone(),
+                user => context! { name => who.display(), role => who.role.label() },
+                csrf => who.csrf,
+                title => view_label(query.view),
+                section => "cases",
+                view => query.view.key(),
+                views,
+                rows,
+                next,
+                errors => errors.iter().map(|(f, m)| context! { field => f, message => m }).collect::<Vec<_>>(),
+                filters => context! {
+                    status => params.get("status"), service => params.get("service"), topic => params.get("topic"),
+                    mp => params.get("mp"), q => params.get("q"), sort => query.sort.key(),
+                },
+                statuses => options(Status::ALL.iter().map(|s| (s.as_str(), s.as_str().to_string())).collect()),
+                services => options(Category::ALL.iter().map(|c| (c.as_str(), c.label().to_string())).collect()),
+                topics => options(SendTopic::ALL.iter().map(|t| (t.as_str(), topic_label(*t))).collect()),
+                mps,
+            },
+        )
+        .map_err(|e| Refusal::Failed(ctx.clone(), e))?;
+    Ok(Html(html).into_response())
+}
+
+fn view_label(v: View) -> &'static str {
+    match v {
+        View::Mine => "My cases",
+        View::Open => "Open cases",
+        View::Unassigned => "Unassigned",
+        View::Review => "Needs a person",
+        View::Overdue => "Overdue",
+        View::DueSoon => "Due in 5 working days",
+        View::Urgent => "Urgent",
+        View::All => "All cases",
+    }
+}

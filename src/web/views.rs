@@ -1,0 +1,139 @@
+//! The workspace's templates: `templates/web/` built into the binary, and
+//! any file of the same name in the council's `<paths.templates>/web/`
+//! instead (to brand the pages). Every template is compiled at start, so
+//! a mistake in one is refused with its file and line. HTML is escaped in
+//! every value a template prints.
+
+use std::path::Path;
+
+use anyhow::{Result, anyhow};
+use minijinja::{AutoEscape, Environment};
+use serde::Serialize;
+
+use crate::config::Config;
+use crate::problem::{Problem, Problems};
+
+const EMBEDDED: &[(&str, &str)] = &[
+    (
+        "layout.html.j2",
+        include_str!("../../templates/web/layout.html.j2"),
+    ),
+    (
+        "sign-in.html.j2",
+        include_str!("../../templates/web/sign-in.html.j2"),
+    ),
+    (
+        "cases.html.j2",
+        include_str!("../../templates/web/cases.html.j2"),
+    ),
+    (
+        "case.html.j2",
+        include_str!("../../templates/web/case.html.j2"),
+    ),
+    (
+        "actions.html.j2",
+        include_str!("../../templates/web/actions.html.j2"),
+    ),
+    (
+        "error.html.j2",
+        include_str!("../../templates/web/error.html.j2"),
+    ),
+];
+
+pub struct Views {
+    env: Environment<'static>,
+}
+
+impl Views {
+    /// The built-in templates, each replaced by the council's own where
+    /// `<paths.templates>/web/` has a file of its name.
+    pub fn load(config: &Config) -> Result<Views, Problems> {
+        let dir = config.templates_dir.as_ref().map(|d| d.join("web"));
+        let mut env = Environment::new();
+        env.set_auto_escape_callback(|_| AutoEscape::Html);
+        let mut problems = Vec::new();
+        for (name, text) in EMBEDDED {
+            let own = dir.as_deref().map(|d| d.join(name)).filter(|p| p.exists());
+            let (origin, text) = match &own {
+                Some(path) => match std::fs::read_to_string(path) {
+                    Ok(t) => (path.display().to_string(), t),
+                    Err(e) => {
+                        problems.push(Problem::new(
+                            path.display().to_string(),
+                            0,
+                            format!("cannot read the template: {e}"),
+                        ));
+                        continue;
+                    }
+                },
+                None => (format!("templates/web/{name} (built-in)"), text.to_string()),
+            };
+            if let Err(e) = env.add_template_owned(name.to_string(), text) {
+                problems.push(problem(&origin, &e));
+            }
+        }
+        if let Some(d) = &dir {
+            unknown_files(d, &mut problems);
+        }
+        if problems.is_empty() {
+            Ok(Views { env })
+        } else {
+            Err(Problems(problems))
+        }
+    }
+
+    pub fn render(&self, name: &str, ctx: impl Serialize) -> Result<String> {
+        self.env
+            .get_template(name)
+            .and_then(|t| t.render(ctx))
+            .map_err(|e| anyhow!("templates/web/{name}: {e}"))
+    }
+}
+
+/// A file in the council's folder that no page uses is most likely a
+/// misspelt name: refused, so that the branding is not silently ignored.
+fn unknown_files(dir: &Path, problems: &mut Vec<Problem>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().to_string();
+        if !EMBEDDED.iter().any(|(n, _)| *n == name) {
+            problems.push(Problem::new(
+                entry.path().display().to_string(),
+                0,
+                format!(
+                    "no page of the workspace uses this template; the names are {}",
+                    EMBEDDED
+                        .iter()
+                        .map(|(n, _)| *n)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ));
+        }
+    }
+}
+
+fn problem(origin: &str, e: &minijinja::Error) -> Problem {
+    let mut message = e.kind().to_string();
+    if let Some(detail) = e.detail() {
+        message.push_str(": ");
+        message.push_str(detail);
+    }
+    Problem::new(origin.to_string(), e.line().unwrap_or(0), message)
+}
+
+/// `s` for a URL's query string.
+pub(crate) fn query_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                out.push(b as char)
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
