@@ -15,6 +15,9 @@ sudo=""
 if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
 
 packages=(python3 python3-aiosmtpd dovecot-imapd poppler-utils tesseract-ocr tesseract-ocr-eng)
+# node (20 or newer) runs the OpenID provider of the workspace's tests;
+# Debian's nodejs only where there is none.
+command -v node >/dev/null || packages+=(nodejs npm)
 missing=()
 for pkg in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
@@ -31,6 +34,13 @@ if [ -z "${POSTROOM_TEST_POSTGRES:-}" ] && command -v pg_isready >/dev/null; the
         $sudo pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n 1)" main start
         for _ in $(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done
     fi
+fi
+
+# The workspace's tests run a real OpenID provider (oidc-provider) and
+# axe-core, from npm, at the versions tests/browser/package-lock.json pins.
+if [ ! -d tests/browser/node_modules/oidc-provider ] || [ ! -d tests/browser/node_modules/axe-core ]; then
+    echo "run-all: installing tests/browser's npm packages"
+    npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error
 fi
 
 # Supply chain: licences, banned crates (OpenSSL) and sources, with

@@ -21,7 +21,7 @@ use crate::calendar::Division;
 use crate::problem::{self};
 
 pub use crate::problem::{Problem as ConfigError, Problems as ConfigErrors};
-pub use web::{Web, WebRole};
+pub use web::{Oidc, Web, WebRole};
 
 mod casework;
 mod check;

@@ -267,3 +267,54 @@ fn the_workspace_table_is_checked_with_its_lines() {
     assert_eq!(role("stranger@example.gov.uk"), None);
     assert_eq!(role("it@example.gov.uk").map(|r| r.0), Some(Admin));
 }
+
+#[test]
+fn sign_in_with_an_identity_provider_is_checked_with_its_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let lines_before = MINIMAL.lines().count();
+    let text = format!(
+        "{MINIMAL}\n[web]\nlisten = \"0.0.0.0:8080\"\npublic_url = \"https://postroom.example.gov.uk\"\n\n\
+         [web.oidc]\nissuer = \"http://login.example.com/tenant/v2.0\"\nclient_id = \"\"\nclient_secret_file = \"missing-secret\"\n"
+    );
+    let errors: Vec<String> = Config::parse("postroom.toml", &text, dir.path())
+        .unwrap_err()
+        .0
+        .iter()
+        .map(|e| e.to_string())
+        .collect();
+    let at = |n: usize, what: &str| {
+        errors.iter().any(|e| {
+            e.starts_with(&format!("postroom.toml:{}:", lines_before + n)) && e.contains(what)
+        })
+    };
+    assert!(at(7, "is not an https address"), "{errors:#?}");
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.contains("web.oidc.client_id is empty")),
+        "{errors:#?}"
+    );
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.contains("web.oidc.client_secret: cannot read")),
+        "{errors:#?}"
+    );
+
+    std::fs::write(dir.path().join("secret"), "s3cret\n").unwrap();
+    let text = format!(
+        "{MINIMAL}\n[delivery]\ntransport = \"file\"\npath = \"out\"\n[web]\nlisten = \"0.0.0.0:8080\"\npublic_url = \"https://postroom.example.gov.uk\"\n\n\
+         [web.oidc]\nissuer = \"https://login.example.com/tenant/v2.0/\"\nclient_id = \"abc\"\nclient_secret_file = \"secret\"\nadmin_groups = [\"g-it\"]\n"
+    );
+    let config =
+        Config::parse("postroom.toml", &text, dir.path()).unwrap_or_else(|e| panic!("{e}"));
+    let web = config.web.as_ref().unwrap();
+    assert!(web.secure && !web.local_sign_in);
+    let oidc = web.oidc.as_ref().unwrap();
+    assert_eq!(oidc.issuer, "https://login.example.com/tenant/v2.0");
+    assert_eq!(oidc.email_claim, "email");
+    assert!(!format!("{oidc:?}").contains("s3cret"));
+    let role = config.web_role_in("x@example.gov.uk", &["g-it".into()]);
+    assert_eq!(role.map(|r| r.0), Some(super::WebRole::Admin));
+    assert_eq!(config.web_role("x@example.gov.uk"), None);
+}

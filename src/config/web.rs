@@ -26,8 +26,32 @@ pub struct Web {
     pub managers: Vec<String>,
     pub admins: Vec<String>,
     /// The local sign-in as any person the config names, for `postroom
-    /// demo` and trials: only on a loopback address, shown as such.
+    /// demo` and trials: only on a loopback address with no identity
+    /// provider, shown as such.
     pub local_sign_in: bool,
+    pub oidc: Option<Oidc>,
+}
+
+/// Sign-in with the council's identity provider (OpenID Connect).
+#[derive(Clone)]
+pub struct Oidc {
+    pub issuer: String,
+    pub client_id: String,
+    pub client_secret: Option<secrecy::SecretString>,
+    pub email_claim: String,
+    pub groups_claim: String,
+    pub manager_groups: Vec<String>,
+    pub admin_groups: Vec<String>,
+    pub ca_pem: Option<Vec<u8>>,
+}
+
+impl std::fmt::Debug for Oidc {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Oidc")
+            .field("issuer", &self.issuer)
+            .field("client_id", &self.client_id)
+            .finish_non_exhaustive()
+    }
 }
 
 /// What a person may do in the workspace. Later roles include the
@@ -65,6 +89,14 @@ impl Config {
     /// The role `email` has in the workspace and the teams it works in,
     /// from the config alone: `None` for someone postroom does not know.
     pub fn web_role(&self, email: &str) -> Option<(WebRole, Vec<String>)> {
+        self.web_role_in(email, &[])
+    }
+
+    /// As [`Config::web_role`], for someone the identity provider says is
+    /// in `groups` (`web.oidc.manager_groups`, `admin_groups`).
+    pub fn web_role_in(&self, email: &str, groups: &[String]) -> Option<(WebRole, Vec<String>)> {
+        let oidc = self.web.as_ref().and_then(|w| w.oidc.as_ref());
+        let in_any = |names: &[String]| names.iter().any(|n| groups.contains(n));
         let is = |list: &[String]| list.iter().any(|a| a.eq_ignore_ascii_case(email));
         let led: Vec<String> = self
             .teams
@@ -85,13 +117,14 @@ impl Config {
         let teams: Vec<String> = led.iter().chain(&member).cloned().collect();
         let web = self.web.as_ref()?;
         let admin = is(&web.admins)
+            || oidc.is_some_and(|o| in_any(&o.admin_groups))
             || self
                 .admin
                 .as_deref()
                 .is_some_and(|a| a.eq_ignore_ascii_case(email));
         let role = if admin {
             WebRole::Admin
-        } else if is(&web.managers) {
+        } else if is(&web.managers) || oidc.is_some_and(|o| in_any(&o.manager_groups)) {
             WebRole::Manager
         } else if !led.is_empty() {
             WebRole::TeamLead
@@ -160,9 +193,10 @@ pub(super) fn check_web(c: &mut Checker<'_>, raw: Spanned<RawWeb>) -> Option<Web
     }
     let managers = people(c, raw.managers, "web.managers");
     let admins = people(c, raw.admins, "web.admins");
+    let oidc = raw.oidc.map(|o| oidc(c, o));
     let (listen, public_url) = (listen?, public_url?);
     let loopback = listen.ip().is_loopback() && url_host_is_loopback(&public_url);
-    if !loopback {
+    if !loopback && oidc.is_none() {
         // Sign-in with the council's identity provider is the only way in
         // off this machine; until it is configured, refuse to serve there.
         c.error_at(
@@ -179,7 +213,58 @@ pub(super) fn check_web(c: &mut Checker<'_>, raw: Spanned<RawWeb>) -> Option<Web
         absolute_timeout,
         managers,
         admins,
-        local_sign_in: loopback,
+        local_sign_in: loopback && oidc.is_none(),
+        oidc: oidc.flatten(),
+    })
+}
+
+fn oidc(c: &mut Checker<'_>, raw: Spanned<super::raw::RawOidc>) -> Option<Oidc> {
+    let span = raw.span();
+    let raw = raw.into_inner();
+    let issuer = raw
+        .issuer
+        .get_ref()
+        .trim()
+        .trim_end_matches('/')
+        .to_string();
+    let host = issuer
+        .strip_prefix("http://")
+        .map(|r| r.split(['/', ':']).next().unwrap_or(""));
+    if !issuer.starts_with("https://") && !host.is_some_and(is_loopback) {
+        c.error_at(
+            raw.issuer.span(),
+            format!("web.oidc.issuer = {issuer:?} is not an https address such as \"https://login.microsoftonline.com/<tenant id>/v2.0\""),
+        );
+    }
+    if raw.client_id.trim().is_empty() {
+        c.error_at(span.clone(), "web.oidc.client_id is empty");
+    }
+    let client_secret = c.secret(
+        raw.client_secret_env.as_deref(),
+        raw.client_secret_file.as_deref(),
+        span.clone(),
+        "web.oidc.client_secret",
+    );
+    let ca_pem = raw.ca_file.and_then(|f| {
+        let path = c.path(&f);
+        std::fs::read(&path)
+            .map_err(|e| {
+                c.error_at(
+                    span.clone(),
+                    format!("web.oidc.ca_file: cannot read {}: {e}", path.display()),
+                )
+            })
+            .ok()
+    });
+    Some(Oidc {
+        issuer,
+        client_id: raw.client_id.trim().to_string(),
+        client_secret,
+        email_claim: raw.email_claim,
+        groups_claim: raw.groups_claim,
+        manager_groups: raw.manager_groups,
+        admin_groups: raw.admin_groups,
+        ca_pem,
     })
 }
 

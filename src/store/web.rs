@@ -171,3 +171,57 @@ pub async fn accesses(conn: &mut Conn, of: Of<'_>, limit: i64) -> Result<Vec<Acc
         })
         .collect()
 }
+
+/// A sign-in with the identity provider under way.
+#[derive(Debug, Clone)]
+pub struct Login {
+    pub verifier: String,
+    pub nonce: String,
+    pub then: String,
+    pub created_at: DateTime<Utc>,
+}
+
+pub async fn begin_login(conn: &mut Conn, state: &str, l: &Login) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO web_logins (state, verifier, nonce, then_path, created_at) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(state)
+    .bind(&l.verifier)
+    .bind(&l.nonce)
+    .bind(&l.then)
+    .bind(ts(l.created_at))
+    .execute(&mut *conn)
+    .await
+    .context("Cannot record a sign-in")?;
+    Ok(())
+}
+
+/// The sign-in `state` names, taken: a second use finds nothing. Sign-ins
+/// begun before `stale` are deleted on the way.
+pub async fn take_login(
+    conn: &mut Conn,
+    state: &str,
+    stale: DateTime<Utc>,
+) -> Result<Option<Login>> {
+    sqlx::query("DELETE FROM web_logins WHERE created_at < $1")
+        .bind(ts(stale))
+        .execute(&mut *conn)
+        .await
+        .context("Cannot delete old sign-ins")?;
+    let row = sqlx::query(
+        "DELETE FROM web_logins WHERE state = $1 RETURNING verifier, nonce, then_path, created_at",
+    )
+    .bind(state)
+    .fetch_optional(&mut *conn)
+    .await
+    .context("Cannot read a sign-in")?;
+    row.map(|r| {
+        Ok(Login {
+            verifier: r.try_get("verifier")?,
+            nonce: r.try_get("nonce")?,
+            then: r.try_get("then_path")?,
+            created_at: parse_ts(&r.try_get::<String, _>("created_at")?)?,
+        })
+    })
+    .transpose()
+}

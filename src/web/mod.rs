@@ -5,7 +5,8 @@
 //!   the cookie, the idle and absolute timeouts, the CSRF token every form
 //!   carries, and the role worked out from the config at every request;
 //! - `security.rs` the headers every response carries;
-//! - `signin.rs` signing in and out;
+//! - `signin.rs` signing in and out; `oidc.rs` the council's identity
+//!   provider (OpenID Connect, authorisation code with PKCE);
 //! - `list.rs` the case list; `case.rs` a case, its messages and
 //!   downloads; `act.rs` what a person does to a case (each action the
 //!   casework function the command line calls); `views.rs` the templates (`templates/web/`, a council's
@@ -32,6 +33,7 @@ mod act;
 mod assets;
 mod case;
 mod list;
+mod oidc;
 mod security;
 mod session;
 mod signin;
@@ -45,6 +47,8 @@ pub(crate) struct Ctx {
     pub app: Arc<App>,
     pub web: Arc<Web>,
     pub views: Arc<Views>,
+    /// The council's identity provider, when `[web.oidc]` names one.
+    pub oidc: Option<Arc<oidc::Provider>>,
 }
 
 /// Binds `[web] listen` and serves the workspace until `stop` is
@@ -62,10 +66,15 @@ pub async fn serve(
         .await
         .with_context(|| format!("Cannot listen on {} (web.listen)", web.listen))?;
     let addr = web.listen;
+    let oidc = match &web.oidc {
+        Some(o) => Some(oidc::Provider::new(o, &web.public_url)?),
+        None => None,
+    };
     let ctx = Ctx {
         app,
         web: Arc::new(web),
         views: Arc::new(views),
+        oidc,
     };
     let router = router(ctx);
     info!(%addr, "The workspace is listening.");
@@ -84,6 +93,8 @@ fn router(ctx: Ctx) -> Router {
         .route("/", get(|| async { Redirect::to("/cases") }))
         .route("/sign-in", get(signin::page))
         .route("/sign-in/local", post(signin::local))
+        .route("/sign-in/start", get(signin::start))
+        .route("/sign-in/callback", get(signin::callback))
         .route("/sign-out", post(signin::sign_out))
         .route("/cases", get(list::page))
         .route("/cases/{reference}", get(case::page))

@@ -99,7 +99,8 @@ impl FromRequestParts<Ctx> for Signed {
             stored::close(&mut conn, &id).await.map_err(failed)?;
             return Err(refuse(parts));
         }
-        let Some((role, teams)) = ctx.app.config.web_role(&session.email) else {
+        let Some((role, teams)) = ctx.app.config.web_role_in(&session.email, &session.groups)
+        else {
             stored::close(&mut conn, &id).await.map_err(failed)?;
             return Err(Refusal::Forbidden(
                 ctx.clone(),

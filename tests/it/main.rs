@@ -25,4 +25,5 @@ mod schedule;
 mod service;
 mod store;
 mod web;
+mod web_signin;
 mod webhook;

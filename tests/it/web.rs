@@ -13,7 +13,7 @@ use crate::harness::{Backend, Delivery, TestApp, backends, plain_mail};
 use crate::ops::free_port;
 
 /// The demo council's teams, and the workspace on `port`.
-fn config(port: u16) -> String {
+pub(crate) fn config(port: u16) -> String {
     format!(
         "[daemon]\nadmin = \"it@wexcombe.gov.uk\"\n\n\
          [[team]]\nname = \"SEND\"\ncategories = [\"send\"]\nmanager = \"send.manager@wexcombe.gov.uk\"\n\
@@ -81,20 +81,20 @@ impl Drop for Workspace {
 
 /// A client that keeps the workspace's cookies, as a browser does, and
 /// follows no redirect by itself.
-struct Browser {
-    base: String,
+pub(crate) struct Browser {
+    pub base: String,
     client: reqwest::Client,
-    cookies: Vec<(String, String)>,
+    pub cookies: Vec<(String, String)>,
 }
 
-struct Page {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: String,
+pub(crate) struct Page {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: String,
 }
 
 impl Page {
-    fn location(&self) -> &str {
+    pub fn location(&self) -> &str {
         self.headers
             .get(LOCATION)
             .and_then(|l| l.to_str().ok())
@@ -103,7 +103,7 @@ impl Page {
 
     /// The value of hidden field `name` in the page's first form that has
     /// one.
-    fn field(&self, name: &str) -> String {
+    pub fn field(&self, name: &str) -> String {
         let key = format!("name=\"{name}\" value=\"");
         let start = self
             .body
@@ -115,7 +115,7 @@ impl Page {
 }
 
 impl Browser {
-    fn new(base: &str) -> Browser {
+    pub fn new(base: &str) -> Browser {
         Browser {
             base: base.to_string(),
             client: client(reqwest::Client::builder().redirect(reqwest::redirect::Policy::none())),
@@ -143,10 +143,16 @@ impl Browser {
             .join("; ")
     }
 
-    async fn get(&mut self, path: &str) -> Page {
+    /// GET `path` on the workspace, or any absolute URL.
+    pub async fn get(&mut self, path: &str) -> Page {
+        let url = if path.starts_with("http") {
+            path.to_string()
+        } else {
+            format!("{}{path}", self.base)
+        };
         let r = self
             .client
-            .get(format!("{}{path}", self.base))
+            .get(url)
             .header("Cookie", self.cookie_header())
             .send()
             .await
@@ -154,10 +160,16 @@ impl Browser {
         self.page(r).await
     }
 
-    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
+    /// POST a form to `path` on the workspace, or to any absolute URL.
+    pub async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
+        let url = if path.starts_with("http") {
+            path.to_string()
+        } else {
+            format!("{}{path}", self.base)
+        };
         let r = self
             .client
-            .post(format!("{}{path}", self.base))
+            .post(url)
             .header("Cookie", self.cookie_header())
             .form(form)
             .send()
@@ -198,7 +210,7 @@ impl Browser {
 }
 
 /// An attribute's value as the browser reads it.
-fn unescape(s: &str) -> String {
+pub(crate) fn unescape(s: &str) -> String {
     s.replace("&#x2f;", "/").replace("&amp;", "&")
 }
 

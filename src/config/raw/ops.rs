@@ -76,6 +76,44 @@ pub(in crate::config) struct RawWeb {
     /// People who see everything, the access audit included.
     #[serde(default)]
     pub(in crate::config) admins: Vec<Spanned<String>>,
+    /// Sign-in with the council's identity provider.
+    #[serde(default)]
+    pub(in crate::config) oidc: Option<Spanned<RawOidc>>,
+}
+
+/// `[web.oidc]`: OpenID Connect, authorisation code with PKCE.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(in crate::config) struct RawOidc {
+    pub(in crate::config) issuer: Spanned<String>,
+    pub(in crate::config) client_id: String,
+    #[serde(default)]
+    pub(in crate::config) client_secret_env: Option<String>,
+    #[serde(default)]
+    pub(in crate::config) client_secret_file: Option<String>,
+    /// The ID token claim that holds the person's address.
+    #[serde(default = "default_email_claim")]
+    pub(in crate::config) email_claim: String,
+    /// The ID token claim that lists the person's groups.
+    #[serde(default = "default_groups_claim")]
+    pub(in crate::config) groups_claim: String,
+    /// Members of these groups are managers, or admins.
+    #[serde(default)]
+    pub(in crate::config) manager_groups: Vec<String>,
+    #[serde(default)]
+    pub(in crate::config) admin_groups: Vec<String>,
+    /// A PEM file of the CA that signs the provider's certificate, when
+    /// it is not a public one.
+    #[serde(default)]
+    pub(in crate::config) ca_file: Option<String>,
+}
+
+fn default_email_claim() -> String {
+    "email".into()
+}
+
+fn default_groups_claim() -> String {
+    "groups".into()
 }
 
 fn default_idle() -> Spanned<String> {

@@ -4,6 +4,7 @@
 pub mod db;
 pub mod dovecot;
 pub mod oauth;
+pub mod oidc;
 pub mod smtp;
 pub mod synthetic;
 pub mod tls;
