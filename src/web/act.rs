@@ -76,6 +76,7 @@ pub(super) fn forms(ctx: &Ctx, who: &Signed, case: &CaseRow) -> Value {
         paused => case.paused_at.is_some(),
         answerable => live && case.answered_at.is_none() && case.paused_at.is_none(),
         reopenable => matches!(case.status, Status::Answered | Status::Closed),
+        closable => case.status != Status::Closed,
         take => live && !mine,
         people => if live && who.role >= WebRole::TeamLead { assignable(ctx, who, case) } else { Vec::new() },
         hold => who.role >= WebRole::TeamLead,

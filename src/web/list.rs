@@ -73,10 +73,7 @@ pub(super) fn row(ctx: &Ctx, c: &CaseRow, today: chrono::NaiveDate) -> Row {
             (Some(n), None) => n.clone(),
             _ => c.correspondent.clone(),
         },
-        service: c
-            .category
-            .map(|c| c.label().to_string())
-            .unwrap_or_default(),
+        service: c.category.map(short_label).unwrap_or_default(),
         topic: c.send_topic.map(topic_label).unwrap_or_default(),
         urgent: c.urgent,
         assignee: c.assignee.clone().unwrap_or_else(|| "Unassigned".into()),
@@ -92,9 +89,20 @@ pub(super) fn long_date(d: chrono::NaiveDate) -> String {
     d.format("%-d %b %Y").to_string()
 }
 
+/// A service's name where space is short: "SEND" for the long one.
+fn short_label(c: Category) -> String {
+    match c {
+        Category::Send => "SEND".into(),
+        c => c.label().to_string(),
+    }
+}
+
 pub(super) fn topic_label(t: SendTopic) -> String {
     let s = t.as_str().replace('_', " ");
-    let s = s.replace("ehc ", "EHC ").replace("ehcp", "EHCP");
+    let s = s
+        .replace("ehc ", "EHC ")
+        .replace("ehcp", "EHCP")
+        .replace("send ", "SEND ");
     let mut c = s.chars();
     c.next()
         .map(|f| f.to_uppercase().collect::<String>() + c.as_str())

@@ -7,6 +7,7 @@
 
 mod harness;
 
+mod browser;
 mod cli;
 mod faults;
 mod hostile;

@@ -1,6 +1,7 @@
 //! Shared set-up: fresh databases, a real SMTP server, and a postroom app
 //! configured against them.
 
+pub mod browser;
 pub mod db;
 pub mod dovecot;
 pub mod oauth;
