@@ -81,10 +81,14 @@ impl Prepared {
         let settings = settings(&config)
             .map_err(|e| problems.push(Problem::new(&config_file, 0, e)))
             .ok();
-        if config.web.is_some()
-            && let Err(p) = crate::web::Views::load(&config)
-        {
-            problems.extend(p.0);
+        if config.web.is_some() {
+            if let Err(p) = crate::web::Views::load(&config) {
+                problems.extend(p.0);
+            }
+            let replies = config.templates_dir.as_ref().map(|d| d.join("replies"));
+            if let Err(p) = crate::compose::replies::Replies::load(replies.as_deref()) {
+                problems.extend(p.0);
+            }
         }
         let from = format!(
             "{} <{}>",

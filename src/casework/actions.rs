@@ -19,13 +19,13 @@ use crate::store::cases::{self, CaseRow};
 use crate::store::{Tx, deadlines as stored};
 
 /// The case `reference` names, or an error that says there is none.
-async fn case_by_reference(tx: &mut Tx, reference: &str) -> Result<CaseRow> {
+pub(crate) async fn case_by_reference(tx: &mut Tx, reference: &str) -> Result<CaseRow> {
     cases::by_reference(tx, reference)
         .await?
         .with_context(|| format!("There is no case {reference}"))
 }
 
-fn ensure_live(case: &CaseRow) -> Result<()> {
+pub(crate) fn ensure_live(case: &CaseRow) -> Result<()> {
     if case.status == Status::Closed {
         bail!("{} is closed; reopen it first", case.reference);
     }

@@ -80,9 +80,10 @@ pub fn case_context(app: &App, case: &CaseRow) -> Result<CaseContext> {
     let today = calendar.local_date(app.clock.now());
     let answered = case.answered_at.map(|t| long_date(calendar.local_date(t)));
     let response_overdue = answered.is_none() && case.response_due.is_some_and(|d| d < today);
-    let open = match &app.config.council.case_url {
-        Some(url) => url.replace("{reference}", &case.reference),
-        None => format!("postroom cases show {}", case.reference),
+    let open = match (&app.config.council.case_url, &app.config.web) {
+        (Some(url), _) => url.replace("{reference}", &case.reference),
+        (None, Some(web)) => format!("{}/cases/{}", web.public_url, case.reference),
+        (None, None) => format!("postroom cases show {}", case.reference),
     };
     Ok(CaseContext {
         reference: case.reference.clone(),

@@ -32,6 +32,7 @@ pub(crate) mod export;
 pub mod mail;
 pub(crate) mod open;
 pub(crate) mod reply;
+pub mod respond;
 pub mod show;
 pub(crate) mod thread;
 pub(crate) mod webhook;

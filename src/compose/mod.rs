@@ -24,6 +24,7 @@ use rand::Rng;
 use serde::Serialize;
 
 mod context;
+pub mod replies;
 
 pub use context::*;
 
@@ -322,11 +323,15 @@ pub fn build(m: &Outgoing<'_>) -> Result<Vec<u8>> {
         .raw_header(HeaderValue::new(
             HeaderName::new_from_ascii_str("Auto-Submitted"),
             m.auto_submitted.to_string(),
-        ))
-        .raw_header(HeaderValue::new(
+        ));
+    // A person's reply may be answered by an out-of-office; a generated
+    // mail asks servers not to.
+    if m.auto_submitted != "no" {
+        builder = builder.raw_header(HeaderValue::new(
             HeaderName::new_from_ascii_str("X-Auto-Response-Suppress"),
             "All".to_string(),
         ));
+    }
     if let Some(reference) = m.case_reference {
         builder = builder.raw_header(HeaderValue::new(
             HeaderName::new_from_ascii_str("X-Postroom-Case"),

@@ -34,8 +34,23 @@ const ACTIONS: &[(&str, &str)] = &[
     ("release", "The hold was lifted."),
 ];
 
+/// What the case page says after `action` (an action, or a reply sent).
 pub(super) fn done_message(action: &str) -> Option<&'static str> {
-    ACTIONS.iter().find(|(a, _)| *a == action).map(|(_, m)| *m)
+    const SENT: &[(&str, &str)] = &[
+        (
+            "reply",
+            "The reply is on its way to the MP office, and the case is answered.",
+        ),
+        (
+            "holding-reply",
+            "The holding reply is on its way to the MP office.",
+        ),
+    ];
+    ACTIONS
+        .iter()
+        .chain(SENT)
+        .find(|(a, _)| *a == action)
+        .map(|(_, m)| *m)
 }
 
 /// The people a case can be given to by `who`: the case's team (its
@@ -92,7 +107,7 @@ pub(super) async fn act(
     Path((reference, action)): Path<(String, String)>,
     posted: Posted,
 ) -> Result<Response, Refusal> {
-    if done_message(&action).is_none() {
+    if !ACTIONS.iter().any(|(a, _)| *a == action) {
         return Err(Refusal::NotFound(ctx));
     }
     let case = {

@@ -9,7 +9,8 @@
 //!   provider (OpenID Connect, authorisation code with PKCE);
 //! - `list.rs` the case list; `case.rs` a case, its messages and
 //!   downloads; `act.rs` what a person does to a case (each action the
-//!   casework function the command line calls); `views.rs` the templates (`templates/web/`, a council's
+//!   casework function the command line calls); `reply.rs` writing a
+//!   reply from a council template; `views.rs` the templates (`templates/web/`, a council's
 //!   own beside them); `assets.rs` GOV.UK Frontend's built CSS and JS,
 //!   built into the binary.
 //!
@@ -34,6 +35,7 @@ mod assets;
 mod case;
 mod list;
 mod oidc;
+mod reply;
 mod security;
 mod session;
 mod signin;
@@ -47,6 +49,8 @@ pub(crate) struct Ctx {
     pub app: Arc<App>,
     pub web: Arc<Web>,
     pub views: Arc<Views>,
+    /// The council's reply templates.
+    pub replies: Arc<crate::compose::replies::Replies>,
     /// The council's identity provider, when `[web.oidc]` names one.
     pub oidc: Option<Arc<oidc::Provider>>,
 }
@@ -70,7 +74,16 @@ pub async fn serve(
         Some(o) => Some(oidc::Provider::new(o, &web.public_url)?),
         None => None,
     };
+    let replies = crate::compose::replies::Replies::load(
+        app.config
+            .templates_dir
+            .as_ref()
+            .map(|d| d.join("replies"))
+            .as_deref(),
+    )
+    .map_err(|p| anyhow::anyhow!("{p}"))?;
     let ctx = Ctx {
+        replies: Arc::new(replies),
         app,
         web: Arc::new(web),
         views: Arc::new(views),
@@ -98,6 +111,10 @@ fn router(ctx: Ctx) -> Router {
         .route("/sign-out", post(signin::sign_out))
         .route("/cases", get(list::page))
         .route("/cases/{reference}", get(case::page))
+        .route(
+            "/cases/{reference}/reply",
+            get(reply::page).post(reply::post),
+        )
         .route("/cases/{reference}/{action}", post(act::act))
         .route(
             "/cases/{reference}/messages/{message}/parts/{position}",

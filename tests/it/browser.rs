@@ -11,6 +11,7 @@ use serde_json::json;
 
 use crate::harness::browser::{Browser, ENTER, TAB};
 use crate::harness::oidc::{CLIENT_ID, OidcProvider, SECRET};
+use crate::harness::smtp::SmtpServer;
 use crate::harness::{Backend, Delivery, TestApp, backends};
 use crate::ops::free_port;
 
@@ -20,6 +21,7 @@ async fn run_with_workspace(
     backend: Backend,
     port: u16,
     provider: &OidcProvider,
+    smtp: &SmtpServer,
 ) -> (TestApp, std::process::Child) {
     let secret_dir = tempfile::tempdir().unwrap();
     let secret = secret_dir.keep().join("oidc-secret");
@@ -30,7 +32,7 @@ async fn run_with_workspace(
         provider.issuer(),
         secret.display()
     );
-    let t = TestApp::with_extra(backend, Delivery::Folder, &extra).await;
+    let t = TestApp::with_extra(backend, Delivery::Smtp(smtp.port), &extra).await;
     t.deliver_sample_mailbox();
     let log = t.dir.path().join("run.log");
     let mut child = crate::harness::spawn_run(&t.dir.path().join("postroom.toml"), &log, &[], &[]);
@@ -85,7 +87,8 @@ async fn a_team_lead_works_a_case_with_the_keyboard_alone() {
             &format!("{base}/sign-in/callback"),
             &json!({ "lead": { "email": "send.manager@wexcombe.gov.uk", "name": "Sam Lead" } }),
         );
-        let (t, mut child) = run_with_workspace(backend, port, &provider).await;
+        let smtp = SmtpServer::start();
+        let (t, mut child) = run_with_workspace(backend, port, &provider, &smtp).await;
         let case = t
             .cases()
             .await
@@ -170,11 +173,64 @@ async fn a_team_lead_works_a_case_with_the_keyboard_alone() {
         arrive(&b, "done=resume").await;
         assert!(t.case(&reference).await.paused_at.is_none());
 
-        // Answered from Outlook, then closed.
-        b.tab_to("#answer-at", 300).await;
-        b.keys(ENTER).await;
-        arrive(&b, "done=answer").await;
+        // Answer it from the council's template: the template's own
+        // instruction left in is refused; the edited reply is previewed,
+        // then sent to the MP office, threaded to its mail.
+        press(&b, &format!("a[href='/cases/{reference}/reply']")).await;
+        arrive(&b, &format!("/cases/{reference}/reply")).await;
+        accessible(&b, "the choice of reply template").await;
+        b.choose("template", "answer").await;
+        press(&b, "form[method=get] button").await;
+        arrive(&b, "template=answer").await;
+        accessible(&b, "a reply being written").await;
+        press(&b, "button[value=send]").await;
+        arrive(&b, &format!("/cases/{reference}/reply")).await;
+        assert!(b.text(".govuk-error-summary").await.contains("instruction"));
+        accessible(&b, "a refused reply").await;
+        b.tab_to("#reply-text", 300).await;
+        b.keys("\u{E009}a\u{E000}").await;
+        b.keys("Dear Ms Kettering,\n\nTransport starts again on Monday; the family has the driver's number.\n\nYours sincerely,\nSam Lead").await;
+        press(&b, "button[value=preview]").await;
+        for _ in 0..50 {
+            if b.source().await.contains("Preview</h2>") {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert!(
+            b.text(".govuk-inset-text")
+                .await
+                .contains("Transport starts again on Monday")
+        );
+        accessible(&b, "a reply's preview").await;
+        press(&b, "button[value=send]").await;
+        arrive(&b, "done=reply").await;
         assert!(t.case(&reference).await.answered_at.is_some());
+        let mut reply = None;
+        for _ in 0..200 {
+            reply = smtp
+                .received()
+                .into_iter()
+                .find(|m| m.text().contains("Transport starts again on Monday"));
+            if reply.is_some() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let reply = reply.expect("the reply reached the SMTP server");
+        assert_eq!(reply.rcpt_tos, std::slice::from_ref(&case.correspondent));
+        let mut conn = t.app.store.conn().await.unwrap();
+        let inbound = postroom::store::messages::of_case(&mut conn, case.id)
+            .await
+            .unwrap();
+        drop(conn);
+        let last_in = inbound
+            .iter()
+            .rev()
+            .find_map(|m| m.message_id.clone())
+            .unwrap();
+        assert_eq!(reply.header("In-Reply-To"), Some(format!("<{last_in}>")));
+        assert!(reply.header("Subject").unwrap().contains(&reference));
         press(&b, "form[action$='/close'] button").await;
         arrive(&b, "done=close").await;
         assert_eq!(t.case(&reference).await.status, "closed");
@@ -197,6 +253,7 @@ async fn a_team_lead_works_a_case_with_the_keyboard_alone() {
                 "recategorised",
                 "paused",
                 "resumed",
+                "reply_sent",
                 "answered",
                 "closed"
             ]

@@ -26,5 +26,6 @@ mod schedule;
 mod service;
 mod store;
 mod web;
+mod web_reply;
 mod web_signin;
 mod webhook;

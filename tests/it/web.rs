@@ -26,14 +26,14 @@ pub(crate) fn config(port: u16) -> String {
 
 /// A test app with the sample mailbox read, its workspace served in this
 /// process.
-struct Workspace {
-    t: TestApp,
+pub(crate) struct Workspace {
+    pub t: TestApp,
     base: String,
     stop: CancellationToken,
 }
 
 impl Workspace {
-    async fn start(backend: Backend) -> Workspace {
+    pub async fn start(backend: Backend) -> Workspace {
         let port = free_port();
         let t = TestApp::with_extra(backend, Delivery::Folder, &config(port)).await;
         t.deliver_sample_mailbox();
@@ -50,12 +50,12 @@ impl Workspace {
         }
     }
 
-    fn browser(&self) -> Browser {
+    pub fn browser(&self) -> Browser {
         Browser::new(&self.base)
     }
 
     /// A case of team `team`, by the database.
-    async fn case_of(&self, team: &str) -> String {
+    pub async fn case_of(&self, team: &str) -> String {
         self.t
             .cases()
             .await
@@ -191,7 +191,7 @@ impl Browser {
     }
 
     /// Signs in with the local sign-in; the CSRF token of the session.
-    async fn sign_in(&mut self, email: &str) -> String {
+    pub async fn sign_in(&mut self, email: &str) -> String {
         let page = self.get("/sign-in?then=/cases").await;
         assert_eq!(page.status, StatusCode::OK, "{}", page.body);
         let guard = page.field("guard");
