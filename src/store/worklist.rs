@@ -116,8 +116,9 @@ pub struct Query {
     pub send_topic: Option<String>,
     /// The MP's name or constituency, exactly as stored.
     pub mp: Option<String>,
-    /// A council or MP office reference.
-    pub reference: Option<String>,
+    /// Words to find: a reference, a name, an address, words of the text
+    /// (the database's full-text index).
+    pub search: Option<String>,
     pub sort: Sort,
     /// The cursor of the last row of the previous page.
     pub after: Option<String>,
@@ -127,6 +128,19 @@ pub struct Query {
 struct Sql {
     clauses: Vec<String>,
     binds: Vec<String>,
+    postgres: bool,
+}
+
+/// The words of a search as both indexes read text: runs of letters and
+/// digits, lower case, at most 8. Only such words reach the query, so the
+/// index's own syntax cannot be injected.
+pub fn words(search: &str) -> Vec<String> {
+    search
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .take(8)
+        .collect()
 }
 
 impl Sql {
@@ -192,12 +206,31 @@ impl Sql {
         if let Some(mp) = &q.mp {
             self.add("(mp_name = ? OR constituency = ?)", &[mp, mp]);
         }
-        if let Some(r) = &q.reference {
-            let upper = r.to_uppercase();
-            self.add(
-                "(reference = ? OR UPPER(mp_reference) = ?)",
-                &[&upper, &upper],
-            );
+        let words = q.search.as_deref().map(words).unwrap_or_default();
+        if let Some((last, rest)) = words.split_last() {
+            // Every word, the last one also as the start of a word (what is
+            // typed so far).
+            if self.postgres {
+                let mut query: Vec<String> = rest.to_vec();
+                query.push(format!("{last}:*"));
+                let query = query.join(" & ");
+                self.add(
+                    "id IN (SELECT id FROM cases WHERE search @@ to_tsquery('simple', ?) \
+                     UNION SELECT m.case_id FROM message_parts p JOIN messages m ON m.id = p.message_id \
+                     WHERE p.search @@ to_tsquery('simple', ?) AND m.case_id IS NOT NULL)",
+                    &[&query, &query],
+                );
+            } else {
+                let mut query: Vec<String> = rest.iter().map(|w| format!("\"{w}\"")).collect();
+                query.push(format!("\"{last}\"*"));
+                let query = query.join(" AND ");
+                self.add(
+                    "id IN (SELECT rowid FROM cases_search WHERE cases_search MATCH ? \
+                     UNION SELECT m.case_id FROM message_parts_search \
+                     JOIN message_parts p ON p.id = message_parts_search.rowid JOIN messages m ON m.id = p.message_id WHERE message_parts_search MATCH ? AND m.case_id IS NOT NULL)",
+                    &[&query, &query],
+                );
+            }
         }
     }
 
@@ -228,6 +261,7 @@ pub async fn page(
     let mut sql = Sql {
         clauses: Vec::new(),
         binds: Vec::new(),
+        postgres: conn.backend_name() == "PostgreSQL",
     };
     sql.scope(scope);
     sql.view(q.view, scope, days.today, days.soon);
@@ -270,6 +304,7 @@ pub async fn counts(conn: &mut Conn, scope: &Scope, days: Days) -> Result<Vec<(V
         let mut sql = Sql {
             clauses: Vec::new(),
             binds: Vec::new(),
+            postgres: false,
         };
         sql.scope(scope);
         sql.view(view, scope, days.today, days.soon);
@@ -292,6 +327,7 @@ pub async fn mps(conn: &mut Conn, scope: &Scope) -> Result<Vec<String>> {
     let mut sql = Sql {
         clauses: Vec::new(),
         binds: Vec::new(),
+        postgres: conn.backend_name() == "PostgreSQL",
     };
     sql.scope(scope);
     sql.add("mp_name IS NOT NULL", &[]);

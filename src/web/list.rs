@@ -157,7 +157,7 @@ fn read(q: &HashMap<String, String>) -> (worklist::Query, Vec<(String, String)>)
         category,
         send_topic,
         mp: get("mp").map(str::to_string),
-        reference: get("q").map(str::to_string),
+        search: get("q").map(str::to_string),
         sort,
         after: get("after").map(str::to_string),
     };

@@ -27,5 +27,6 @@ mod service;
 mod store;
 mod web;
 mod web_reply;
+mod web_search;
 mod web_signin;
 mod webhook;
