@@ -107,6 +107,8 @@ pub enum Command {
         json: bool,
     },
     /// The outgoing mail: what is queued, sent, or dead.
+    /// Who looked at which case in the workspace, and when.
+    Audit(ops::AuditArgs),
     Outbox {
         #[command(flatten)]
         config: ConfigFile,
@@ -402,6 +404,7 @@ async fn dispatch(command: Command) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::Audit(args) => ops::audit(args).await,
         Command::Outbox { config, command } => ops::outbox(&config.config, command).await,
         Command::Status { config, json } => status::status(&config.config, json).await,
         Command::Cases { config, command } => casework::cases(&config.config, command).await,

@@ -1,6 +1,6 @@
 //! The IT team's commands: `outbox` (what is queued, sent or dead), and
-//! the data-protection ones, `retention run` and `export`; `status` is in
-//! `status.rs`.
+//! the data-protection ones, `retention run`, `export` and `audit` (who
+//! looked at what in the workspace); `status` is in `status.rs`.
 
 use std::io::Write;
 use std::path::Path;
@@ -11,6 +11,65 @@ use anyhow::Result;
 use super::{OutboxCommand, actor, open_store, prepare};
 use crate::app::App;
 use crate::clock;
+
+/// `postroom audit`: who viewed, downloaded, signed in, was turned away.
+#[derive(Debug, clap::Args)]
+pub struct AuditArgs {
+    #[command(flatten)]
+    config: super::ConfigFile,
+    /// Only the accesses to this case.
+    #[arg(long, conflicts_with = "who")]
+    case: Option<String>,
+    /// Only this person's accesses.
+    #[arg(long)]
+    who: Option<String>,
+    /// At most this many lines, newest first.
+    #[arg(long, default_value_t = 100)]
+    limit: i64,
+    /// One JSON object per line instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+pub(super) async fn audit(args: AuditArgs) -> Result<ExitCode> {
+    use crate::store::web::{Of, accesses};
+    let store = open_store(&args.config.config).await?;
+    let mut conn = store.conn().await?;
+    let case = args.case.as_deref().map(str::to_uppercase);
+    let of = match (&case, &args.who) {
+        (Some(c), _) => Of::Case(c),
+        (None, Some(w)) => Of::Person(w),
+        (None, None) => Of::Everyone,
+    };
+    let lines = accesses(&mut conn, of, args.limit.max(1)).await?;
+    drop(conn);
+    store.close().await;
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        for l in &lines {
+            writeln!(out, "{}", serde_json::to_string(l)?)?;
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut table = comfy_table::Table::new();
+    table.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED);
+    table.set_header(["When", "Who", "What", "Case", "Detail"]);
+    for l in &lines {
+        table.add_row([
+            l.at.clone(),
+            l.who.clone(),
+            l.action.replace('_', " "),
+            l.reference.clone().unwrap_or_default(),
+            l.detail.clone(),
+        ]);
+    }
+    writeln!(
+        out,
+        "{table}\n{} accesses shown, newest first.",
+        lines.len()
+    )?;
+    Ok(ExitCode::SUCCESS)
+}
 
 pub(super) async fn retention(config: &Path, dry_run: bool, json: bool) -> Result<ExitCode> {
     let app = App::start(prepare(config)?, clock::system()).await?;

@@ -133,6 +133,13 @@ pub(super) async fn show(
     let hold = crate::store::retention::hold_of(&mut conn, case.id)
         .await
         .map_err(failed)?;
+    let audit = if who.role == crate::config::WebRole::Admin {
+        stored::accesses(&mut conn, stored::Of::Case(&case.reference), 50)
+            .await
+            .map_err(failed)?
+    } else {
+        Vec::new()
+    };
     drop(conn);
     let summary = row(ctx, &case, today);
     let forms = super::act::forms(ctx, who, &case);
@@ -162,6 +169,7 @@ pub(super) async fn show(
                 summary,
                 forms,
                 hold,
+                audit,
                 done => shown.done,
                 errors => shown.errors,
                 clocks,

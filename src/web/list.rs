@@ -262,3 +262,44 @@ fn view_label(v: View) -> &'static str {
         View::All => "All cases",
     }
 }
+
+/// The access audit, for admins: everyone's, or one person's.
+pub(super) async fn audit(
+    State(ctx): State<Ctx>,
+    who: Signed,
+    Query(params): Query<HashMap<String, String>>,
+) -> Result<Response, Refusal> {
+    use crate::store::web::{Of, accesses};
+    if who.role != crate::config::WebRole::Admin {
+        return Err(Refusal::NotFound(ctx));
+    }
+    let person = params
+        .get("who")
+        .map(|w| w.trim())
+        .filter(|w| !w.is_empty());
+    let of = person.map_or(Of::Everyone, Of::Person);
+    let failed = |e| Refusal::Failed(ctx.clone(), e);
+    let mut conn = ctx.app.store.conn().await.map_err(failed)?;
+    let lines = accesses(&mut conn, of, 500).await.map_err(failed)?;
+    drop(conn);
+    let title = match person {
+        Some(p) => format!("Access audit: {p}"),
+        None => "Access audit".to_string(),
+    };
+    let html = ctx
+        .views
+        .render(
+            "audit.html.j2",
+            context! {
+                council => ctx.app.config.council.name.clone(),
+                user => context! { name => who.display(), role => who.role.label(), admin => true },
+                csrf => who.csrf,
+                section => "audit",
+                title,
+                who => person,
+                lines,
+            },
+        )
+        .map_err(|e| Refusal::Failed(ctx.clone(), e))?;
+    Ok(Html(html).into_response())
+}

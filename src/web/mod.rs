@@ -110,6 +110,7 @@ fn router(ctx: Ctx) -> Router {
         .route("/sign-in/callback", get(signin::callback))
         .route("/sign-out", post(signin::sign_out))
         .route("/cases", get(list::page))
+        .route("/audit", get(list::audit))
         .route("/cases/{reference}", get(case::page))
         .route(
             "/cases/{reference}/reply",

@@ -31,6 +31,10 @@ const EMBEDDED: &[(&str, &str)] = &[
         include_str!("../../templates/web/case.html.j2"),
     ),
     (
+        "audit.html.j2",
+        include_str!("../../templates/web/audit.html.j2"),
+    ),
+    (
         "reply.html.j2",
         include_str!("../../templates/web/reply.html.j2"),
     ),

@@ -307,6 +307,17 @@ async fn the_readme_screenshots_come_from_the_demo() {
     b.goto(&format!("{base}/cases/MPE-2026-00002")).await;
     accessible(&b, "the demo's urgent case").await;
     b.screenshot(&out.join("workspace-case.png")).await;
+    // The admin's pages: the audit, and a case with who opened it.
+    b.goto(&format!("{base}/sign-in")).await;
+    b.choose("email", "it.team@wexcombe.gov.uk").await;
+    press(&b, "form[action='/sign-in/local'] button").await;
+    arrive(&b, "/cases").await;
+    b.goto(&format!("{base}/cases/MPE-2026-00002")).await;
+    assert!(b.source().await.contains("Who opened this case"));
+    accessible(&b, "a case, as an admin sees it").await;
+    b.goto(&format!("{base}/audit")).await;
+    assert!(b.source().await.contains("a.shah@wexcombe.gov.uk"));
+    accessible(&b, "the access audit").await;
     for shot in ["workspace-list.png", "workspace-case.png"] {
         let png = std::fs::read(out.join(shot)).unwrap();
         assert!(png.starts_with(b"\x89PNG") && png.len() > 20_000, "{shot}");

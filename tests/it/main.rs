@@ -26,6 +26,7 @@ mod schedule;
 mod service;
 mod store;
 mod web;
+mod web_audit;
 mod web_reply;
 mod web_search;
 mod web_signin;
