@@ -339,3 +339,59 @@ pub async fn recent_letters(
         .map(|(_, case, text)| (case, text))
         .collect())
 }
+
+/// A message stored without a case, as the workspace lists it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Stray {
+    pub id: i64,
+    pub origin: String,
+    pub received_at: String,
+    pub from_address: String,
+    pub subject: String,
+    pub kind: String,
+    pub parse_status: String,
+}
+
+const STRAY: &str =
+    "SELECT id, origin, received_at, from_address, subject, kind, parse_status FROM messages";
+
+fn stray_row(r: &sqlx::any::AnyRow) -> Result<Stray> {
+    Ok(Stray {
+        id: r.try_get("id")?,
+        origin: r.try_get("origin")?,
+        received_at: r.try_get("received_at")?,
+        from_address: r.try_get("from_address")?,
+        subject: r.try_get("subject")?,
+        kind: r.try_get("kind")?,
+        parse_status: r.try_get("parse_status")?,
+    })
+}
+
+/// Messages stored without a case, newest first: at most `limit`, before
+/// message `before` when given (the next page), and how many there are.
+pub async fn strays(conn: &mut Conn, before: Option<i64>, limit: i64) -> Result<(Vec<Stray>, i64)> {
+    let rows = sqlx::query(&format!(
+        "{STRAY} WHERE case_id IS NULL AND id < $1 ORDER BY id DESC LIMIT $2"
+    ))
+    .bind(before.unwrap_or(i64::MAX))
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await
+    .context("Cannot list the messages without a case")?;
+    let count: i64 = sqlx::query("SELECT COUNT(*) AS n FROM messages WHERE case_id IS NULL")
+        .fetch_one(&mut *conn)
+        .await
+        .context("Cannot count the messages without a case")?
+        .try_get("n")?;
+    Ok((rows.iter().map(stray_row).collect::<Result<_>>()?, count))
+}
+
+/// Message `id`, when it has no case.
+pub async fn stray(conn: &mut Conn, id: i64) -> Result<Option<Stray>> {
+    let row = sqlx::query(&format!("{STRAY} WHERE id = $1 AND case_id IS NULL"))
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await
+        .context("Cannot read a message")?;
+    row.as_ref().map(stray_row).transpose()
+}

@@ -10,7 +10,8 @@
 //! - `list.rs` the case list; `case.rs` a case, its messages and
 //!   downloads; `act.rs` what a person does to a case (each action the
 //!   casework function the command line calls); `reply.rs` writing a
-//!   reply from a council template; `views.rs` the templates (`templates/web/`, a council's
+//!   reply from a council template; `strays.rs` messages stored without a
+//!   case, filed or opened as one; `views.rs` the templates (`templates/web/`, a council's
 //!   own beside them); `assets.rs` GOV.UK Frontend's built CSS and JS,
 //!   built into the binary.
 //!
@@ -39,6 +40,7 @@ mod reply;
 mod security;
 mod session;
 mod signin;
+mod strays;
 mod views;
 
 pub use views::Views;
@@ -111,6 +113,9 @@ fn router(ctx: Ctx) -> Router {
         .route("/sign-out", post(signin::sign_out))
         .route("/cases", get(list::page))
         .route("/audit", get(list::audit))
+        .route("/strays", get(strays::list))
+        .route("/strays/{message}", get(strays::show))
+        .route("/strays/{message}/{action}", post(strays::act))
         .route("/cases/{reference}", get(case::page))
         .route(
             "/cases/{reference}/reply",

@@ -31,6 +31,14 @@ const EMBEDDED: &[(&str, &str)] = &[
         include_str!("../../templates/web/case.html.j2"),
     ),
     (
+        "strays.html.j2",
+        include_str!("../../templates/web/strays.html.j2"),
+    ),
+    (
+        "stray.html.j2",
+        include_str!("../../templates/web/stray.html.j2"),
+    ),
+    (
         "audit.html.j2",
         include_str!("../../templates/web/audit.html.j2"),
     ),

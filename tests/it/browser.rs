@@ -318,6 +318,11 @@ async fn the_readme_screenshots_come_from_the_demo() {
     b.goto(&format!("{base}/audit")).await;
     assert!(b.source().await.contains("a.shah@wexcombe.gov.uk"));
     accessible(&b, "the access audit").await;
+    b.goto(&format!("{base}/strays")).await;
+    accessible(&b, "the messages without a case").await;
+    press(&b, "a.postroom-stray").await;
+    arrive(&b, "/strays/").await;
+    accessible(&b, "a message without a case").await;
     for shot in ["workspace-list.png", "workspace-case.png"] {
         let png = std::fs::read(out.join(shot)).unwrap();
         assert!(png.starts_with(b"\x89PNG") && png.len() > 20_000, "{shot}");

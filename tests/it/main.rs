@@ -30,4 +30,5 @@ mod web_audit;
 mod web_reply;
 mod web_search;
 mod web_signin;
+mod web_strays;
 mod webhook;
