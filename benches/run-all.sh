@@ -4,8 +4,8 @@
 # --once beside the bare IMAP FETCH of the same mailbox, IMAP latency
 # against a local Dovecot and SMTP server, the outbox with a million rows,
 # peak memory with a large attachment, classification speed, the
-# real-world robustness corpus, and the deadline scan and digests on SQLite
-# and PostgreSQL with a million cases. Not part of the tests (it takes
+# real-world robustness corpus, the deadline scan and digests on SQLite
+# and PostgreSQL with a million cases, and the workspace's pages there. Not part of the tests (it takes
 # minutes and prints figures; nothing here passes or fails on speed).
 #
 # Needs what tests/run-all.sh installs, PostgreSQL on 127.0.0.1:5432, and
@@ -18,7 +18,7 @@ cd "$(dirname "$0")/.."
 
 benches=("$@")
 if [ "${#benches[@]}" -eq 0 ]; then
-    benches=(ingest imap outbox memory classify robustness deadlines)
+    benches=(ingest imap outbox memory classify robustness deadlines workspace)
 fi
 logs=$(mktemp -d)
 for b in "${benches[@]}"; do
@@ -66,5 +66,11 @@ row deadlines "SQLite: due-reminder scan" "Deadlines, 1M cases: SQLite reminder 
 row deadlines "PostgreSQL: due-reminder scan" "Deadlines, 1M cases: PostgreSQL reminder scan"
 row deadlines "SQLite: daily digest" "Deadlines, 1M cases: SQLite daily digest"
 row deadlines "PostgreSQL: daily digest" "Deadlines, 1M cases: PostgreSQL daily digest"
+for db in SQLite PostgreSQL; do
+    row workspace "$db: the list's first page" "Workspace, 1M cases: $db list, first page"
+    row workspace "$db: a filtered page" "Workspace, 1M cases: $db list, filtered"
+    row workspace "$db: a text search" "Workspace, 1M cases: $db text search"
+    row workspace "$db: a case with 200" "Workspace, 1M cases: $db case page, 200 messages"
+done
 echo
 echo "Full output of each bench: $logs"

@@ -124,6 +124,10 @@ pub struct Query {
     pub after: Option<String>,
 }
 
+/// Open or in triage: the cases people work. The indexes on live cases
+/// (migration 0015) are partial on exactly this condition.
+const LIVE: &str = "status IN ('open', 'triage')";
+
 /// SQL with numbered placeholders, built clause by clause.
 struct Sql {
     clauses: Vec<String>,
@@ -144,6 +148,26 @@ pub fn words(search: &str) -> Vec<String> {
 }
 
 impl Sql {
+    fn new(conn: &Conn) -> Sql {
+        Sql {
+            clauses: Vec::new(),
+            binds: Vec::new(),
+            postgres: conn.backend_name() == "PostgreSQL",
+        }
+    }
+
+    /// `text` (which ends with this builder's filter) with its values bound.
+    fn query<'q>(
+        &'q self,
+        text: &'q str,
+    ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+        let mut query = sqlx::query(text);
+        for b in &self.binds {
+            query = query.bind(b.as_str());
+        }
+        query
+    }
+
     fn add(&mut self, sql: &str, values: &[&str]) {
         let mut sql = sql.to_string();
         for v in values {
@@ -167,8 +191,13 @@ impl Sql {
         self.add(&format!("({})", parts.join(" OR ")), &values);
     }
 
+    /// A placeholder for `value`, for SQL outside the filter.
+    fn value(&mut self, value: &str) -> String {
+        self.binds.push(value.to_string());
+        format!("${}", self.binds.len())
+    }
+
     fn view(&mut self, v: View, s: &Scope, today: NaiveDate, soon: NaiveDate) {
-        const LIVE: &str = "status IN ('open', 'triage')";
         let (today, soon) = (super::date(today), super::date(soon));
         match v {
             View::Mine => self.add(
@@ -176,7 +205,7 @@ impl Sql {
                 &[&s.email],
             ),
             View::Unassigned => self.add(&format!("{LIVE} AND assignee IS NULL"), &[]),
-            View::Review => self.add("status = 'triage'", &[]),
+            View::Review => self.add(&format!("{LIVE} AND status = 'triage'"), &[]),
             View::Overdue => self.add(
                 &format!("{LIVE} AND answered_at IS NULL AND response_due < ?"),
                 &[&today],
@@ -258,11 +287,7 @@ pub async fn page(
     days: Days,
     limit: i64,
 ) -> Result<(Vec<CaseRow>, bool)> {
-    let mut sql = Sql {
-        clauses: Vec::new(),
-        binds: Vec::new(),
-        postgres: conn.backend_name() == "PostgreSQL",
-    };
+    let mut sql = Sql::new(conn);
     sql.scope(scope);
     sql.view(q.view, scope, days.today, days.soon);
     sql.filter(q);
@@ -275,16 +300,28 @@ pub async fn page(
             &[k, k, &id],
         );
     }
+    // SQLite's planner, counting the live cases, would rather read them
+    // all by status and sort them; the page is a short walk of the index in
+    // its order. (A search narrows the cases first: no hint then.
+    // PostgreSQL walks the index for an ORDER BY with a LIMIT by itself.)
+    let hint = if sql.postgres || q.search.is_some() {
+        ""
+    } else {
+        let live = q.view != View::All;
+        match (live, q.sort) {
+            (true, Sort::Due) => " INDEXED BY cases_live_due",
+            (true, _) => " INDEXED BY cases_live_received",
+            (false, Sort::Due) => " INDEXED BY cases_due",
+            (false, _) => " INDEXED BY cases_received",
+        }
+    };
     let text = format!(
-        "SELECT {COLUMNS} FROM cases{} ORDER BY {key} {order}, id {order} LIMIT {}",
+        "SELECT {COLUMNS} FROM cases{hint}{} ORDER BY {key} {order}, id {order} LIMIT {}",
         sql.filter_sql(),
         limit + 1
     );
-    let mut query = sqlx::query(&text);
-    for b in &sql.binds {
-        query = query.bind(b.clone());
-    }
-    let rows = query
+    let rows = sql
+        .query(&text)
         .fetch_all(&mut *conn)
         .await
         .context("Cannot list cases")?;
@@ -297,53 +334,53 @@ pub async fn page(
     Ok((rows, more))
 }
 
-/// How many cases each view holds for this person (filters aside).
-pub async fn counts(conn: &mut Conn, scope: &Scope, days: Days) -> Result<Vec<(View, i64)>> {
+/// How many cases each view holds for this person (filters aside), in
+/// one pass over their live cases; `None` for all cases, which would mean
+/// counting every case ever received on each page.
+pub async fn counts(
+    conn: &mut Conn,
+    scope: &Scope,
+    days: Days,
+) -> Result<Vec<(View, Option<i64>)>> {
+    let mut sql = Sql::new(conn);
+    let (today, soon) = (super::date(days.today), super::date(days.soon));
+    let me = sql.value(&scope.email);
+    let (t, s) = (sql.value(&today), sql.value(&soon));
+    let conditions = [
+        (View::Mine, format!("LOWER(assignee) = LOWER({me})")),
+        (View::Open, "1 = 1".to_string()),
+        (View::Unassigned, "assignee IS NULL".to_string()),
+        (View::Review, "status = 'triage'".to_string()),
+        (
+            View::Overdue,
+            format!("answered_at IS NULL AND response_due < {t}"),
+        ),
+        (
+            View::DueSoon,
+            format!("answered_at IS NULL AND response_due >= {t} AND response_due <= {s}"),
+        ),
+        (View::Urgent, "urgent = 1".to_string()),
+    ];
+    sql.scope(scope);
+    sql.add(LIVE, &[]);
+    let sums: Vec<String> = conditions
+        .iter()
+        .enumerate()
+        .map(|(i, (_, c))| format!("COALESCE(SUM(CASE WHEN {c} THEN 1 ELSE 0 END), 0) AS n{i}"))
+        .collect();
+    let text = format!("SELECT {} FROM cases{}", sums.join(", "), sql.filter_sql());
+    let row = sql
+        .query(&text)
+        .fetch_one(&mut *conn)
+        .await
+        .context("Cannot count cases")?;
     let mut out = Vec::new();
     for view in View::ALL {
-        let mut sql = Sql {
-            clauses: Vec::new(),
-            binds: Vec::new(),
-            postgres: false,
+        let n = match conditions.iter().position(|(v, _)| *v == view) {
+            Some(i) => Some(row.try_get::<i64, _>(format!("n{i}").as_str())?),
+            None => None,
         };
-        sql.scope(scope);
-        sql.view(view, scope, days.today, days.soon);
-        let text = format!("SELECT COUNT(*) AS n FROM cases{}", sql.filter_sql());
-        let mut query = sqlx::query(&text);
-        for b in &sql.binds {
-            query = query.bind(b.clone());
-        }
-        let row = query
-            .fetch_one(&mut *conn)
-            .await
-            .context("Cannot count cases")?;
-        out.push((view, row.try_get::<i64, _>("n")?));
+        out.push((view, n));
     }
     Ok(out)
-}
-
-/// The MPs named on cases this person may see, for the MP filter.
-pub async fn mps(conn: &mut Conn, scope: &Scope) -> Result<Vec<String>> {
-    let mut sql = Sql {
-        clauses: Vec::new(),
-        binds: Vec::new(),
-        postgres: conn.backend_name() == "PostgreSQL",
-    };
-    sql.scope(scope);
-    sql.add("mp_name IS NOT NULL", &[]);
-    let text = format!(
-        "SELECT DISTINCT mp_name FROM cases{} ORDER BY mp_name LIMIT 1000",
-        sql.filter_sql()
-    );
-    let mut query = sqlx::query(&text);
-    for b in &sql.binds {
-        query = query.bind(b.clone());
-    }
-    let rows = query
-        .fetch_all(&mut *conn)
-        .await
-        .context("Cannot list the MPs of cases")?;
-    rows.iter()
-        .map(|r| r.try_get::<String, _>("mp_name").map_err(Into::into))
-        .collect()
 }

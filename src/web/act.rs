@@ -10,7 +10,7 @@ use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::{Value, context};
 
-use super::case::{Shown, show, visible};
+use super::case::{Shown, show, unprocessable, visible_case};
 use super::list::topic_label;
 use super::session::{Posted, Signed};
 use super::{Ctx, Refusal};
@@ -110,33 +110,20 @@ pub(super) async fn act(
     if !ACTIONS.iter().any(|(a, _)| *a == action) {
         return Err(Refusal::NotFound(ctx));
     }
-    let case = {
-        let mut conn = ctx
-            .app
-            .store
-            .conn()
-            .await
-            .map_err(|e| Refusal::Failed(ctx.clone(), e))?;
-        visible(&ctx, &mut conn, &posted.who, &reference).await?
-    };
+    let case = visible_case(&ctx, &posted.who, &reference).await?;
     match run(&ctx, &posted, &case, &action).await {
         Ok(()) => {
             Ok(Redirect::to(&format!("/cases/{}?done={action}", case.reference)).into_response())
         }
         Err(why) => {
             let errors = [why];
-            let mut page = show(
-                &ctx,
-                &posted.who,
-                &case.reference,
-                Shown {
-                    done: None,
-                    errors: &errors,
-                },
-            )
-            .await?;
-            *page.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
-            Ok(page)
+            let shown = Shown {
+                done: None,
+                errors: &errors,
+            };
+            Ok(unprocessable(
+                show(&ctx, &posted.who, &case.reference, shown).await?,
+            ))
         }
     }
 }

@@ -33,6 +33,27 @@ pub(super) async fn visible(
     }
 }
 
+/// As [`visible`], on a connection of its own.
+pub(super) async fn visible_case(
+    ctx: &Ctx,
+    who: &Signed,
+    reference: &str,
+) -> Result<CaseRow, Refusal> {
+    let mut conn = ctx
+        .app
+        .store
+        .conn()
+        .await
+        .map_err(|e| Refusal::Failed(ctx.clone(), e))?;
+    visible(ctx, &mut conn, who, reference).await
+}
+
+/// A page shown again because its form was refused: 422.
+pub(super) fn unprocessable(mut page: Response) -> Response {
+    *page.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
+    page
+}
+
 pub(super) async fn page(
     State(ctx): State<Ctx>,
     who: Signed,
@@ -87,31 +108,22 @@ pub(super) async fn show(
         })
         .collect();
     let mut timeline = Vec::new();
-    for m in messages::of_case(&mut conn, case.id)
+    let inbound = messages::of_case(&mut conn, case.id)
         .await
-        .map_err(failed)?
-    {
-        let parts = messages::parts(&mut conn, m.id).await.map_err(failed)?;
-        let body = parts
-            .first()
-            .and_then(|p| p.text.clone())
-            .unwrap_or_default();
-        let files: Vec<_> = parts
-            .iter()
-            .enumerate()
-            .skip(1)
-            .map(|(i, p)| {
-                context! {
-                    name => p.name, content_type => p.content_type, size => size(p.size),
-                    text => p.text, source => p.text_source, note => p.note,
-                    href => format!("/cases/{}/messages/{}/parts/{i}", case.reference, m.id),
-                }
-            })
-            .collect();
-        timeline.push((m.received_at.clone(), context! {
-            direction => "in", at => m.received_at, from => m.from_address, subject => m.subject,
-            kind => m.kind, unread => m.parse_status != "ok", body, files,
-        }));
+        .map_err(failed)?;
+    let older = inbound.len().saturating_sub(SHOWN_IN_FULL);
+    for (n, m) in inbound.into_iter().enumerate() {
+        if n < older {
+            // Older messages by their heading only: each opens on its own.
+            timeline.push((m.received_at.clone(), context! {
+                direction => "in", collapsed => true, at => m.received_at, from => m.from_address,
+                subject => m.subject, kind => m.kind,
+                href => format!("/cases/{}/messages/{}", case.reference, m.id),
+            }));
+            continue;
+        }
+        let item = message_item(ctx, &mut conn, &case.reference, &m).await?;
+        timeline.push((m.received_at.clone(), item));
     }
     for o in outbox::of_case(&mut conn, case.id).await.map_err(failed)? {
         timeline.push((
@@ -175,6 +187,92 @@ pub(super) async fn show(
                 clocks,
                 timeline,
                 events,
+            },
+        )
+        .map_err(|e| Refusal::Failed(ctx.clone(), e))?;
+    Ok(Html(html).into_response())
+}
+
+/// The newest messages in of a case shown in full on its page; older ones
+/// by their heading, each opening on a page of its own (a case with 200
+/// messages stays a page of tens of kilobytes).
+const SHOWN_IN_FULL: usize = 20;
+
+/// A message in, with its text and its files, for a template.
+async fn message_item(
+    ctx: &Ctx,
+    conn: &mut Conn,
+    reference: &str,
+    m: &messages::StoredMessage,
+) -> Result<minijinja::Value, Refusal> {
+    let parts = messages::parts(conn, m.id)
+        .await
+        .map_err(|e| Refusal::Failed(ctx.clone(), e))?;
+    let body = parts
+        .first()
+        .and_then(|p| p.text.clone())
+        .unwrap_or_default();
+    let files: Vec<_> = parts
+        .iter()
+        .enumerate()
+        .skip(1)
+        .map(|(i, p)| {
+            context! {
+                name => p.name, content_type => p.content_type, size => size(p.size),
+                text => p.text, source => p.text_source, note => p.note,
+                href => format!("/cases/{reference}/messages/{}/parts/{i}", m.id),
+            }
+        })
+        .collect();
+    Ok(context! {
+        direction => "in", at => m.received_at, from => m.from_address, subject => m.subject,
+        kind => m.kind, unread => m.parse_status != "ok", body, files,
+    })
+}
+
+/// One message of a case on its own page (an older one, folded on the
+/// case page).
+pub(super) async fn message(
+    State(ctx): State<Ctx>,
+    who: Signed,
+    Path((reference, id)): Path<(String, i64)>,
+) -> Result<Response, Refusal> {
+    let failed = |e| Refusal::Failed(ctx.clone(), e);
+    let mut conn = ctx.app.store.conn().await.map_err(failed)?;
+    let case = visible(&ctx, &mut conn, &who, &reference).await?;
+    let Some(m) = messages::of_case(&mut conn, case.id)
+        .await
+        .map_err(failed)?
+        .into_iter()
+        .find(|m| m.id == id)
+    else {
+        return Err(Refusal::NotFound(ctx));
+    };
+    let now = ctx.app.clock.now();
+    stored::audit(
+        &mut conn,
+        now,
+        &who.email,
+        "viewed",
+        Some(&case.reference),
+        &json!({ "message": id }),
+    )
+    .await
+    .map_err(failed)?;
+    let item = message_item(&ctx, &mut conn, &case.reference, &m).await?;
+    drop(conn);
+    let html = ctx
+        .views
+        .render(
+            "message.html.j2",
+            context! {
+                council => ctx.app.config.council.name.clone(),
+                user => context! { name => who.display(), role => who.role.label() },
+                csrf => who.csrf,
+                section => "cases",
+                title => if m.subject.is_empty() { "(no subject)".to_string() } else { m.subject.clone() },
+                reference => case.reference,
+                m => item,
             },
         )
         .map_err(|e| Refusal::Failed(ctx.clone(), e))?;

@@ -180,8 +180,18 @@ pub(super) async fn page(
     let counts = worklist::counts(&mut conn, &scope, days)
         .await
         .map_err(failed)?;
-    let mps = worklist::mps(&mut conn, &scope).await.map_err(failed)?;
     drop(conn);
+    // The MPs of the directory, for the MP filter: no scan of the cases.
+    let mut mps: Vec<String> = ctx
+        .app
+        .classifier()
+        .directory
+        .mps()
+        .iter()
+        .map(|m| m.name.clone())
+        .collect();
+    mps.sort();
+    mps.dedup();
     // The same list without the cursor: the link to each view keeps the
     // filters, the next page keeps everything.
     let keep: Vec<(&str, String)> = ["status", "service", "topic", "mp", "q", "sort"]

@@ -122,6 +122,7 @@ fn router(ctx: Ctx) -> Router {
             get(reply::page).post(reply::post),
         )
         .route("/cases/{reference}/{action}", post(act::act))
+        .route("/cases/{reference}/messages/{message}", get(case::message))
         .route(
             "/cases/{reference}/messages/{message}/parts/{position}",
             get(case::download),

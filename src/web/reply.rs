@@ -9,7 +9,7 @@ use axum::extract::{Path, Query, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use minijinja::context;
 
-use super::case::visible;
+use super::case::{unprocessable, visible_case};
 use super::session::{Posted, Signed};
 use super::{Ctx, Refusal};
 use crate::casework::respond::{self, Draft};
@@ -23,15 +23,7 @@ pub(super) async fn page(
     Path(reference): Path<String>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Response, Refusal> {
-    let case = {
-        let mut conn = ctx
-            .app
-            .store
-            .conn()
-            .await
-            .map_err(|e| Refusal::Failed(ctx.clone(), e))?;
-        visible(&ctx, &mut conn, &who, &reference).await?
-    };
+    let case = visible_case(&ctx, &who, &reference).await?;
     let chosen = q.get("template").and_then(|t| ctx.replies.get(t)).cloned();
     let text = match &chosen {
         Some(t) => {
@@ -113,15 +105,7 @@ pub(super) async fn post(
     Path(reference): Path<String>,
     posted: Posted,
 ) -> Result<Response, Refusal> {
-    let case = {
-        let mut conn = ctx
-            .app
-            .store
-            .conn()
-            .await
-            .map_err(|e| Refusal::Failed(ctx.clone(), e))?;
-        visible(&ctx, &mut conn, &posted.who, &reference).await?
-    };
+    let case = visible_case(&ctx, &posted.who, &reference).await?;
     let holding = posted.field("holding") == "yes";
     let text = posted.form.get("text").cloned().unwrap_or_default();
     let template = Some(posted.field("template").to_string()).filter(|t| !t.is_empty());
@@ -151,20 +135,14 @@ pub(super) async fn post(
         }
         Err(e) => {
             let errors = [format!("{e:#}")];
-            let mut page = render(
-                &ctx,
-                &posted.who,
-                &case,
-                Compose {
-                    template,
-                    text: Some(text),
-                    holding,
-                    preview: false,
-                    errors: &errors,
-                },
-            )?;
-            *page.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
-            Ok(page)
+            let again = Compose {
+                template,
+                text: Some(text),
+                holding,
+                preview: false,
+                errors: &errors,
+            };
+            Ok(unprocessable(render(&ctx, &posted.who, &case, again)?))
         }
     }
 }

@@ -171,9 +171,8 @@ pub(super) async fn act(
             Ok(Redirect::to(&format!("/cases/{reference}?done={action}-message")).into_response())
         }
         Err(why) => {
-            let mut page = show_with(&ctx, &posted.who, id, &[why]).await?;
-            *page.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
-            Ok(page)
+            let page = show_with(&ctx, &posted.who, id, &[why]).await?;
+            Ok(super::case::unprocessable(page))
         }
     }
 }

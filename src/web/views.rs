@@ -47,6 +47,14 @@ const EMBEDDED: &[(&str, &str)] = &[
         include_str!("../../templates/web/reply.html.j2"),
     ),
     (
+        "message-in.html.j2",
+        include_str!("../../templates/web/message-in.html.j2"),
+    ),
+    (
+        "message.html.j2",
+        include_str!("../../templates/web/message.html.j2"),
+    ),
+    (
         "actions.html.j2",
         include_str!("../../templates/web/actions.html.j2"),
     ),

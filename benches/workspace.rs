@@ -1,0 +1,416 @@
+//! The workspace at scale: 1,000,000 cases (1 in 20 open, each case with a
+//! message whose text names a constituent, a street and a topic), and one
+//! case with 200 messages, on SQLite and on PostgreSQL. A manager (every
+//! case in scope) asks for the list's first page, a filtered page, a text
+//! search, a later page, and the 200-message case page; each 100 times,
+//! timed at the client on loopback (an upper bound on the server's time).
+//! Targets (issue #18): the list pages and the search at most 50 ms at p99,
+//! the case page at most 100 ms; each page at most 150 KB over the wire;
+//! no request to any other host.
+//!
+//!     cargo bench --bench workspace [-- sqlite|postgres]
+//!
+//! PostgreSQL: `POSTROOM_TEST_POSTGRES` (default
+//! postgres://postgres@127.0.0.1:5432/postgres); the benchmark makes and
+//! drops its own database.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use postroom::store::Store;
+use secrecy::SecretString;
+
+#[path = "common/pg.rs"]
+mod pg;
+
+const CASES: i64 = 1_000_000;
+const ROUNDS: usize = 100;
+
+/// Fills the database in SQL.
+async fn fill(store: &Store, postgres: bool) {
+    let mut conn = store.conn().await.unwrap();
+    let series = |n: i64| {
+        if postgres {
+            format!("generate_series(1, {n}) AS n(i)")
+        } else {
+            format!(
+                "(WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < {n}) SELECT i FROM s) AS n"
+            )
+        }
+    };
+    let day = if postgres {
+        "to_char(DATE '2022-01-01' + (i % 1790)::int, 'YYYY-MM-DD')"
+    } else {
+        "date('2022-01-01', '+' || (i % 1790) || ' days')"
+    };
+    let due = if postgres {
+        "to_char(DATE '2026-11-01' + (i % 60)::int, 'YYYY-MM-DD')"
+    } else {
+        "date('2026-11-01', '+' || (i % 60) || ' days')"
+    };
+    let pick = |list: &[&str], by: &str| {
+        let mut s = format!("CASE ({by}) % {}", list.len());
+        for (k, v) in list.iter().enumerate() {
+            s.push_str(&format!(" WHEN {k} THEN '{v}'"));
+        }
+        s.push_str(" END");
+        s
+    };
+    let topics = [
+        "ehc_needs_assessment",
+        "ehcp_issue_or_amendment",
+        "annual_review",
+        "school_placement",
+        "send_transport",
+        "tribunal",
+        "support_in_school",
+        "exclusion_or_out_of_school",
+    ];
+    let mps = [
+        "Marcus Ellery",
+        "Joanna Kettering",
+        "Priya Anand",
+        "Tom Hale",
+        "Ruth Okafor",
+    ];
+    let names = [
+        "Callum", "Isla", "Noah", "Amelia", "Oliver", "Freya", "Harry", "Maya", "Leo", "Ava",
+    ];
+    let streets = [
+        "Mill Lane",
+        "Church Road",
+        "Station Street",
+        "Park Avenue",
+        "Victoria Close",
+    ];
+    let words = [
+        "transport to school stopped without notice",
+        "the needs assessment has not started after twelve weeks",
+        "the annual review meeting was cancelled twice",
+        "the school says it cannot meet his needs",
+        "the family is waiting for the tribunal hearing",
+    ];
+    let started = Instant::now();
+    let statements = [
+        format!(
+            "INSERT INTO cases (reference, status, kind, category, send_topic, urgent, from_mp_office, mp_name, \
+             constituency, mp_reference, correspondent, subject, received_at, response_due, created_at, updated_at, team, assignee) \
+             SELECT 'MPE-' || (2022 + i % 5) || '-' || i, CASE WHEN i % 20 = 0 THEN 'open' ELSE 'answered' END, 'new_enquiry', \
+             'send', {topic}, CASE WHEN i % 97 = 0 THEN 1 ELSE 0 END, 1, {mp}, 'Wexcombe ' || (i % 5), 'REF/' || i, \
+             'casework' || (i % 5) || '@parliament.uk', 'Enquiry ' || i || ' about ' || {topic}, \
+             {day} || 'T10:00:00.000Z', {due}, {day} || 'T10:00:00.000Z', {day} || 'T10:00:00.000Z', \
+             'SEND', 'caseworker' || (i % 40) || '@council.example' FROM {series}",
+            topic = pick(&topics, "i"),
+            mp = pick(&mps, "i"),
+            series = series(CASES),
+        ),
+        format!(
+            "INSERT INTO messages (sha256, message_id, source, origin, received_at, stored_at, from_address, subject, \
+             parse_status, kind, case_id, decision, size) \
+             SELECT 'sha-' || i, 'm' || i || '@parliament.uk', 'bench', 'email', {day} || 'T10:00:00.000Z', \
+             {day} || 'T10:00:00.000Z', 'casework' || (i % 5) || '@parliament.uk', 'Enquiry ' || i, 'ok', 'new_enquiry', i, '{{}}', 15000 \
+             FROM {series}",
+            series = series(CASES),
+        ),
+        format!(
+            "INSERT INTO message_parts (message_id, position, name, content_type, size, text_source, text) \
+             SELECT i, 0, 'body', 'text/plain', 200, 'body', \
+             'Dear colleague, my constituent ' || {name} || ' Family' || i || ' of ' || (i % 300) || ' ' || {street} || \
+             ' writes that ' || {words} || '. Could you look into this and reply to me? Yours sincerely, ' || {mp} \
+             FROM {series}",
+            name = pick(&names, "i"),
+            street = pick(&streets, "i / 7"),
+            words = pick(&words, "i / 3"),
+            mp = pick(&mps, "i"),
+            series = series(CASES),
+        ),
+        // One case with 200 messages of about 5 KB each.
+        format!(
+            "INSERT INTO messages (sha256, message_id, source, origin, received_at, stored_at, from_address, subject, \
+             parse_status, kind, case_id, decision, size) \
+             SELECT 'sha-long-' || i, 'long' || i || '@parliament.uk', 'bench', 'email', '2026-11-02T10:00:00.000Z', \
+             '2026-11-02T10:00:00.000Z', 'casework0@parliament.uk', 'Re: Enquiry 20 (' || i || ')', 'ok', 'follow_up', 20, '{{}}', 5000 \
+             FROM {series}",
+            series = series(199),
+        ),
+        format!(
+            "INSERT INTO message_parts (message_id, position, name, content_type, size, text_source, text) \
+             SELECT m.id, 0, 'body', 'text/plain', 5000, 'body', {text} FROM messages m WHERE m.case_id = 20 AND m.sha256 LIKE 'sha-long-%'",
+            text = if postgres {
+                "repeat('We are still waiting for the transport team to call back. ', 85)"
+            } else {
+                "replace(hex(zeroblob(85)), '00', 'We are still waiting for the transport team to call back. ')"
+            }
+        ),
+    ];
+    for s in &statements {
+        sqlx::query(s).execute(&mut *conn).await.unwrap();
+    }
+    // As autovacuum leaves a PostgreSQL database in use: the visibility map
+    // set, so that a count reads its index alone.
+    let analyze = if postgres { "VACUUM ANALYZE" } else { "ANALYZE" };
+    sqlx::query(analyze).execute(&mut *conn).await.unwrap();
+    println!(
+        "  filled: {CASES} cases, {} messages in {:.0} s",
+        CASES + 199,
+        started.elapsed().as_secs_f64()
+    );
+}
+
+fn percentiles(mut v: Vec<Duration>) -> (f64, f64) {
+    v.sort();
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    let p99 = v[((v.len() * 99) / 100).min(v.len() - 1)];
+    (ms(v[v.len() / 2]), ms(p99))
+}
+
+/// Signs in locally as `email`; the session cookie.
+async fn sign_in(client: &reqwest::Client, base: &str, email: &str) -> String {
+    let page = client.get(format!("{base}/sign-in")).send().await.unwrap();
+    let cookie = page
+        .headers()
+        .get("set-cookie")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let body = page.text().await.unwrap();
+    let guard = body
+        .split("name=\"guard\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string();
+    let done = client
+        .post(format!("{base}/sign-in/local"))
+        .header("Cookie", cookie)
+        .form(&[("guard", guard.as_str()), ("email", email)])
+        .send()
+        .await
+        .unwrap();
+    done.headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|c| c.to_str().unwrap().split(';').next().unwrap().to_string())
+        .find(|c| c.starts_with("postroom="))
+        .expect("a session")
+}
+
+// Long: the filling, the server and each measured page, in order.
+async fn measure(name: &str, store: Store, postgres: bool) {
+    fill(&store, postgres).await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("postroom.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[council]\nname = \"Bench\"\nmailbox = \"mp@council.example\"\n\
+             [database]\nurl = \"sqlite:unused.sqlite\"\n[delivery]\ntransport = \"file\"\npath = \"out\"\n\
+             [[team]]\nname = \"SEND\"\ncategories = [\"send\"]\nmanager = \"m@council.example\"\nmembers = [\"a@council.example\"]\n\
+             [web]\nlisten = \"127.0.0.1:{port}\"\nmanagers = [\"head@council.example\"]\n"
+        ),
+    )
+    .unwrap();
+    let config = postroom::config::Config::load(&config).unwrap_or_else(|e| panic!("{e}"));
+    let prepared = postroom::app::Prepared::new(config).unwrap_or_else(|p| panic!("{p}"));
+    let now = chrono::DateTime::parse_from_rfc3339("2026-11-27T10:00:00Z")
+        .unwrap()
+        .with_timezone(&chrono::Utc);
+    let app = Arc::new(postroom::app::App::new(
+        prepared,
+        store.clone(),
+        postroom::clock::FixedClock::new(now),
+    ));
+    let stop = tokio_util::sync::CancellationToken::new();
+    postroom::web::serve(app, stop.clone()).await.unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let cookie = sign_in(&client, &base, "head@council.example").await;
+    let second_page = {
+        let body = client
+            .get(format!("{base}/cases"))
+            .header("Cookie", &cookie)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        body.split("govuk-pagination__link\" href=\"")
+            .nth(1)
+            .expect("a next page")
+            .split('"')
+            .next()
+            .unwrap()
+            .replace("&#x2f;", "/")
+            .replace("&amp;", "&")
+    };
+    let pages = [
+        (
+            "the list's first page (open, by reply date)",
+            "/cases".to_string(),
+            50.0,
+        ),
+        (
+            "a filtered page (urgent, one SEND topic)",
+            "/cases?view=urgent&topic=send_transport".to_string(),
+            50.0,
+        ),
+        (
+            "a text search (a name and a street)",
+            "/cases?view=all&q=Family4280%20Church".to_string(),
+            50.0,
+        ),
+        (
+            "a common word (every case has it)",
+            "/cases?view=open&q=constituent".to_string(),
+            50.0,
+        ),
+        ("the next page", second_page, 50.0),
+        (
+            "a case with 200 messages",
+            "/cases/MPE-2022-20".to_string(),
+            100.0,
+        ),
+    ];
+    for (what, path, target) in &pages {
+        let mut times = Vec::new();
+        let mut wire = 0;
+        let mut html = String::new();
+        // A search for a word every case has is slow on purpose: 10 rounds.
+        let rounds = if path.contains("constituent") { 10 } else { ROUNDS };
+        for _ in 0..rounds {
+            let t = Instant::now();
+            let r = client
+                .get(format!("{base}{path}"))
+                .header("Cookie", &cookie)
+                .header("Accept-Encoding", "gzip")
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 200, "{path}");
+            let compressed = r.headers().get("content-encoding").is_some();
+            let bytes = r.bytes().await.unwrap();
+            times.push(t.elapsed());
+            wire = bytes.len();
+            if compressed {
+                let mut d = flate2::read::GzDecoder::new(&bytes[..]);
+                html.clear();
+                std::io::Read::read_to_string(&mut d, &mut html).unwrap();
+            } else {
+                html = String::from_utf8_lossy(&bytes).into_owned();
+            }
+        }
+        let elsewhere = [
+            "src=\"http",
+            "href=\"http",
+            "src=\"//",
+            "href=\"//",
+            "url(http",
+        ]
+        .iter()
+        .any(|p| html.contains(p));
+        let (median, p99) = percentiles(times);
+        println!(
+            "  {name}: {what}: median {median:.1} ms, p99 {p99:.1} ms (target {target:.0} ms); {:.1} KB over the wire ({:.0} KB of HTML){}",
+            wire as f64 / 1024.0,
+            html.len() as f64 / 1024.0,
+            if elsewhere { "; ASKS ANOTHER HOST" } else { "" }
+        );
+    }
+    let mut assets = 0;
+    for file in [
+        "govuk-frontend.min.css",
+        "govuk-frontend.min.js",
+        "postroom.css",
+        "postroom.js",
+    ] {
+        let r = client
+            .get(format!("{base}/assets/{file}"))
+            .header("Accept-Encoding", "gzip")
+            .send()
+            .await
+            .unwrap();
+        assets += r.bytes().await.unwrap().len();
+    }
+    println!(
+        "  {name}: the CSS and JS every page loads once (then cached a day): {:.1} KB over the wire",
+        assets as f64 / 1024.0
+    );
+    // The list's two queries on their own: the counts beside the views,
+    // and a page of cases.
+    let mut conn = store.conn().await.unwrap();
+    let scope = postroom::store::worklist::Scope {
+        all: true,
+        teams: Vec::new(),
+        email: "head@council.example".into(),
+    };
+    let days = postroom::store::worklist::Days {
+        today: chrono::NaiveDate::from_ymd_opt(2026, 11, 27).unwrap(),
+        soon: chrono::NaiveDate::from_ymd_opt(2026, 12, 4).unwrap(),
+    };
+    let query = postroom::store::worklist::Query {
+        view: postroom::store::worklist::View::Open,
+        status: None,
+        category: None,
+        send_topic: None,
+        mp: None,
+        search: None,
+        sort: postroom::store::worklist::Sort::Due,
+        after: None,
+    };
+    let (mut counts, mut page) = (Vec::new(), Vec::new());
+    for _ in 0..20 {
+        let t = Instant::now();
+        postroom::store::worklist::counts(&mut conn, &scope, days)
+            .await
+            .unwrap();
+        counts.push(t.elapsed());
+        let t = Instant::now();
+        postroom::store::worklist::page(&mut conn, &scope, &query, days, 50)
+            .await
+            .unwrap();
+        page.push(t.elapsed());
+    }
+    let (c50, c99) = percentiles(counts);
+    let (p50, p99) = percentiles(page);
+    println!(
+        "  {name}: of which the counts: median {c50:.1} ms, max {c99:.1} ms; a page of 50: median {p50:.1} ms, max {p99:.1} ms"
+    );
+    drop(conn);
+    stop.cancel();
+    store.close().await;
+}
+
+#[tokio::main]
+async fn main() {
+    let only = std::env::args().skip(1).find(|a| !a.starts_with('-'));
+    if only.as_deref().is_none_or(|o| o == "sqlite") {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("bench.sqlite").display());
+        let store = Store::connect(&SecretString::from(url), 5).await.unwrap();
+        println!("SQLite:");
+        measure("SQLite", store, false).await;
+    }
+    if only.as_deref().is_none_or(|o| o == "postgres") {
+        let (url, name) = pg::create().await;
+        let store = Store::connect(&SecretString::from(url), 5).await.unwrap();
+        println!("PostgreSQL:");
+        measure("PostgreSQL", store, true).await;
+        pg::drop(&name).await;
+    }
+}
