@@ -235,31 +235,22 @@ impl Sql {
         if let Some(mp) = &q.mp {
             self.add("(mp_name = ? OR constituency = ?)", &[mp, mp]);
         }
-        let words = q.search.as_deref().map(words).unwrap_or_default();
-        if let Some((last, rest)) = words.split_last() {
-            // Every word, the last one also as the start of a word (what is
-            // typed so far).
-            if self.postgres {
-                let mut query: Vec<String> = rest.to_vec();
-                query.push(format!("{last}:*"));
-                let query = query.join(" & ");
-                self.add(
-                    "id IN (SELECT id FROM cases WHERE search @@ to_tsquery('simple', ?) \
-                     UNION SELECT m.case_id FROM message_parts p JOIN messages m ON m.id = p.message_id \
-                     WHERE p.search @@ to_tsquery('simple', ?) AND m.case_id IS NOT NULL)",
-                    &[&query, &query],
-                );
+        if let Some(query) = q
+            .search
+            .as_deref()
+            .and_then(|w| index_query(w, self.postgres))
+        {
+            let sql = if self.postgres {
+                "id IN (SELECT id FROM cases WHERE search @@ to_tsquery('simple', ?) \
+                 UNION SELECT m.case_id FROM message_parts p JOIN messages m ON m.id = p.message_id \
+                 WHERE p.search @@ to_tsquery('simple', ?) AND m.case_id IS NOT NULL)"
             } else {
-                let mut query: Vec<String> = rest.iter().map(|w| format!("\"{w}\"")).collect();
-                query.push(format!("\"{last}\"*"));
-                let query = query.join(" AND ");
-                self.add(
-                    "id IN (SELECT rowid FROM cases_search WHERE cases_search MATCH ? \
-                     UNION SELECT m.case_id FROM message_parts_search \
-                     JOIN message_parts p ON p.id = message_parts_search.rowid JOIN messages m ON m.id = p.message_id WHERE message_parts_search MATCH ? AND m.case_id IS NOT NULL)",
-                    &[&query, &query],
-                );
-            }
+                "id IN (SELECT rowid FROM cases_search WHERE cases_search MATCH ? \
+                 UNION SELECT m.case_id FROM message_parts_search \
+                 JOIN message_parts p ON p.id = message_parts_search.rowid JOIN messages m ON m.id = p.message_id \
+                 WHERE message_parts_search MATCH ? AND m.case_id IS NOT NULL)"
+            };
+            self.add(sql, &[&query, &query]);
         }
     }
 
@@ -270,6 +261,57 @@ impl Sql {
             format!(" WHERE {}", self.clauses.join(" AND "))
         }
     }
+}
+
+/// A search as the backend's full-text index reads it: every word, the
+/// last one also as the start of a word (what is typed so far). `None`
+/// when there is no word.
+fn index_query(search: &str, postgres: bool) -> Option<String> {
+    let words = words(search);
+    let (last, rest) = words.split_last()?;
+    Some(if postgres {
+        let mut query: Vec<String> = rest.to_vec();
+        query.push(format!("{last}:*"));
+        query.join(" & ")
+    } else {
+        let mut query: Vec<String> = rest.iter().map(|w| format!("\"{w}\"")).collect();
+        query.push(format!("\"{last}\"*"));
+        query.join(" AND ")
+    })
+}
+
+/// Whether more than `cap` cases or messages hold every word of `search`:
+/// such a search is refused (a word most mail has), so that neither index
+/// hands a million rows to the list. Counting stops at `cap + 1`.
+pub async fn too_common(conn: &mut Conn, search: &str, cap: i64) -> Result<bool> {
+    let postgres = conn.backend_name() == "PostgreSQL";
+    let Some(query) = index_query(search, postgres) else {
+        return Ok(false);
+    };
+    let probes = if postgres {
+        [
+            "SELECT COUNT(*) AS n FROM (SELECT 1 FROM cases WHERE search @@ to_tsquery('simple', $1) LIMIT $2) x",
+            "SELECT COUNT(*) AS n FROM (SELECT 1 FROM message_parts WHERE search @@ to_tsquery('simple', $1) LIMIT $2) x",
+        ]
+    } else {
+        [
+            "SELECT COUNT(*) AS n FROM (SELECT rowid FROM cases_search WHERE cases_search MATCH $1 LIMIT $2)",
+            "SELECT COUNT(*) AS n FROM (SELECT rowid FROM message_parts_search WHERE message_parts_search MATCH $1 LIMIT $2)",
+        ]
+    };
+    for probe in probes {
+        let n: i64 = sqlx::query(probe)
+            .bind(&query)
+            .bind(cap + 1)
+            .fetch_one(&mut *conn)
+            .await
+            .context("Cannot search")?
+            .try_get("n")?;
+        if n > cap {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 /// When the list is read: today, and the last day of "due soon".

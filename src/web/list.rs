@@ -18,6 +18,9 @@ use crate::store::worklist::{self, Days, Scope, Sort, View};
 
 const PAGE: i64 = 50;
 
+/// A search that more cases or messages match than this is refused.
+const COMMON: i64 = 5000;
+
 /// A row of the list, as the template shows it.
 #[derive(Serialize)]
 pub(super) struct Row {
@@ -169,14 +172,28 @@ pub(super) async fn page(
     who: Signed,
     Query(params): Query<HashMap<String, String>>,
 ) -> Result<Response, Refusal> {
-    let (query, errors) = read(&params);
+    let (query, mut errors) = read(&params);
     let scope = scope(&who);
     let days = days(&ctx);
     let failed = |e| Refusal::Failed(ctx.clone(), e);
     let mut conn = ctx.app.store.conn().await.map_err(failed)?;
-    let (rows, more) = worklist::page(&mut conn, &scope, &query, days, PAGE)
-        .await
-        .map_err(failed)?;
+    let common = match query.search.as_deref() {
+        Some(words) => worklist::too_common(&mut conn, words, COMMON)
+            .await
+            .map_err(failed)?,
+        None => false,
+    };
+    let (rows, more) = if common {
+        errors.push((
+            "q".into(),
+            format!("More than {COMMON} cases have those words: add another word, or choose a list or a filter"),
+        ));
+        (Vec::new(), false)
+    } else {
+        worklist::page(&mut conn, &scope, &query, days, PAGE)
+            .await
+            .map_err(failed)?
+    };
     let counts = worklist::counts(&mut conn, &scope, days)
         .await
         .map_err(failed)?;

@@ -93,6 +93,16 @@ async fn the_search_finds_words_names_and_references_it_may_show() {
         }
         assert_eq!(w.t.cases().await.len(), cases.len());
 
+        // A word most mail has is counted only up to the cap, and refused
+        // above it (5,000 in the workspace).
+        let mut conn = w.t.app.store.conn().await.unwrap();
+        use postroom::store::worklist::too_common;
+        assert!(too_common(&mut conn, "the", 2).await.unwrap());
+        assert!(!too_common(&mut conn, "the", 10_000).await.unwrap());
+        assert!(!too_common(&mut conn, "Isla", 2).await.unwrap());
+        assert!(!too_common(&mut conn, "\"*", 2).await.unwrap());
+        drop(conn);
+
         // A caseworker of another team finds nothing of the SEND team's.
         let mut c = w.browser();
         c.sign_in("c.lewis@wexcombe.gov.uk").await;
