@@ -343,19 +343,25 @@ pub async fn page(
         );
     }
     // SQLite's planner, counting the live cases, would rather read them
-    // all by status and sort them; the page is a short walk of the index in
-    // its order. (A search narrows the cases first: no hint then.
-    // PostgreSQL walks the index for an ORDER BY with a LIMIT by itself.)
-    let hint = if sql.postgres || q.search.is_some() {
-        ""
-    } else {
-        let live = q.view != View::All;
-        match (live, q.sort) {
-            (true, Sort::Due) => " INDEXED BY cases_live_due",
-            (true, _) => " INDEXED BY cases_live_received",
-            (false, Sort::Due) => " INDEXED BY cases_due",
-            (false, _) => " INDEXED BY cases_received",
-        }
+    // all by status and sort them; the whole list of open (or of all)
+    // cases is a short walk of the index in its order. A narrower view, a
+    // filter or a search leaves the planner its choice. (PostgreSQL walks
+    // the index for an ORDER BY with a LIMIT by itself.)
+    let unfiltered = q.status.is_none()
+        && q.category.is_none()
+        && q.send_topic.is_none()
+        && q.mp.is_none()
+        && q.search.is_none();
+    let hint = match (sql.postgres || q.search.is_some(), q.view, q.sort) {
+        (true, _, _) => "",
+        // A few live cases in a hundred: their own index, filters or not.
+        (false, View::Urgent, Sort::Due) => " INDEXED BY cases_live_urgent",
+        (false, _, _) if !unfiltered => "",
+        (false, View::Open, Sort::Due) => " INDEXED BY cases_live_due",
+        (false, View::Open, _) => " INDEXED BY cases_live_received",
+        (false, View::All, Sort::Due) => " INDEXED BY cases_due",
+        (false, View::All, _) => " INDEXED BY cases_received",
+        (false, _, _) => "",
     };
     let text = format!(
         "SELECT {COLUMNS} FROM cases{hint}{} ORDER BY {key} {order}, id {order} LIMIT {}",
