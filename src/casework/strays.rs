@@ -15,7 +15,19 @@ use super::actions::{case_by_reference, ensure_live};
 use crate::app::App;
 use crate::case::Kind;
 use crate::message::Origin;
-use crate::store::{cases, messages};
+use crate::store::{Tx, cases, messages};
+
+fn gone(id: i64) -> String {
+    format!("Message {id} is already on a case, or does not exist")
+}
+
+/// Message `id` is still without a case, in `tx`.
+async fn still_stray(tx: &mut Tx, id: i64) -> Result<()> {
+    if messages::stray(tx, id).await?.is_none() {
+        bail!(gone(id));
+    }
+    Ok(())
+}
 
 /// Files message `id` on case `reference`.
 pub async fn file(
@@ -26,9 +38,7 @@ pub async fn file(
     now: DateTime<Utc>,
 ) -> Result<()> {
     let mut tx = app.store.begin().await?;
-    if messages::stray(&mut tx, id).await?.is_none() {
-        bail!("Message {id} is already on a case, or does not exist");
-    }
+    still_stray(&mut tx, id).await?;
     let case = case_by_reference(&mut tx, &reference.trim().to_uppercase()).await?;
     ensure_live(&case)?;
     messages::set_case(&mut tx, id, case.id).await?;
@@ -53,7 +63,7 @@ pub async fn open(app: &App, id: i64, actor: &str, now: DateTime<Utc>) -> Result
         let mut conn = app.store.conn().await?;
         let stray = messages::stray(&mut conn, id)
             .await?
-            .with_context(|| format!("Message {id} is already on a case, or does not exist"))?;
+            .with_context(|| gone(id))?;
         let raw = messages::raw(&mut conn, id).await?;
         let name = messages::parts(&mut conn, id)
             .await?
@@ -79,9 +89,8 @@ pub async fn open(app: &App, id: i64, actor: &str, now: DateTime<Utc>) -> Result
     decision.should_acknowledge = decision.from_mp_office;
     let received_at = crate::store::parse_ts(&stray.received_at)?;
     let mut tx = app.store.begin().await?;
-    if messages::stray(&mut tx, id).await?.is_none() {
-        bail!("Message {id} was filed on a case meanwhile");
-    }
+    // Filed on a case, or opened, by someone else while it was read.
+    still_stray(&mut tx, id).await?;
     let arrival = Arrival {
         message: &message,
         decision: &decision,

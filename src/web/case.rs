@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use minijinja::context;
 use serde_json::json;
 
@@ -156,16 +156,12 @@ pub(super) async fn show(
     let summary = row(ctx, &case, today);
     let forms = super::act::forms(ctx, who, &case);
 
-    let html = ctx
-        .views
-        .render(
-            "case.html.j2",
-            context! {
-                council => ctx.app.config.council.name.clone(),
-                user => context! { name => who.display(), role => who.role.label() },
-                csrf => who.csrf,
-                title => case.reference.clone(),
-                section => "cases",
+    ctx.page(
+        who,
+        "case.html.j2",
+        "cases",
+        case.reference.clone(),
+        context! {
                 case => context! {
                     reference => case.reference, subject => case.subject, status => case.status.as_str(),
                     kind => case.kind.as_str().replace('_', " "), triage => case.triage_reason,
@@ -187,10 +183,8 @@ pub(super) async fn show(
                 clocks,
                 timeline,
                 events,
-            },
-        )
-        .map_err(|e| Refusal::Failed(ctx.clone(), e))?;
-    Ok(Html(html).into_response())
+        },
+    )
 }
 
 /// The newest messages in of a case shown in full on its page; older ones
@@ -261,22 +255,20 @@ pub(super) async fn message(
     .map_err(failed)?;
     let item = message_item(&ctx, &mut conn, &case.reference, &m).await?;
     drop(conn);
-    let html = ctx
-        .views
-        .render(
-            "message.html.j2",
-            context! {
-                council => ctx.app.config.council.name.clone(),
-                user => context! { name => who.display(), role => who.role.label() },
-                csrf => who.csrf,
-                section => "cases",
-                title => if m.subject.is_empty() { "(no subject)".to_string() } else { m.subject.clone() },
+    ctx.page(
+        &who,
+        "message.html.j2",
+        "cases",
+        if m.subject.is_empty() {
+            "(no subject)".to_string()
+        } else {
+            m.subject.clone()
+        },
+        context! {
                 reference => case.reference,
                 m => item,
-            },
-        )
-        .map_err(|e| Refusal::Failed(ctx.clone(), e))?;
-    Ok(Html(html).into_response())
+        },
+    )
 }
 
 fn size(bytes: i64) -> String {

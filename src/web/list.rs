@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use axum::extract::{Query, State};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::Response;
 use minijinja::context;
 use serde::Serialize;
 
@@ -248,16 +248,12 @@ pub(super) async fn page(
             .map(|(v, l)| context! { value => v, label => l })
             .collect::<Vec<_>>()
     };
-    let html = ctx
-        .views
-        .render(
-            "cases.html.j2",
-            context! {
-                council => ctx.app.config.council.name.clone(),
-                user => context! { name => who.display(), role => who.role.label() },
-                csrf => who.csrf,
-                title => view_label(query.view),
-                section => "cases",
+    ctx.page(
+        &who,
+        "cases.html.j2",
+        "cases",
+        view_label(query.view),
+        context! {
                 view => query.view.key(),
                 views,
                 rows,
@@ -271,10 +267,8 @@ pub(super) async fn page(
                 services => options(Category::ALL.iter().map(|c| (c.as_str(), c.label().to_string())).collect()),
                 topics => options(SendTopic::ALL.iter().map(|t| (t.as_str(), topic_label(*t))).collect()),
                 mps,
-            },
-        )
-        .map_err(|e| Refusal::Failed(ctx.clone(), e))?;
-    Ok(Html(html).into_response())
+        },
+    )
 }
 
 fn view_label(v: View) -> &'static str {
@@ -313,20 +307,14 @@ pub(super) async fn audit(
         Some(p) => format!("Access audit: {p}"),
         None => "Access audit".to_string(),
     };
-    let html = ctx
-        .views
-        .render(
-            "audit.html.j2",
-            context! {
-                council => ctx.app.config.council.name.clone(),
-                user => context! { name => who.display(), role => who.role.label(), admin => true },
-                csrf => who.csrf,
-                section => "audit",
-                title,
+    ctx.page(
+        &who,
+        "audit.html.j2",
+        "audit",
+        title,
+        context! {
                 who => person,
                 lines,
-            },
-        )
-        .map_err(|e| Refusal::Failed(ctx.clone(), e))?;
-    Ok(Html(html).into_response())
+        },
+    )
 }

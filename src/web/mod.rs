@@ -103,6 +103,36 @@ pub async fn serve(
     })])
 }
 
+impl Ctx {
+    /// Page `template` for a signed-in person: the council's name, who they
+    /// are, their session's CSRF token for the forms, the part of the
+    /// workspace it belongs to (`section`) and its title, then `extra`.
+    pub(crate) fn page(
+        &self,
+        who: &session::Signed,
+        template: &str,
+        section: &str,
+        title: impl serde::Serialize,
+        extra: minijinja::Value,
+    ) -> Result<Response, Refusal> {
+        let html = self
+            .views
+            .render(
+                template,
+                minijinja::context! {
+                    council => self.app.config.council.name.clone(),
+                    user => minijinja::context! { name => who.display(), role => who.role.label() },
+                    csrf => who.csrf.clone(),
+                    section,
+                    title,
+                    ..extra
+                },
+            )
+            .map_err(|e| Refusal::Failed(self.clone(), e))?;
+        Ok(axum::response::Html(html).into_response())
+    }
+}
+
 fn router(ctx: Ctx) -> Router {
     Router::new()
         .route("/", get(|| async { Redirect::to("/cases") }))

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 
 use axum::extract::{Path, Query, State};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::context;
 
 use super::case::{unprocessable, visible_case};
@@ -75,16 +75,12 @@ fn reply_context(ctx: &Ctx, who: &Signed, case: &CaseRow) -> anyhow::Result<Repl
 }
 
 fn render(ctx: &Ctx, who: &Signed, case: &CaseRow, c: Compose<'_>) -> Result<Response, Refusal> {
-    let html = ctx
-        .views
-        .render(
-            "reply.html.j2",
-            context! {
-                council => ctx.app.config.council.name.clone(),
-                user => context! { name => who.display(), role => who.role.label() },
-                csrf => who.csrf,
-                section => "cases",
-                title => format!("Reply on {}", case.reference),
+    ctx.page(
+        who,
+        "reply.html.j2",
+        "cases",
+        format!("Reply on {}", case.reference),
+        context! {
                 reference => case.reference,
                 to => case.correspondent,
                 subject => respond::subject(&case.subject, &case.reference),
@@ -94,10 +90,8 @@ fn render(ctx: &Ctx, who: &Signed, case: &CaseRow, c: Compose<'_>) -> Result<Res
                 holding => c.holding,
                 preview => c.preview,
                 errors => c.errors,
-            },
-        )
-        .map_err(|e| Refusal::Failed(ctx.clone(), e))?;
-    Ok(Html(html).into_response())
+        },
+    )
 }
 
 pub(super) async fn post(

@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 
 use axum::extract::{Form, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde_json::json;
 
@@ -271,8 +271,8 @@ pub(super) async fn sign_out(State(ctx): State<Ctx>, posted: Posted) -> Result<R
     )
     .await
     .map_err(failed)?;
+    // Redirect::to answers 303 See Other.
     let mut response = Redirect::to("/sign-in").into_response();
-    *response.status_mut() = StatusCode::SEE_OTHER;
     response.headers_mut().append(
         header::SET_COOKIE,
         set_cookie(ctx.web.secure, cookie_name(ctx.web.secure), None),

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 
 use axum::extract::{Path, Query, State};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::context;
 use serde_json::json;
 
@@ -25,30 +25,6 @@ fn allowed(ctx: &Ctx, who: &Signed) -> Result<(), Refusal> {
     }
 }
 
-fn page_of(
-    ctx: &Ctx,
-    who: &Signed,
-    name: &str,
-    title: String,
-    extra: minijinja::Value,
-) -> Result<Response, Refusal> {
-    let html = ctx
-        .views
-        .render(
-            name,
-            context! {
-                council => ctx.app.config.council.name.clone(),
-                user => context! { name => who.display(), role => who.role.label() },
-                csrf => who.csrf,
-                section => "strays",
-                title,
-                ..extra
-            },
-        )
-        .map_err(|e| Refusal::Failed(ctx.clone(), e))?;
-    Ok(Html(html).into_response())
-}
-
 pub(super) async fn list(
     State(ctx): State<Ctx>,
     who: Signed,
@@ -65,11 +41,11 @@ pub(super) async fn list(
     let next = (rows.len() as i64 == PAGE)
         .then(|| rows.last().map(|r| r.id))
         .flatten();
-    page_of(
-        &ctx,
+    ctx.page(
         &who,
         "strays.html.j2",
-        "Messages without a case".into(),
+        "strays",
+        "Messages without a case",
         context! { rows, count, next },
     )
 }
@@ -121,10 +97,10 @@ async fn show_with(
     } else {
         stray.subject.clone()
     };
-    page_of(
-        ctx,
+    ctx.page(
         who,
         "stray.html.j2",
+        "strays",
         title,
         context! { m => stray, body, files, errors },
     )
