@@ -56,6 +56,8 @@ pub struct Prepared {
     pub extractor: Extractor,
     pub classifier: Classifier,
     pub templates: Templates,
+    /// The workspace's pages and reply templates.
+    pub pages: crate::web::Pages,
     pub calendar: Calendar,
     pub from: Mailbox,
 }
@@ -81,15 +83,9 @@ impl Prepared {
         let settings = settings(&config)
             .map_err(|e| problems.push(Problem::new(&config_file, 0, e)))
             .ok();
-        if config.web.is_some() {
-            if let Err(p) = crate::web::Views::load(&config) {
-                problems.extend(p.0);
-            }
-            let replies = config.templates_dir.as_ref().map(|d| d.join("replies"));
-            if let Err(p) = crate::compose::replies::Replies::load(replies.as_deref()) {
-                problems.extend(p.0);
-            }
-        }
+        let pages = crate::web::Pages::load(&config)
+            .map_err(|e| problems.extend(e.0))
+            .ok();
         let from = format!(
             "{} <{}>",
             crate::compose::clean_header_text(&config.council.display_name),
@@ -104,10 +100,15 @@ impl Prepared {
             ))
         })
         .ok();
-        match (rules, directory, templates, settings, from) {
-            (Some(rules), Some(directory), Some(templates), Some(settings), Some(from))
-                if problems.is_empty() =>
-            {
+        match (rules, directory, templates, settings, from, pages) {
+            (
+                Some(rules),
+                Some(directory),
+                Some(templates),
+                Some(settings),
+                Some(from),
+                Some(pages),
+            ) if problems.is_empty() => {
                 let calendar = council_calendar(&config);
                 let defaults = Extractor::default();
                 let extractor = Extractor {
@@ -127,6 +128,7 @@ impl Prepared {
                     extractor,
                     classifier: Classifier::new(rules, directory, settings),
                     templates,
+                    pages,
                     calendar,
                     from,
                     config,
@@ -249,6 +251,7 @@ pub struct App {
     pub extractor: Extractor,
     classifier: RwLock<Arc<Classifier>>,
     templates: RwLock<Arc<Templates>>,
+    pages: RwLock<Arc<crate::web::Pages>>,
     /// The working-day calendar in force, and the version of the stored
     /// bank-holiday feeds it was built from (0: the built-in feed only).
     calendar: RwLock<(i64, Arc<Calendar>)>,
@@ -277,6 +280,7 @@ impl App {
             extractor: prepared.extractor,
             classifier: RwLock::new(Arc::new(prepared.classifier)),
             templates: RwLock::new(Arc::new(prepared.templates)),
+            pages: RwLock::new(Arc::new(prepared.pages)),
             calendar: RwLock::new((0, Arc::new(prepared.calendar))),
             from: prepared.from,
             store,
@@ -346,8 +350,15 @@ impl App {
             .clone()
     }
 
-    /// Reloads rules, the MP directory and the templates; on any error
-    /// every old one stays.
+    /// The workspace's pages and reply templates in force now.
+    pub fn pages(&self) -> Arc<crate::web::Pages> {
+        // A poisoned lock still holds complete templates.
+        self.pages.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Reloads rules, the MP directory, the mail templates and the
+    /// workspace's pages and reply templates; on any error every old one
+    /// stays.
     pub fn reload(&self) -> Result<(), Problems> {
         let mut problems = Vec::new();
         let rules = load_rules(&self.config)
@@ -365,14 +376,18 @@ impl App {
         let settings = settings(&self.config)
             .map_err(|e| problems.push(Problem::new("config", 0, e)))
             .ok();
-        let (Some(rules), Some(directory), Some(templates), Some(settings)) =
-            (rules, directory, templates, settings)
+        let pages = crate::web::Pages::load(&self.config)
+            .map_err(|e| problems.extend(e.0))
+            .ok();
+        let (Some(rules), Some(directory), Some(templates), Some(settings), Some(pages)) =
+            (rules, directory, templates, settings, pages)
         else {
             return Err(Problems(problems));
         };
         let classifier = Arc::new(Classifier::new(rules, directory, settings));
         *self.classifier.write().unwrap_or_else(|e| e.into_inner()) = classifier;
         *self.templates.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(templates);
+        *self.pages.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(pages);
         Ok(())
     }
 }

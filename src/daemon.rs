@@ -489,7 +489,7 @@ pub fn handle_signals(app: Arc<App>, stop: CancellationToken) -> Result<()> {
                     Ok(()) => info!("Rules, MP directory and templates reloaded."),
                     Err(problems) => {
                         for p in problems.0 {
-                            error!(problem = %p, "Reload refused; the rules in force stay.");
+                            error!(problem = %p, "Reload refused; the rules, directory and templates in force stay.");
                         }
                     }
                 },

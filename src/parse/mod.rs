@@ -228,6 +228,23 @@ pub fn parse_email(raw: &[u8]) -> Message {
     parse_email_within(raw, Limits::default())
 }
 
+/// The HTML the sender wrote for the message's own body (not an
+/// attachment's, not a forwarded message's), as it arrived: `None` when
+/// the body has no HTML part or the bytes are not a message. For showing
+/// it sanitised, never raw.
+pub fn html_body(raw: &[u8]) -> Option<String> {
+    let normalised = normalise_for_parsing(raw, &mut Vec::new());
+    let parsed = MessageParser::default().parse(normalised.as_ref())?;
+    let html: Vec<&str> = parsed
+        .html_bodies()
+        .filter_map(|p| match &p.body {
+            mail_parser::PartType::Html(h) => Some(h.as_ref()),
+            _ => None,
+        })
+        .collect();
+    (!html.is_empty()).then(|| html.join("\n"))
+}
+
 /// Parses an email within `limits`. Never fails.
 pub fn parse_email_within(raw: &[u8], limits: Limits) -> Message {
     let mut message = Message::empty(Origin::Email);

@@ -140,7 +140,7 @@ pub(super) async fn show(
         .await
         .map_err(failed)?
         .into_iter()
-        .map(|e| context! { at => e.at, actor => e.actor, kind => e.kind.replace('_', " "), detail => e.detail })
+        .map(|e| context! { at => e.at, actor => e.actor, kind => e.kind.replace('_', " "), detail => super::views::event_detail(&e.detail) })
         .collect();
     let hold = crate::store::retention::hold_of(&mut conn, case.id)
         .await
@@ -221,6 +221,7 @@ async fn message_item(
     Ok(context! {
         direction => "in", at => m.received_at, from => m.from_address, subject => m.subject,
         kind => m.kind, unread => m.parse_status != "ok", body, files,
+        page => format!("/cases/{reference}/messages/{}", m.id),
     })
 }
 
@@ -254,7 +255,14 @@ pub(super) async fn message(
     .await
     .map_err(failed)?;
     let item = message_item(&ctx, &mut conn, &case.reference, &m).await?;
+    let raw = messages::raw(&mut conn, m.id).await.map_err(failed)?;
     drop(conn);
+    let (formatted, too_large) =
+        match crate::parse::html_body(&raw).map(|h| super::html::formatted(&h)) {
+            Some(super::html::Formatted::Shown(h)) => (Some(h), false),
+            Some(super::html::Formatted::TooLarge) => (None, true),
+            None => (None, false),
+        };
     ctx.page(
         &who,
         "message.html.j2",
@@ -267,6 +275,8 @@ pub(super) async fn message(
         context! {
                 reference => case.reference,
                 m => item,
+                formatted,
+                too_large,
         },
     )
 }

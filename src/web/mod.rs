@@ -8,7 +8,7 @@
 //! - `signin.rs` signing in and out; `oidc.rs` the council's identity
 //!   provider (OpenID Connect, authorisation code with PKCE);
 //! - `list.rs` the case list; `case.rs` a case, its messages and
-//!   downloads; `act.rs` what a person does to a case (each action the
+//!   downloads; `html.rs` a message's HTML sanitised for its page (ammonia); `act.rs` what a person does to a case (each action the
 //!   casework function the command line calls); `reply.rs` writing a
 //!   reply from a council template; `strays.rs` messages stored without a
 //!   case, filed or opened as one; `views.rs` the templates (`templates/web/`, a council's
@@ -34,6 +34,7 @@ use crate::config::Web;
 mod act;
 mod assets;
 mod case;
+mod html;
 mod list;
 mod oidc;
 mod reply;
@@ -43,16 +44,13 @@ mod signin;
 mod strays;
 mod views;
 
-pub use views::Views;
+pub use views::{Pages, Views};
 
 /// What every handler is given.
 #[derive(Clone)]
 pub(crate) struct Ctx {
     pub app: Arc<App>,
     pub web: Arc<Web>,
-    pub views: Arc<Views>,
-    /// The council's reply templates.
-    pub replies: Arc<crate::compose::replies::Replies>,
     /// The council's identity provider, when `[web.oidc]` names one.
     pub oidc: Option<Arc<oidc::Provider>>,
 }
@@ -67,7 +65,6 @@ pub async fn serve(
     let Some(web) = app.config.web.clone() else {
         return Ok(Vec::new());
     };
-    let views = Views::load(&app.config).map_err(|p| anyhow::anyhow!("{p}"))?;
     let listener = tokio::net::TcpListener::bind(web.listen)
         .await
         .with_context(|| format!("Cannot listen on {} (web.listen)", web.listen))?;
@@ -76,19 +73,9 @@ pub async fn serve(
         Some(o) => Some(oidc::Provider::new(o, &web.public_url)?),
         None => None,
     };
-    let replies = crate::compose::replies::Replies::load(
-        app.config
-            .templates_dir
-            .as_ref()
-            .map(|d| d.join("replies"))
-            .as_deref(),
-    )
-    .map_err(|p| anyhow::anyhow!("{p}"))?;
     let ctx = Ctx {
-        replies: Arc::new(replies),
         app,
         web: Arc::new(web),
-        views: Arc::new(views),
         oidc,
     };
     let router = router(ctx);
@@ -116,6 +103,8 @@ impl Ctx {
         extra: minijinja::Value,
     ) -> Result<Response, Refusal> {
         let html = self
+            .app
+            .pages()
             .views
             .render(
                 template,
@@ -213,7 +202,7 @@ impl IntoResponse for Refusal {
                 )
             }
         };
-        let page = ctx.views.render(
+        let page = ctx.app.pages().views.render(
             "error.html.j2",
             minijinja::context! { title, text, council => ctx.app.config.council.name.clone() },
         );

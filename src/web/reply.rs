@@ -24,13 +24,18 @@ pub(super) async fn page(
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Response, Refusal> {
     let case = visible_case(&ctx, &who, &reference).await?;
-    let chosen = q.get("template").and_then(|t| ctx.replies.get(t)).cloned();
+    let pages = ctx.app.pages();
+    let chosen = q
+        .get("template")
+        .and_then(|t| pages.replies.get(t))
+        .cloned();
     let text = match &chosen {
         Some(t) => {
             let rc =
                 reply_context(&ctx, &who, &case).map_err(|e| Refusal::Failed(ctx.clone(), e))?;
             Some(
-                ctx.replies
+                pages
+                    .replies
                     .render(&t.name, &rc)
                     .map_err(|e| Refusal::Failed(ctx.clone(), e))?,
             )
@@ -84,7 +89,7 @@ fn render(ctx: &Ctx, who: &Signed, case: &CaseRow, c: Compose<'_>) -> Result<Res
                 reference => case.reference,
                 to => case.correspondent,
                 subject => respond::subject(&case.subject, &case.reference),
-                templates => ctx.replies.list(),
+                templates => ctx.app.pages().replies.list(),
                 template => c.template,
                 text => c.text,
                 holding => c.holding,

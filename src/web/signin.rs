@@ -51,6 +51,8 @@ pub(super) async fn page(
         })
         .collect();
     let html = ctx
+        .app
+        .pages()
         .views
         .render(
             "sign-in.html.j2",

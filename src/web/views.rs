@@ -10,6 +10,7 @@ use anyhow::{Result, anyhow};
 use minijinja::{AutoEscape, Environment};
 use serde::Serialize;
 
+use crate::compose::replies::Replies;
 use crate::config::Config;
 use crate::problem::{Problem, Problems};
 
@@ -64,20 +65,51 @@ const EMBEDDED: &[(&str, &str)] = &[
     ),
 ];
 
+/// What the workspace renders: its pages and the council's reply
+/// templates, loaded together at start and again on SIGHUP (a reload that
+/// fails keeps both old ones).
+pub struct Pages {
+    pub views: Views,
+    pub replies: Replies,
+}
+
+impl Pages {
+    /// The council's own templates beside the built-in ones when `[web]` is
+    /// set; the built-in ones alone otherwise (no page is served then).
+    pub fn load(config: &Config) -> Result<Pages, Problems> {
+        let dir = config
+            .templates_dir
+            .as_deref()
+            .filter(|_| config.web.is_some());
+        let views = Views::load(dir.map(|d| d.join("web")).as_deref());
+        let replies = Replies::load(dir.map(|d| d.join("replies")).as_deref());
+        match (views, replies) {
+            (Ok(views), Ok(replies)) => Ok(Pages { views, replies }),
+            (views, replies) => Err(Problems(
+                views
+                    .err()
+                    .into_iter()
+                    .chain(replies.err())
+                    .flat_map(|p| p.0)
+                    .collect(),
+            )),
+        }
+    }
+}
+
 pub struct Views {
     env: Environment<'static>,
 }
 
 impl Views {
     /// The built-in templates, each replaced by the council's own where
-    /// `<paths.templates>/web/` has a file of its name.
-    pub fn load(config: &Config) -> Result<Views, Problems> {
-        let dir = config.templates_dir.as_ref().map(|d| d.join("web"));
+    /// `dir` (`<paths.templates>/web/`) has a file of its name.
+    pub fn load(dir: Option<&Path>) -> Result<Views, Problems> {
         let mut env = Environment::new();
         env.set_auto_escape_callback(|_| AutoEscape::Html);
         let mut problems = Vec::new();
         for (name, text) in EMBEDDED {
-            let own = dir.as_deref().map(|d| d.join(name)).filter(|p| p.exists());
+            let own = dir.map(|d| d.join(name)).filter(|p| p.exists());
             let (origin, text) = match &own {
                 Some(path) => match std::fs::read_to_string(path) {
                     Ok(t) => (path.display().to_string(), t),
@@ -96,7 +128,7 @@ impl Views {
                 problems.push(problem(&origin, &e));
             }
         }
-        if let Some(d) = &dir {
+        if let Some(d) = dir {
             unknown_files(d, &mut problems);
         }
         if problems.is_empty() {
@@ -160,4 +192,60 @@ pub(crate) fn query_escape(s: &str) -> String {
         }
     }
     out
+}
+
+/// An event's detail (its JSON) as a person reads it: `key: value` pairs,
+/// a note's text as itself (in the order of the keys: serde_json sorts
+/// them).
+pub(super) fn event_detail(detail: &str) -> String {
+    fn value(v: &serde_json::Value) -> Option<String> {
+        use serde_json::Value;
+        match v {
+            Value::Null => None,
+            Value::Bool(b) => Some(if *b { "yes" } else { "no" }.to_string()),
+            Value::String(s) if s.is_empty() => None,
+            Value::String(s) => Some(s.replace('_', " ")),
+            Value::Number(n) => Some(n.to_string()),
+            Value::Array(items) => {
+                let items: Vec<String> = items.iter().filter_map(value).collect();
+                (!items.is_empty()).then(|| items.join(", "))
+            }
+            Value::Object(fields) => {
+                let pairs: Vec<String> = fields
+                    .iter()
+                    .filter_map(|(k, v)| match (k.as_str(), v) {
+                        ("text", serde_json::Value::String(s)) => Some(s.clone()),
+                        _ => value(v).map(|v| format!("{}: {v}", k.replace('_', " "))),
+                    })
+                    .collect();
+                (!pairs.is_empty()).then(|| pairs.join("; "))
+            }
+        }
+    }
+    serde_json::from_str(detail)
+        .ok()
+        .and_then(|v| value(&v))
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn event_details_read_as_words() {
+        use super::event_detail;
+        assert_eq!(
+            event_detail(r#"{"text":"Rang the school_office."}"#),
+            "Rang the school_office."
+        );
+        assert_eq!(
+            event_detail(r#"{"from":null,"to":"a.shah@x","team":"SEND","by":"hand"}"#),
+            "by: hand; team: SEND; to: a.shah@x"
+        );
+        assert_eq!(
+            event_detail(r#"{"from":{"kind":"mp_enquiry","urgent":false},"to":{"urgent":true}}"#),
+            "from: kind: mp enquiry; urgent: no; to: urgent: yes"
+        );
+        assert_eq!(event_detail("{}"), "");
+        assert_eq!(event_detail("not json"), "");
+    }
 }

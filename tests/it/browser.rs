@@ -307,6 +307,11 @@ async fn the_readme_screenshots_come_from_the_demo() {
     b.goto(&format!("{base}/cases/MPE-2026-00002")).await;
     accessible(&b, "the demo's urgent case").await;
     b.screenshot(&out.join("workspace-case.png")).await;
+    // A message on its own page, with the sender's formatting cleaned.
+    press(&b, "a.postroom-message-link").await;
+    arrive(&b, "/cases/MPE-2026-00002/messages/").await;
+    assert!(b.source().await.contains("As the sender formatted it"));
+    accessible(&b, "a message on its own page").await;
     // The admin's pages: the audit, and a case with who opened it.
     b.goto(&format!("{base}/sign-in")).await;
     b.choose("email", "it.team@wexcombe.gov.uk").await;

@@ -216,7 +216,7 @@ pub(crate) fn unescape(s: &str) -> String {
 }
 
 /// reqwest with rustls' ring provider (postroom's own), for plain HTTP.
-fn client(builder: reqwest::ClientBuilder) -> reqwest::Client {
+pub(crate) fn client(builder: reqwest::ClientBuilder) -> reqwest::Client {
     let _ = rustls::crypto::ring::default_provider().install_default();
     builder.build().unwrap()
 }

@@ -15,7 +15,11 @@ use crate::web::{Browser, Page, config};
 struct Signed {
     t: TestApp,
     provider: OidcProvider,
+    /// Where the test reaches the workspace (its listener on loopback).
     base: String,
+    /// Where people open it: `base`, or the https address of the council's
+    /// TLS proxy in front of it.
+    public: String,
     stop: CancellationToken,
     _dir: tempfile::TempDir,
 }
@@ -27,9 +31,17 @@ impl Drop for Signed {
 }
 
 async fn start(backend: Backend) -> Signed {
+    start_at(backend, None).await
+}
+
+/// The workspace with the provider, opened at `public` (an https address
+/// behind the council's proxy) when given.
+async fn start_at(backend: Backend, public: Option<&str>) -> Signed {
     let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let public = public.unwrap_or(&base).to_string();
     let provider = OidcProvider::start(
-        &format!("http://127.0.0.1:{port}/sign-in/callback"),
+        &format!("{public}/sign-in/callback"),
         &json!({
             "alex": { "email": "a.shah@wexcombe.gov.uk", "name": "Alex Shah" },
             "morgan": { "email": "morgan.lee@wexcombe.gov.uk", "name": "Morgan Lee", "groups": ["send-managers"] },
@@ -39,9 +51,13 @@ async fn start(backend: Backend) -> Signed {
     let dir = tempfile::tempdir().unwrap();
     let secret = dir.path().join("oidc-secret");
     std::fs::write(&secret, format!("{SECRET}\n")).unwrap();
+    let mut web = config(port);
+    if public != base {
+        web.push_str(&format!("public_url = \"{public}\"\n"));
+    }
     let extra = format!(
         "{}\n[web.oidc]\nissuer = \"{}\"\nclient_id = \"{CLIENT_ID}\"\nclient_secret_file = \"{}\"\nmanager_groups = [\"send-managers\"]\n",
-        config(port),
+        web,
         provider.issuer(),
         secret.display()
     );
@@ -55,7 +71,8 @@ async fn start(backend: Backend) -> Signed {
     Signed {
         t,
         provider,
-        base: format!("http://127.0.0.1:{port}"),
+        base,
+        public,
         stop,
         _dir: dir,
     }
@@ -156,7 +173,8 @@ async fn sign_in(s: &Signed, b: &mut Browser, login: &str) -> (Page, Vec<String>
     let mut page = posted;
     // Back and forth between the provider and postroom, to the end.
     while page.status.is_redirection() {
-        let to = page.location().to_string();
+        // The proxy passes the public address on to the listener.
+        let to = page.location().replacen(&s.public, &s.base, 1);
         let to = if to.starts_with('/') {
             let here = went.last().cloned().unwrap_or_else(|| origin.clone());
             let host = if here.starts_with(&s.base) {
@@ -293,4 +311,46 @@ async fn with_an_identity_provider_there_is_no_local_sign_in() {
         )
         .await;
     assert_eq!(refused.status, StatusCode::NOT_FOUND);
+}
+
+/// Behind the council's TLS proxy (an https `public_url`): HSTS on every
+/// response, and cookies the browser keeps only over TLS, for this host
+/// (`__Host-`, `Secure`), through the whole sign-in.
+#[tokio::test]
+async fn behind_tls_cookies_are_secure_and_hsts_is_sent() {
+    let s = start_at(Backend::Sqlite, Some("https://postroom.wexcombe.gov.uk")).await;
+    let mut b = Browser::new(&s.base);
+    let page = b.get("/sign-in").await;
+    let hsts = |p: &Page| {
+        p.headers
+            .get("strict-transport-security")
+            .map(|v| v.to_str().unwrap().to_string())
+    };
+    assert_eq!(
+        hsts(&page).as_deref(),
+        Some("max-age=31536000; includeSubDomains")
+    );
+    let login = page.headers.get("set-cookie").unwrap().to_str().unwrap();
+    assert!(
+        login.starts_with("__Host-postroom-signin=")
+            && login.contains("; Path=/; HttpOnly; SameSite=Lax; Secure"),
+        "{login}"
+    );
+    let (page, went) = sign_in(&s, &mut b, "alex").await;
+    assert_eq!(page.status, StatusCode::OK, "{went:?} {}", page.body);
+    assert!(page.body.contains("Alex Shah (caseworker)"));
+    assert!(hsts(&page).is_some());
+    let session: Vec<&(String, String)> = b
+        .cookies
+        .iter()
+        .filter(|(k, _)| k.starts_with("__Host-postroom") && k != "__Host-postroom-signin")
+        .collect();
+    assert_eq!(session.len(), 1, "{:?}", b.cookies);
+    assert!(!b.cookies.iter().any(|(k, _)| k == "postroom"));
+    // The provider was told to send the person back to the public address.
+    assert!(
+        went.iter()
+            .any(|u| u.starts_with(&format!("{}/sign-in/callback?", s.base))),
+        "{went:?}"
+    );
 }
