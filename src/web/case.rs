@@ -136,9 +136,9 @@ pub(super) async fn show(
     }
     timeline.sort_by(|a, b| a.0.cmp(&b.0));
     let timeline: Vec<_> = timeline.into_iter().map(|(_, v)| v).collect();
-    let events: Vec<_> = cases::events(&mut conn, case.id)
-        .await
-        .map_err(failed)?
+    let events = cases::events(&mut conn, case.id).await.map_err(failed)?;
+    let spells = pause_spells(&events);
+    let events: Vec<_> = events
         .into_iter()
         .map(|e| context! { at => e.at, actor => e.actor, kind => e.kind.replace('_', " "), detail => super::views::event_detail(&e.detail) })
         .collect();
@@ -181,10 +181,44 @@ pub(super) async fn show(
                 done => shown.done,
                 errors => shown.errors,
                 clocks,
+                spells,
                 timeline,
                 events,
         },
     )
+}
+
+/// Each time the case was paused: from when, to when (none while it still
+/// is), why, and the working days its clocks moved by.
+fn pause_spells(events: &[cases::Event]) -> Vec<minijinja::Value> {
+    let day = |at: &str| {
+        chrono::NaiveDate::parse_from_str(at.get(..10).unwrap_or(at), "%Y-%m-%d")
+            .map(long_date)
+            .unwrap_or_else(|_| at.to_string())
+    };
+    let detail = |e: &cases::Event| serde_json::from_str::<serde_json::Value>(&e.detail).ok();
+    let mut spells: Vec<(String, Option<String>, String, Option<i64>)> = Vec::new();
+    for e in events {
+        match e.kind.as_str() {
+            "paused" => {
+                let reason = detail(e)
+                    .and_then(|d| d["reason"].as_str().map(String::from))
+                    .unwrap_or_default();
+                spells.push((day(&e.at), None, reason, None));
+            }
+            "resumed" => {
+                if let Some(last) = spells.last_mut().filter(|s| s.1.is_none()) {
+                    last.1 = Some(day(&e.at));
+                    last.3 = detail(e).and_then(|d| d["working_days"].as_i64());
+                }
+            }
+            _ => {}
+        }
+    }
+    spells
+        .into_iter()
+        .map(|(from, to, reason, days)| context! { from, to, reason, days })
+        .collect()
 }
 
 /// The newest messages in of a case shown in full on its page; older ones

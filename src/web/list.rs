@@ -239,7 +239,7 @@ pub(super) async fn page(
     let views: Vec<_> = counts
         .iter()
         .map(|(v, n)| {
-            context! { key => v.key(), label => view_label(*v), count => n, href => link(*v, None), current => *v == query.view }
+            context! { key => v.key(), label => view_label(*v, &who), count => n, href => link(*v, None), current => *v == query.view }
         })
         .collect();
     let rows: Vec<Row> = rows.iter().map(|c| row(&ctx, c, days.today)).collect();
@@ -252,7 +252,7 @@ pub(super) async fn page(
         &who,
         "cases.html.j2",
         "cases",
-        view_label(query.view),
+        view_label(query.view, &who),
         context! {
                 view => query.view.key(),
                 views,
@@ -271,9 +271,12 @@ pub(super) async fn page(
     )
 }
 
-fn view_label(v: View) -> &'static str {
+/// A view's name; a caseworker's or team lead's open cases are their
+/// team's.
+fn view_label(v: View, who: &Signed) -> &'static str {
     match v {
         View::Mine => "My cases",
+        View::Open if !who.role.sees_all() => "My team's cases",
         View::Open => "Open cases",
         View::Unassigned => "Unassigned",
         View::Review => "Needs a person",

@@ -317,6 +317,9 @@ async fn a_caseworker_cannot_reach_another_teams_case() {
         let list = b.get("/cases?view=all").await;
         assert!(list.body.contains(&corporate), "{}", list.body);
         assert!(!list.body.contains(&send), "{}", list.body);
+        // A caseworker's open cases are their team's, and say so.
+        assert!(list.body.contains("My team&#x27;s cases"), "{}", list.body);
+        assert!(!list.body.contains("Open cases"));
         for path in [
             format!("/cases/{send}"),
             format!("/cases/{}", send.to_lowercase()),
@@ -751,6 +754,20 @@ async fn each_action_is_the_casework_function_with_who_did_it() {
                 "reopened"
             ],
             "{events:?}"
+        );
+        // The page shows the spell paused and why, and the note's text.
+        let page = b.get(&format!("/cases/{reference}")).await;
+        let today = postroom::clock::Clock::now(&*w.t.clock).format("%-d %b %Y");
+        assert!(
+            page.body.contains(&format!(
+                "<li>{today} to {today} (0 working days): Waiting for the constituent&#x27;s consent</li>"
+            )),
+            "{}",
+            page.body
+        );
+        assert!(
+            page.body
+                .contains("Rang the school; transport team to call back.")
         );
 
         // A caseworker takes a case but gives none away, holds none, and
