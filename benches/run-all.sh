@@ -5,7 +5,8 @@
 # against a local Dovecot and SMTP server, the outbox with a million rows,
 # peak memory with a large attachment, classification speed, the
 # real-world robustness corpus, the deadline scan and digests on SQLite
-# and PostgreSQL with a million cases, and the workspace's pages there. Not part of the tests (it takes
+# and PostgreSQL with a million cases, the workspace's pages and a year's
+# figures (postroom report, the managers' dashboard) there. Not part of the tests (it takes
 # minutes and prints figures; nothing here passes or fails on speed).
 #
 # Needs what tests/run-all.sh installs, PostgreSQL on 127.0.0.1:5432, and
@@ -18,7 +19,7 @@ cd "$(dirname "$0")/.."
 
 benches=("$@")
 if [ "${#benches[@]}" -eq 0 ]; then
-    benches=(ingest imap outbox memory classify robustness deadlines workspace)
+    benches=(ingest imap outbox memory classify robustness deadlines workspace dashboard)
 fi
 logs=$(mktemp -d)
 for b in "${benches[@]}"; do
@@ -71,6 +72,10 @@ for db in SQLite PostgreSQL; do
     row workspace "$db: a filtered page" "Workspace, 1M cases: $db list, filtered"
     row workspace "$db: a text search" "Workspace, 1M cases: $db text search"
     row workspace "$db: a case with 200" "Workspace, 1M cases: $db case page, 200 messages"
+done
+for db in SQLite PostgreSQL; do
+    row dashboard "$db figures by Month" "Figures of a year, 1M cases: $db, by month"
+    row dashboard "$db figures by Week" "Figures of a year, 1M cases: $db, by week"
 done
 echo
 echo "Full output of each bench: $logs"

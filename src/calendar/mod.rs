@@ -249,6 +249,50 @@ impl Calendar {
             && local.time() < window.1
     }
 
+    /// The instant local day `d` begins (its first minute, where a clock
+    /// change skips midnight).
+    pub fn start_of_day(&self, d: NaiveDate) -> DateTime<Utc> {
+        use chrono::TimeZone;
+        let mut t = d.and_time(NaiveTime::MIN);
+        loop {
+            if let Some(at) = self.tz.from_local_datetime(&t).earliest() {
+                return at.with_timezone(&Utc);
+            }
+            t += Duration::minutes(1);
+        }
+    }
+
+    /// The time zone's offset from UTC in seconds from `from` on, and each
+    /// instant in `[from, to)` it changes at with the offset after it, in
+    /// seconds since 1970 (the store's figures work out local days with
+    /// them).
+    pub fn offsets_between(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Vec<(i64, i64)> {
+        use chrono::Offset;
+        let offset = |at: DateTime<Utc>| {
+            i64::from(at.with_timezone(&self.tz).offset().fix().local_minus_utc())
+        };
+        let mut out = vec![(from.timestamp(), offset(from))];
+        let mut at = from;
+        while at < to {
+            let next = at + Duration::hours(6);
+            if offset(next) != offset(at) {
+                // The second it changes at.
+                let (mut lo, mut hi) = (at, next);
+                while hi - lo > Duration::seconds(1) {
+                    let mid = lo + Duration::seconds((hi - lo).num_seconds() / 2);
+                    if offset(mid) == offset(lo) {
+                        lo = mid;
+                    } else {
+                        hi = mid;
+                    }
+                }
+                out.push((hi.timestamp(), offset(hi)));
+            }
+            at = next;
+        }
+        out
+    }
+
     /// The local date of an instant, in the council's time zone.
     pub fn local_date(&self, at: DateTime<Utc>) -> NaiveDate {
         at.with_timezone(&self.tz).date_naive()

@@ -317,16 +317,32 @@ pub fn render_report(r: &crate::report::Report, format: Format) -> Result<String
                 opt(t.chasers_per_case)
             )?;
             match &r.trend {
-                Some(tr) => writeln!(
-                    out,
-                    "  trend                {:+}% a year ({:+} referrals a {} by least squares)",
-                    tr.change_per_year_percent,
-                    tr.slope_per_period,
-                    match r.by {
-                        crate::report::By::Month => "month",
-                        crate::report::By::Week => "week",
-                    }
-                )?,
+                Some(tr) => {
+                    writeln!(
+                        out,
+                        "  trend                {:+}% a year ({:+} referrals a {} by least squares)",
+                        tr.change_per_year_percent,
+                        tr.slope_per_period,
+                        match r.by {
+                            crate::report::By::Month => "month",
+                            crate::report::By::Week => "week",
+                        }
+                    )?;
+                    writeln!(
+                        out,
+                        "                       {:+} a month (95% interval {:+} to {:+}): {}; {} over the range",
+                        tr.slope_per_month,
+                        tr.slope_per_month_low,
+                        tr.slope_per_month_high,
+                        if tr.significant {
+                            "a real change, not noise"
+                        } else {
+                            "could be noise"
+                        },
+                        tr.change_over_range_percent
+                            .map_or("-".to_string(), |c| format!("{c:+}%"))
+                    )?;
+                }
                 None => writeln!(out, "  trend                - (fewer than three periods)")?,
             }
             let mut table = Table::new();

@@ -176,11 +176,10 @@ pub(super) async fn report(
     }
     let prepared = prepare(config)?;
     let app = App::start(prepared, clock::system()).await?;
-    let (rows, chasers) = {
-        let mut conn = app.store.conn().await?;
-        crate::store::retention::report_rows(&mut conn).await?
-    };
-    let report = crate::report::build(&rows, &chasers, &app.calendar(), from, to, by)?;
+    let calendar = app.calendar();
+    let today = calendar.local_date(app.clock.now());
+    let report =
+        crate::report::of_store(&app.store, &calendar, (from, to), by, today, None).await?;
     print!("{}", crate::casework::show::render_report(&report, format)?);
     if let Some(path) = chart {
         std::fs::write(path, crate::report::chart(&report))

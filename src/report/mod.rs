@@ -8,14 +8,17 @@
 
 pub mod accuracy;
 mod chart;
+mod trend;
 
-use std::collections::{BTreeMap, HashMap};
+pub use trend::{Trend, t_975, trend};
 
-use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
+use std::collections::BTreeMap;
+
+use chrono::{Datelike, Duration, NaiveDate};
 use serde::Serialize;
 
 use crate::calendar::Calendar;
-use crate::store::cases::CaseRow;
+use crate::store::tallies::{Frame, Tallies};
 
 /// How periods are cut.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
@@ -51,16 +54,6 @@ pub struct Figures {
     pub chasers_per_case: Option<f64>,
 }
 
-/// A least-squares line through referrals per period.
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct Trend {
-    /// Referrals per period, fitted: at the first period and per period on.
-    pub intercept: f64,
-    pub slope_per_period: f64,
-    /// The slope over a year, as a percentage of the mean per period.
-    pub change_per_year_percent: f64,
-}
-
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
     pub from: NaiveDate,
@@ -77,151 +70,199 @@ pub struct Report {
     pub trend: Option<Trend>,
 }
 
-struct Case<'a> {
-    row: &'a CaseRow,
-    received: DateTime<Utc>,
-    received_on: NaiveDate,
-    acknowledged: Option<DateTime<Utc>>,
-    answered: Option<DateTime<Utc>>,
-    closed: Option<DateTime<Utc>>,
-    due: Option<NaiveDate>,
-}
-
-/// The report for cases received from `from` to `to` (inclusive, local
-/// dates). `chasers` counts chaser messages per case id. Automatic mail and
-/// junk never open cases, so every case is a referral.
-pub fn build(
-    rows: &[CaseRow],
-    chasers: &HashMap<i64, usize>,
-    calendar: &Calendar,
-    from: NaiveDate,
-    to: NaiveDate,
-    by: By,
-) -> anyhow::Result<Report> {
-    let mut cases = Vec::with_capacity(rows.len());
-    for row in rows {
-        let received = row.received_at;
-        cases.push(Case {
-            row,
-            received,
-            received_on: calendar.local_date(received),
-            acknowledged: row.acknowledged_at,
-            answered: row.answered_at,
-            closed: row.closed_at,
-            due: row.response_due,
-        });
-    }
-
+/// A report's periods: (label, first day, last day), clipped to the range.
+pub fn periods(from: NaiveDate, to: NaiveDate, by: By) -> Vec<(String, NaiveDate, NaiveDate)> {
     let mut periods = Vec::new();
     let mut start = period_start(from, by);
     while start <= to {
         let next = period_after(start, by);
-        let (lo, hi) = (start.max(from), (next - Duration::days(1)).min(to));
-        periods.push(figures(
-            &label(start, by),
-            &cases,
-            chasers,
-            calendar,
-            lo,
-            hi,
+        periods.push((
+            label(start, by),
+            start.max(from),
+            (next - Duration::days(1)).min(to),
         ));
         start = next;
     }
-    let total = figures("all", &cases, chasers, calendar, from, to);
+    periods
+}
 
-    let in_range: Vec<&Case> = cases
-        .iter()
-        .filter(|c| c.received_on >= from && c.received_on <= to)
-        .collect();
-    let count = |key: &dyn Fn(&CaseRow) -> Option<String>| {
-        let mut m = BTreeMap::new();
-        for c in &in_range {
-            if let Some(k) = key(c.row) {
-                *m.entry(k).or_insert(0) += 1;
-            }
+/// The frame the store counts a report's cases in: the range's instants,
+/// its local days with their working-day ordinals and periods (and days on
+/// to `today` and a year past it, where acknowledgements and answers
+/// fall), the time zone's changes, and each period's end.
+pub fn frame(
+    calendar: &Calendar,
+    from: NaiveDate,
+    to: NaiveDate,
+    by: By,
+    today: NaiveDate,
+    service: Option<crate::case::Category>,
+) -> Frame {
+    let periods = periods(from, to, by);
+    let midnight = |d: NaiveDate| crate::store::ts(calendar.start_of_day(d));
+    let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default();
+    let day = |d: NaiveDate| (d - epoch).num_days();
+    let horizon = to.max(today) + Duration::days(400);
+    let mut days_off = Vec::new();
+    let mut d = from;
+    while d <= horizon {
+        if !matches!(d.weekday(), chrono::Weekday::Sat | chrono::Weekday::Sun)
+            && !calendar.is_working_day(d)
+        {
+            days_off.push(day(d));
         }
-        m
-    };
+        d += Duration::days(1);
+    }
+    Frame {
+        received_from: midnight(from),
+        received_before: midnight(to + Duration::days(1)),
+        periods: periods
+            .iter()
+            .map(|(_, lo, hi)| (day(*lo), day(*hi)))
+            .collect(),
+        weekly: (by == By::Week).then(|| day(period_start(from, By::Week))),
+        years: (from.year()..=horizon.year())
+            .filter_map(|y| NaiveDate::from_ymd_opt(y, 1, 1).map(|d| (day(d), y)))
+            .collect(),
+        days_off,
+        offsets: calendar.offsets_between(
+            calendar.start_of_day(from) - Duration::days(1),
+            calendar.start_of_day(horizon) + Duration::days(2),
+        ),
+        first_end: midnight(periods.first().map_or(to, |p| p.2) + Duration::days(1)),
+        service: service.map(|c| c.as_str().to_string()),
+    }
+}
+
+/// The report from the store, for `postroom report` and the managers'
+/// dashboard alike: its cases counted in the database, then [`build`].
+pub async fn of_store(
+    store: &crate::store::Store,
+    calendar: &Calendar,
+    (from, to): (NaiveDate, NaiveDate),
+    by: By,
+    today: NaiveDate,
+    service: Option<crate::case::Category>,
+) -> anyhow::Result<Report> {
+    let frame = frame(calendar, from, to, by, today, service);
+    let tallies = crate::store::tallies::load(store, &frame).await?;
+    Ok(build(&tallies, from, to, by))
+}
+
+/// The report for cases received from `from` to `to` (inclusive, local
+/// dates), from the store's [`Tallies`] counted in [`frame`]'s frame.
+/// Automatic mail and junk never open cases, so every case is a referral.
+pub fn build(tallies: &Tallies, from: NaiveDate, to: NaiveDate, by: By) -> Report {
+    let cut = periods(from, to, by);
+    let periods: Vec<Figures> = cut
+        .iter()
+        .enumerate()
+        .map(|(k, (name, _, _))| figures(name, tallies, Some(k), cut.len()))
+        .collect();
+    let total = figures("all", tallies, None, cut.len());
     let mut per_year = BTreeMap::new();
-    for c in &in_range {
-        *per_year.entry(c.received_on.year()).or_insert(0) += 1;
+    let mut by_category = BTreeMap::new();
+    let mut by_send_topic = BTreeMap::new();
+    for f in &tallies.facts {
+        *per_year.entry(f.year).or_insert(0) += f.n;
+        if let Some(c) = &f.category {
+            *by_category.entry(c.clone()).or_insert(0) += f.n;
+        }
+        if let Some(t) = &f.send_topic {
+            *by_send_topic.entry(t.clone()).or_insert(0) += f.n;
+        }
+    }
+    let mut by_mp = BTreeMap::new();
+    let mut by_constituency = BTreeMap::new();
+    for f in &tallies.facts {
+        if let Some(mp) = &f.mp_name {
+            *by_mp.entry(mp.clone()).or_insert(0) += f.n;
+        }
+        if let Some(c) = &f.constituency {
+            *by_constituency.entry(c.clone()).or_insert(0) += f.n;
+        }
     }
     let received: Vec<f64> = periods.iter().map(|p| p.received as f64).collect();
     let per_year_periods = match by {
         By::Month => 12.0,
         By::Week => 365.25 / 7.0,
     };
-    Ok(Report {
+    Report {
         from,
         to,
         by,
         total,
+        trend: trend(&received, per_year_periods),
         periods,
         per_year,
-        by_mp: count(&|r| r.mp_name.clone()),
-        by_constituency: count(&|r| r.constituency.clone()),
-        by_category: count(&|r| r.category.map(|c| c.to_string())),
-        by_send_topic: count(&|r| r.send_topic.map(|t| t.to_string())),
-        trend: trend(&received, per_year_periods),
-    })
+        by_mp,
+        by_constituency,
+        by_category,
+        by_send_topic,
+    }
 }
 
-fn figures(
-    name: &str,
-    cases: &[Case<'_>],
-    chasers: &HashMap<i64, usize>,
-    calendar: &Calendar,
-    from: NaiveDate,
-    to: NaiveDate,
-) -> Figures {
+/// The figures of period `k` of `periods` (all of them: `None`).
+fn figures(name: &str, t: &Tallies, k: Option<usize>, periods: usize) -> Figures {
     let mut f = Figures {
         period: name.to_string(),
         ..Figures::default()
     };
     let mut ack_hours = Vec::new();
     let mut response_days = Vec::new();
-    for c in cases {
-        let answered_on = c.answered.map(|t| calendar.local_date(t));
-        let closed_on = c.closed.map(|t| calendar.local_date(t));
-        // Open at the end: received by then, neither answered nor closed by
-        // then.
-        if c.received_on <= to
-            && answered_on.is_none_or(|d| d > to)
-            && closed_on.is_none_or(|d| d > to)
-        {
-            f.open_at_end += 1;
-            if c.due.is_some_and(|d| d < to) {
-                f.overdue_at_end += 1;
-            }
+    for fact in t.facts.iter().filter(|f| k.is_none_or(|k| f.period == k)) {
+        f.received += fact.n;
+        f.chasers += fact.kept_chasers;
+        if fact.from_mp_office {
+            f.from_mp_offices += fact.n;
         }
-        if c.received_on < from || c.received_on > to {
-            continue;
+        if let Some(m) = fact.ack_minutes {
+            f.acknowledged += fact.n;
+            ack_hours.push((m as f64 / 60.0, fact.n));
         }
-        f.received += 1;
-        if c.row.from_mp_office {
-            f.from_mp_offices += 1;
-        }
-        f.chasers += chasers.get(&c.row.id).copied().unwrap_or(0);
-        if let Some(at) = c.acknowledged {
-            f.acknowledged += 1;
-            ack_hours.push(((at - c.received).num_seconds().max(0) as f64) / 3600.0);
-        }
-        if let Some(on) = answered_on {
-            f.answered += 1;
-            response_days.push(calendar.working_days_between(c.received_on, on).max(0) as f64);
-            if c.due.is_some_and(|d| on <= d) {
-                f.answered_in_time += 1;
+        if let Some(wd) = fact.answer_working_days {
+            f.answered += fact.n;
+            response_days.push((wd.max(0) as f64, fact.n));
+            if fact.answer_in_time == Some(true) {
+                f.answered_in_time += fact.n;
             }
         }
     }
-    f.acknowledge_hours_median = percentile(&mut ack_hours, 50.0);
-    f.acknowledge_hours_p90 = percentile(&mut ack_hours, 90.0);
-    f.response_working_days_median = percentile(&mut response_days, 50.0);
-    f.response_working_days_p90 = percentile(&mut response_days, 90.0);
+    // The whole range ends with its last period.
+    (f.open_at_end, f.overdue_at_end) = t.at_end(k.unwrap_or(periods.saturating_sub(1)));
+    f.chasers += t
+        .chasers
+        .iter()
+        .filter(|(p, _, _)| k.is_none_or(|k| *p == k))
+        .map(|(_, _, n)| n)
+        .sum::<usize>();
+    f.acknowledge_hours_median = weighted_percentile(&mut ack_hours, 50.0);
+    f.acknowledge_hours_p90 = weighted_percentile(&mut ack_hours, 90.0);
+    f.response_working_days_median = weighted_percentile(&mut response_days, 50.0);
+    f.response_working_days_p90 = weighted_percentile(&mut response_days, 90.0);
     f.answered_in_time_percent =
         (f.answered > 0).then(|| round1(100.0 * f.answered_in_time as f64 / f.answered as f64));
     f.chasers_per_case = (f.received > 0).then(|| round1(f.chasers as f64 / f.received as f64));
     f
+}
+
+/// The `p`th percentile by the nearest-rank method of values each counted
+/// `n` times, rounded to 0.1.
+pub fn weighted_percentile(values: &mut [(f64, usize)], p: f64) -> Option<f64> {
+    let total: usize = values.iter().map(|(_, n)| n).sum();
+    if total == 0 {
+        return None;
+    }
+    values.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let rank = ((p / 100.0) * total as f64).ceil().max(1.0) as usize;
+    let mut seen = 0;
+    for (v, n) in values.iter() {
+        seen += n;
+        if seen >= rank {
+            return Some(round1(*v));
+        }
+    }
+    values.last().map(|(v, _)| round1(*v))
 }
 
 /// The `p`th percentile by the nearest-rank method, rounded to 0.1.
@@ -232,29 +273,6 @@ pub fn percentile(values: &mut [f64], p: f64) -> Option<f64> {
     values.sort_by(f64::total_cmp);
     let rank = ((p / 100.0) * values.len() as f64).ceil().max(1.0) as usize;
     Some(round1(values[rank.min(values.len()) - 1]))
-}
-
-/// Least squares through `ys` at x = 0, 1, 2, ...; `None` under 3 points
-/// or with no referrals at all.
-pub fn trend(ys: &[f64], periods_per_year: f64) -> Option<Trend> {
-    let n = ys.len() as f64;
-    let mean_y = ys.iter().sum::<f64>() / n.max(1.0);
-    if ys.len() < 3 || mean_y <= 0.0 {
-        return None;
-    }
-    let mean_x = (n - 1.0) / 2.0;
-    let (mut sxy, mut sxx) = (0.0, 0.0);
-    for (i, y) in ys.iter().enumerate() {
-        let dx = i as f64 - mean_x;
-        sxy += dx * (y - mean_y);
-        sxx += dx * dx;
-    }
-    let slope = sxy / sxx;
-    Some(Trend {
-        intercept: round1(mean_y - slope * mean_x),
-        slope_per_period: (slope * 1000.0).round() / 1000.0,
-        change_per_year_percent: round1(100.0 * slope * periods_per_year / mean_y),
-    })
 }
 
 fn round1(v: f64) -> f64 {
@@ -332,124 +350,4 @@ pub fn chart(report: &Report) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_straight_line_is_fitted_exactly() {
-        let t = trend(&[10.0, 12.0, 14.0, 16.0], 12.0).unwrap();
-        assert_eq!(t.intercept, 10.0);
-        assert_eq!(t.slope_per_period, 2.0);
-        // 2 a month is 24 a year, against a mean of 13 a month.
-        assert_eq!(t.change_per_year_percent, round1(100.0 * 24.0 / 13.0));
-        let flat = trend(&[5.0, 5.0, 5.0], 12.0).unwrap();
-        assert_eq!(flat.change_per_year_percent, 0.0);
-        assert!(trend(&[1.0, 2.0], 12.0).is_none());
-        assert!(trend(&[0.0, 0.0, 0.0], 12.0).is_none());
-    }
-
-    #[test]
-    fn percentiles_take_the_nearest_rank() {
-        let mut v: Vec<f64> = (1..=10).map(f64::from).collect();
-        assert_eq!(percentile(&mut v, 50.0), Some(5.0));
-        assert_eq!(percentile(&mut v, 90.0), Some(9.0));
-        assert_eq!(percentile(&mut [7.0], 90.0), Some(7.0));
-        assert_eq!(percentile(&mut [], 50.0), None);
-    }
-
-    fn case(id: i64, received: &str, answered: Option<&str>, due: &str, mp: &str) -> CaseRow {
-        let at = |s: &str| crate::store::parse_ts(s).unwrap();
-        CaseRow {
-            id,
-            reference: format!("MPE-X-{id}"),
-            status: if answered.is_some() {
-                crate::case::Status::Answered
-            } else {
-                crate::case::Status::Open
-            },
-            kind: crate::case::Kind::NewEnquiry,
-            triage_reason: None,
-            category: Some(crate::case::Category::Send),
-            send_topic: Some(crate::case::SendTopic::EhcNeedsAssessment),
-            urgent: false,
-            from_mp_office: true,
-            mp_name: Some(mp.into()),
-            constituency: Some(format!("{mp} North")),
-            mp_reference: None,
-            correspondent: "office@parliament.uk".into(),
-            subject: "s".into(),
-            team: None,
-            assignee: None,
-            received_at: at(&format!("{received}T10:00:00.000Z")),
-            acknowledge_due: None,
-            response_due: Some(crate::store::parse_date(due).unwrap()),
-            acknowledged_at: Some(at(&format!("{received}T10:30:00.000Z"))),
-            answered_at: answered.map(|a| at(&format!("{a}T12:00:00.000Z"))),
-            closed_at: None,
-            paused_at: None,
-            pause_reason: None,
-            policy: None,
-            created_at: at(&format!("{received}T10:00:00.000Z")),
-        }
-    }
-
-    #[test]
-    fn a_year_on_year_statement_can_be_checked() {
-        // 20 referrals in 2020, 13 in 2022: 35% fewer.
-        let mut rows = Vec::new();
-        for i in 0..20 {
-            let received = format!("2020-{:02}-10", 1 + i % 12);
-            rows.push(case(
-                i,
-                &received,
-                Some("2020-12-30"),
-                "2021-01-05",
-                "Ann Able",
-            ));
-        }
-        for i in 20..33 {
-            let received = format!("2022-{:02}-10", 1 + i % 12);
-            rows.push(case(i, &received, None, "2022-12-20", "Ben Baker"));
-        }
-        let calendar = Calendar::embedded(crate::calendar::Division::EnglandAndWales);
-        let from = NaiveDate::from_ymd_opt(2020, 1, 1).unwrap();
-        let to = NaiveDate::from_ymd_opt(2022, 12, 31).unwrap();
-        let chasers = HashMap::from([(20, 2), (21, 1)]);
-        let r = build(&rows, &chasers, &calendar, from, to, By::Month).unwrap();
-        assert_eq!(r.per_year.get(&2020), Some(&20));
-        assert_eq!(r.per_year.get(&2021), None);
-        assert_eq!(r.per_year.get(&2022), Some(&13));
-        assert_eq!(r.periods.len(), 36);
-        assert_eq!(r.total.received, 33);
-        assert_eq!(r.total.answered, 20);
-        assert_eq!(r.total.answered_in_time, 20);
-        assert_eq!(r.total.answered_in_time_percent, Some(100.0));
-        assert_eq!(r.total.acknowledge_hours_median, Some(0.5));
-        // The 2022 cases are open at the end, and past due (20 December).
-        assert_eq!(r.total.open_at_end, 13);
-        assert_eq!(r.total.overdue_at_end, 13);
-        assert_eq!(r.total.chasers, 3);
-        assert_eq!(r.by_mp.get("Ann Able"), Some(&20));
-        assert_eq!(r.by_constituency.get("Ben Baker North"), Some(&13));
-        let trend = r.trend.clone().expect("36 months make a trend");
-        assert!(trend.change_per_year_percent < 0.0, "{trend:?}");
-        // At the end of 2020 none of 2022's cases were open yet, and all of
-        // 2020's were answered.
-        let dec_2020 = r.periods.iter().find(|p| p.period == "2020-12").unwrap();
-        assert_eq!(dec_2020.open_at_end, 0);
-        let svg = chart(&r);
-        assert!(svg.contains("trend") && svg.contains("<polyline"));
-    }
-
-    #[test]
-    fn periods_cut_months_and_iso_weeks() {
-        let d = NaiveDate::from_ymd_opt(2026, 12, 31).unwrap();
-        assert_eq!(label(period_start(d, By::Month), By::Month), "2026-12");
-        assert_eq!(
-            period_after(period_start(d, By::Month), By::Month),
-            NaiveDate::from_ymd_opt(2027, 1, 1).unwrap()
-        );
-        // Thursday 31 December 2026 is in ISO week 53 of 2026.
-        assert_eq!(label(period_start(d, By::Week), By::Week), "2026-W53");
-    }
-}
+mod tests;

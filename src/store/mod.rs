@@ -28,6 +28,7 @@ pub mod lists;
 pub mod messages;
 pub mod outbox;
 pub mod retention;
+pub mod tallies;
 pub mod web;
 pub mod worklist;
 

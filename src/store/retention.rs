@@ -5,9 +5,7 @@ use anyhow::{Context, Result};
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::Row;
 
-use super::cases::{CaseRow, when, word};
-use super::{Conn, parse_date, parse_ts, ts};
-use crate::case::{Category, Kind, SendTopic, Status};
+use super::{Conn, ts};
 
 /// Cases answered or closed before `before`, not on hold: id and reference,
 /// oldest first, at most `limit`.
@@ -244,77 +242,6 @@ pub async fn set_hold(conn: &mut Conn, case: i64, reason: Option<&str>) -> Resul
         .await
         .context("Cannot set the case's hold")?;
     Ok(())
-}
-
-/// What reports count: every case, and every case retention deleted (by
-/// its statistics row), with chasers per case id.
-pub async fn report_rows(
-    conn: &mut Conn,
-) -> Result<(Vec<CaseRow>, std::collections::HashMap<i64, usize>)> {
-    let mut rows = super::cases::all(conn).await?;
-    let mut chasers = super::figures::chasers_per_case(conn).await?;
-    for (row, n) in statistics(conn).await? {
-        if n > 0 {
-            chasers.insert(row.id, n);
-        }
-        rows.push(row);
-    }
-    Ok((rows, chasers))
-}
-
-/// The statistics rows of deleted cases, as case rows for reports (a
-/// negative id, no reference, correspondent or subject), with each one's
-/// chaser count.
-pub async fn statistics(conn: &mut Conn) -> Result<Vec<(CaseRow, usize)>> {
-    let rows = sqlx::query(
-        "SELECT id, kind, category, send_topic, urgent, from_mp_office, mp_name, constituency, team, \
-         policy, received_at, acknowledge_due, response_due, acknowledged_at, answered_at, closed_at, \
-         chasers FROM case_statistics ORDER BY id",
-    )
-    .fetch_all(&mut *conn)
-    .await
-    .context("Cannot read the statistics of deleted cases")?;
-    let mut out = Vec::with_capacity(rows.len());
-    for r in rows {
-        let id: i64 = r.try_get("id")?;
-        let closed_at = when(&r, "closed_at", parse_ts)?;
-        let received_at =
-            when(&r, "received_at", parse_ts)?.context("A statistics row has no received_at")?;
-        let row = CaseRow {
-            id: -id,
-            reference: String::new(),
-            status: if closed_at.is_some() {
-                Status::Closed
-            } else {
-                Status::Answered
-            },
-            kind: word(&r, "kind", Kind::parse)?.context("A statistics row has no kind")?,
-            triage_reason: None,
-            category: word(&r, "category", Category::parse)?,
-            send_topic: word(&r, "send_topic", SendTopic::parse)?,
-            urgent: r.try_get::<i64, _>("urgent")? != 0,
-            from_mp_office: r.try_get::<i64, _>("from_mp_office")? != 0,
-            mp_name: r.try_get("mp_name")?,
-            constituency: r.try_get("constituency")?,
-            mp_reference: None,
-            correspondent: String::new(),
-            subject: String::new(),
-            team: r.try_get("team")?,
-            assignee: None,
-            received_at,
-            acknowledge_due: when(&r, "acknowledge_due", parse_date)?,
-            response_due: when(&r, "response_due", parse_date)?,
-            acknowledged_at: when(&r, "acknowledged_at", parse_ts)?,
-            answered_at: when(&r, "answered_at", parse_ts)?,
-            closed_at,
-            paused_at: None,
-            pause_reason: None,
-            policy: r.try_get("policy")?,
-            created_at: received_at,
-        };
-        out.push((row, r.try_get::<i64, _>("chasers")? as usize));
-    }
-    Ok(out)
 }
 
 /// Why a case is on hold, when it is.

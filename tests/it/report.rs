@@ -430,3 +430,136 @@ async fn accuracy_counts_the_corrections_people_made() {
         );
     }
 }
+
+/// The store counts by the council's local day: a case received at 23:30
+/// UTC in summer arrived the next day in London, one at 22:30 the same day.
+/// Also: a case received before the range and still open, a case closed
+/// unanswered, the statistics row of a deleted case (with its chasers),
+/// and the figures of one service.
+#[tokio::test]
+async fn figures_follow_the_local_day_and_count_what_retention_left() {
+    for backend in backends() {
+        let t = TestApp::new(backend, Delivery::Folder).await;
+        let mut conn = t.app.store.conn().await.unwrap();
+        let cases = [
+            // reference, category, received, due, answered, closed
+            (
+                "MPE-2026-00001",
+                "send",
+                "2026-06-30T23:30:00.000Z",
+                "2026-07-01",
+                Some("2026-07-02T10:00:00.000Z"),
+                None,
+            ),
+            (
+                "MPE-2026-00002",
+                "send",
+                "2026-06-30T22:30:00.000Z",
+                "2026-07-10",
+                None,
+                None,
+            ),
+            (
+                "MPE-2026-00003",
+                "housing",
+                "2026-07-15T09:00:00.000Z",
+                "2026-07-29",
+                None,
+                Some("2026-07-20T09:00:00.000Z"),
+            ),
+            (
+                "MPE-2026-00004",
+                "send",
+                "2026-05-20T09:00:00.000Z",
+                "2026-06-10",
+                None,
+                None,
+            ),
+        ];
+        for (reference, category, received, due, answered, closed) in cases {
+            sqlx::query(
+                "INSERT INTO cases (reference, status, kind, category, from_mp_office, received_at, response_due, \
+                 acknowledged_at, answered_at, closed_at, created_at, updated_at) \
+                 VALUES ($1, 'open', 'new_enquiry', $2, 1, $3, $4, $3, $5, $6, $3, $3)",
+            )
+            .bind(reference)
+            .bind(category)
+            .bind(received)
+            .bind(due)
+            .bind(answered)
+            .bind(closed)
+            .execute(&mut *conn)
+            .await
+            .unwrap();
+        }
+        sqlx::query(
+            "INSERT INTO case_statistics (kind, category, urgent, from_mp_office, mp_name, received_at, response_due, \
+             acknowledged_at, answered_at, chasers, retired_at) VALUES ('new_enquiry', 'housing', 0, 1, 'Ann Able', \
+             '2026-08-03T09:00:00.000Z', '2026-08-14', '2026-08-03T09:30:00.000Z', '2026-08-05T09:00:00.000Z', 2, \
+             '2033-01-01T00:00:00.000Z')",
+        )
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+        drop(conn);
+        let calendar = t.app.calendar();
+        let report = |service| {
+            postroom::report::of_store(
+                &t.app.store,
+                &calendar,
+                (d("2026-06-01"), d("2026-08-31")),
+                postroom::report::By::Month,
+                d("2026-11-27"),
+                service,
+            )
+        };
+        let r = report(None).await.unwrap();
+        let got: Vec<_> = r
+            .periods
+            .iter()
+            .map(|p| {
+                (
+                    p.period.as_str(),
+                    p.received,
+                    p.answered,
+                    p.answered_in_time,
+                    p.open_at_end,
+                    p.overdue_at_end,
+                    p.chasers,
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("2026-06", 1, 0, 0, 2, 1),
+                ("2026-07", 2, 1, 0, 2, 2),
+                ("2026-08", 1, 1, 1, 2, 2),
+            ]
+            .map(|(p, a, b, c, e, f)| (
+                p,
+                a,
+                b,
+                c,
+                e,
+                f,
+                if p == "2026-08" { 2 } else { 0 }
+            )),
+            "{backend:?}"
+        );
+        // Answered the next working day after a local 1 July; two working
+        // days for the deleted case.
+        assert_eq!(r.periods[1].response_working_days_median, Some(1.0));
+        assert_eq!(r.periods[2].response_working_days_median, Some(2.0));
+        assert_eq!(r.periods[0].acknowledge_hours_median, Some(0.0));
+        assert_eq!(r.periods[2].acknowledge_hours_median, Some(0.5));
+        assert_eq!(r.by_mp.get("Ann Able"), Some(&1));
+        assert_eq!(r.by_category.get("housing"), Some(&2));
+        let housing = report(Some(postroom::case::Category::Housing))
+            .await
+            .unwrap();
+        assert_eq!(housing.total.received, 2, "{backend:?}");
+        assert_eq!(housing.total.open_at_end, 0);
+        assert_eq!(housing.total.chasers, 2);
+    }
+}

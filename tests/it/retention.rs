@@ -6,7 +6,7 @@
 use std::collections::HashSet;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
-use postroom::store::{cases, messages, retention};
+use postroom::store::{cases, messages};
 use sha2::Digest;
 
 use crate::harness::{Delivery, TestApp, at, backends, synthetic_messages};
@@ -55,16 +55,19 @@ async fn ingest(t: &TestApp) -> Vec<postroom::ingest::Outcome> {
 }
 
 async fn report_json(t: &TestApp) -> serde_json::Value {
-    let mut conn = t.app.store.conn().await.unwrap();
-    let (rows, chasers) = retention::report_rows(&mut conn).await.unwrap();
-    let report = postroom::report::build(
-        &rows,
-        &chasers,
-        &t.app.calendar(),
-        NaiveDate::from_ymd_opt(2018, 1, 1).unwrap(),
-        NaiveDate::from_ymd_opt(2026, 11, 27).unwrap(),
+    let calendar = t.app.calendar();
+    let report = postroom::report::of_store(
+        &t.app.store,
+        &calendar,
+        (
+            NaiveDate::from_ymd_opt(2018, 1, 1).unwrap(),
+            NaiveDate::from_ymd_opt(2026, 11, 27).unwrap(),
+        ),
         postroom::report::By::Month,
+        calendar.local_date(postroom::clock::Clock::now(&*t.clock)),
+        None,
     )
+    .await
     .unwrap();
     serde_json::to_value(&report).unwrap()
 }

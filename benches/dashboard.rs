@@ -1,0 +1,105 @@
+//! The figures of a year over 1,000,000 cases (the workspace benchmark's
+//! million: five years of cases, 1 in 20 open, the rest answered), on
+//! SQLite and PostgreSQL: `report::of_store`, the code behind both
+//! `postroom report` and the managers' dashboard, for the twelve months to
+//! 30 November 2026 by month and by week, 20 times each. Beside it, the
+//! floor measured in the same run: counting that year's cases by the index
+//! on received_at, which any figure of the year has to read. Target (issue
+//! #19): the dashboard for a year at most 500 ms server time.
+//!
+//!     cargo bench --bench dashboard [-- sqlite|postgres]
+//!
+//! `POSTROOM_BENCH_SQLITE=/path/file.sqlite` keeps the SQLite million
+//! there and uses it again on the next run.
+
+use std::time::{Duration, Instant};
+
+use chrono::NaiveDate;
+use postroom::report::By;
+use postroom::store::Store;
+use secrecy::SecretString;
+
+#[path = "common/million.rs"]
+mod million;
+#[path = "common/pg.rs"]
+mod pg;
+
+const ROUNDS: usize = 20;
+
+fn ms(v: &mut [Duration], p: f64) -> f64 {
+    v.sort();
+    let rank = ((p / 100.0) * v.len() as f64).ceil().max(1.0) as usize;
+    v[rank - 1].as_secs_f64() * 1000.0
+}
+
+async fn measure(name: &str, store: Store, postgres: bool, fill: bool) {
+    if fill {
+        million::fill(&store, postgres).await;
+    }
+    let calendar =
+        postroom::calendar::Calendar::embedded(postroom::calendar::Division::EnglandAndWales);
+    let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+    let (from, to, today) = (d("2025-12-01"), d("2026-11-30"), d("2026-12-01"));
+    let mut floor = Vec::new();
+    let mut conn = store.conn().await.unwrap();
+    let (lo, hi) = ("2025-12-01T00:00:00.000Z", "2026-12-01T00:00:00.000Z");
+    let mut year = 0;
+    for _ in 0..ROUNDS {
+        let t = Instant::now();
+        year = sqlx::query_scalar::<_, i64>(
+            "SELECT COUNT(*) FROM cases WHERE received_at >= $1 AND received_at < $2",
+        )
+        .bind(lo)
+        .bind(hi)
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap();
+        floor.push(t.elapsed());
+    }
+    drop(conn);
+    println!("  {name}: {year} cases received in the year");
+    for by in [By::Month, By::Week] {
+        let mut times = Vec::new();
+        let mut received = 0;
+        for _ in 0..ROUNDS {
+            let t = Instant::now();
+            let r = postroom::report::of_store(&store, &calendar, (from, to), by, today, None)
+                .await
+                .unwrap();
+            times.push(t.elapsed());
+            received = r.total.received;
+        }
+        assert_eq!(received as i64, year, "the report counts the year's cases");
+        println!(
+            "  {name} figures by {by:?}: median {:.0} ms, p99 {:.0} ms (target 500 ms); floor (count the year by index): median {:.0} ms",
+            ms(&mut times, 50.0),
+            ms(&mut times, 99.0),
+            ms(&mut floor.clone(), 50.0),
+        );
+    }
+    store.close().await;
+}
+
+#[tokio::main]
+async fn main() {
+    let only = std::env::args().skip(1).find(|a| !a.starts_with('-'));
+    if only.as_deref().is_none_or(|o| o == "sqlite") {
+        // POSTROOM_BENCH_SQLITE keeps the filled database for the next run.
+        let dir = tempfile::tempdir().unwrap();
+        let path = std::env::var("POSTROOM_BENCH_SQLITE")
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|_| dir.path().join("bench.sqlite"));
+        let fill = !path.exists();
+        let url = format!("sqlite://{}", path.display());
+        let store = Store::connect(&SecretString::from(url), 5).await.unwrap();
+        println!("SQLite:");
+        measure("SQLite", store, false, fill).await;
+    }
+    if only.as_deref().is_none_or(|o| o == "postgres") {
+        let (url, name) = pg::create().await;
+        let store = Store::connect(&SecretString::from(url), 5).await.unwrap();
+        println!("PostgreSQL:");
+        measure("PostgreSQL", store, true, true).await;
+        pg::drop(&name).await;
+    }
+}
