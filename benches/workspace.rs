@@ -246,6 +246,7 @@ async fn measure(name: &str, store: Store, postgres: bool) {
         search: None,
         sort: postroom::store::worklist::Sort::Due,
         after: None,
+        received: None,
     };
     let (mut counts, mut page) = (Vec::new(), Vec::new());
     for _ in 0..20 {

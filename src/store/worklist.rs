@@ -122,6 +122,9 @@ pub struct Query {
     pub sort: Sort,
     /// The cursor of the last row of the previous page.
     pub after: Option<String>,
+    /// Received from this instant (inclusive) and before this one, as
+    /// stored timestamps: a figure's cases.
+    pub received: Option<(String, String)>,
 }
 
 /// Open or in triage: the cases people work. The indexes on live cases
@@ -234,6 +237,9 @@ impl Sql {
         }
         if let Some(mp) = &q.mp {
             self.add("(mp_name = ? OR constituency = ?)", &[mp, mp]);
+        }
+        if let Some((from, before)) = &q.received {
+            self.add("received_at >= ? AND received_at < ?", &[from, before]);
         }
         if let Some(query) = q
             .search

@@ -113,10 +113,38 @@ pub(super) fn topic_label(t: SendTopic) -> String {
 }
 
 /// Reads the query string into a worklist query; the mistakes, as
-/// (field, message) for the error summary.
-fn read(q: &HashMap<String, String>) -> (worklist::Query, Vec<(String, String)>) {
+/// (field, message) for the error summary. `from` and `to` are local days
+/// of receipt (the cases behind a figure).
+fn read(
+    q: &HashMap<String, String>,
+    calendar: &crate::calendar::Calendar,
+) -> (worklist::Query, Vec<(String, String)>) {
     let mut errors = Vec::new();
     let get = |k: &str| q.get(k).map(|v| v.trim()).filter(|v| !v.is_empty());
+    let mut day = |key: &str| {
+        let v = get(key)?;
+        match chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d") {
+            Ok(d) => Some(d),
+            Err(_) => {
+                errors.push((
+                    key.to_string(),
+                    format!("Give the date {key} as year, month and day, for example 2026-03-31"),
+                ));
+                None
+            }
+        }
+    };
+    let (from, to) = (day("from"), day("to"));
+    let received = (from.is_some() || to.is_some()).then(|| {
+        let start = |d: chrono::NaiveDate| crate::store::ts(calendar.start_of_day(d));
+        (
+            from.map_or_else(|| "0000".to_string(), start),
+            to.map_or_else(
+                || "9999".to_string(),
+                |d| start(d + chrono::Duration::days(1)),
+            ),
+        )
+    });
     let mut word = |key: &str, valid: fn(&str) -> bool, names: String| -> Option<String> {
         let v = get(key)?;
         if valid(v) {
@@ -163,6 +191,7 @@ fn read(q: &HashMap<String, String>) -> (worklist::Query, Vec<(String, String)>)
         search: get("q").map(str::to_string),
         sort,
         after: get("after").map(str::to_string),
+        received,
     };
     (query, errors)
 }
@@ -172,7 +201,7 @@ pub(super) async fn page(
     who: Signed,
     Query(params): Query<HashMap<String, String>>,
 ) -> Result<Response, Refusal> {
-    let (query, mut errors) = read(&params);
+    let (query, mut errors) = read(&params, &ctx.app.calendar());
     let scope = scope(&who);
     let days = days(&ctx);
     let failed = |e| Refusal::Failed(ctx.clone(), e);
@@ -211,15 +240,17 @@ pub(super) async fn page(
     mps.dedup();
     // The same list without the cursor: the link to each view keeps the
     // filters, the next page keeps everything.
-    let keep: Vec<(&str, String)> = ["status", "service", "topic", "mp", "q", "sort"]
-        .into_iter()
-        .filter_map(|k| {
-            params
-                .get(k)
-                .filter(|v| !v.is_empty())
-                .map(|v| (k, v.clone()))
-        })
-        .collect();
+    let keep: Vec<(&str, String)> = [
+        "status", "service", "topic", "mp", "q", "sort", "from", "to",
+    ]
+    .into_iter()
+    .filter_map(|k| {
+        params
+            .get(k)
+            .filter(|v| !v.is_empty())
+            .map(|v| (k, v.clone()))
+    })
+    .collect();
     let link = |view: View, after: Option<&str>| {
         let mut s = format!("/cases?view={}", view.key());
         for (k, v) in &keep {
@@ -262,6 +293,7 @@ pub(super) async fn page(
                 filters => context! {
                     status => params.get("status"), service => params.get("service"), topic => params.get("topic"),
                     mp => params.get("mp"), q => params.get("q"), sort => query.sort.key(),
+                    from => params.get("from"), to => params.get("to"),
                 },
                 statuses => options(Status::ALL.iter().map(|s| (s.as_str(), s.as_str().to_string())).collect()),
                 services => options(Category::ALL.iter().map(|c| (c.as_str(), c.label().to_string())).collect()),

@@ -11,7 +11,8 @@
 //!   downloads; `html.rs` a message's HTML sanitised for its page (ammonia); `act.rs` what a person does to a case (each action the
 //!   casework function the command line calls); `reply.rs` writing a
 //!   reply from a council template; `strays.rs` messages stored without a
-//!   case, filed or opened as one; `views.rs` the templates (`templates/web/`, a council's
+//!   case, filed or opened as one; `figures.rs` the managers' figures
+//!   (`report::of_store`, as `postroom report`); `views.rs` the templates (`templates/web/`, a council's
 //!   own beside them); `assets.rs` GOV.UK Frontend's built CSS and JS,
 //!   built into the binary.
 //!
@@ -34,6 +35,7 @@ use crate::config::Web;
 mod act;
 mod assets;
 mod case;
+mod figures;
 mod html;
 mod list;
 mod oidc;
@@ -132,6 +134,8 @@ fn router(ctx: Ctx) -> Router {
         .route("/sign-out", post(signin::sign_out))
         .route("/cases", get(list::page))
         .route("/audit", get(list::audit))
+        .route("/figures", get(figures::page))
+        .route("/figures.csv", get(figures::csv))
         .route("/strays", get(strays::list))
         .route("/strays/{message}", get(strays::show))
         .route("/strays/{message}/{action}", post(strays::act))

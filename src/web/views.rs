@@ -60,6 +60,10 @@ const EMBEDDED: &[(&str, &str)] = &[
         include_str!("../../templates/web/actions.html.j2"),
     ),
     (
+        "figures.html.j2",
+        include_str!("../../templates/web/figures.html.j2"),
+    ),
+    (
         "error.html.j2",
         include_str!("../../templates/web/error.html.j2"),
     ),

@@ -323,12 +323,28 @@ async fn the_readme_screenshots_come_from_the_demo() {
     b.goto(&format!("{base}/audit")).await;
     assert!(b.source().await.contains("a.shah@wexcombe.gov.uk"));
     accessible(&b, "the access audit").await;
+    // The managers' figures over the demo's weeks, by week.
+    b.goto(&format!(
+        "{base}/figures?range=custom&from=2026-09-28&to=2026-11-27"
+    ))
+    .await;
+    assert!(
+        b.source()
+            .await
+            .contains("MP referrals, 28 Sep 2026 to 27 Nov 2026")
+    );
+    accessible(&b, "the managers' figures").await;
+    b.screenshot(&out.join("workspace-figures.png")).await;
     b.goto(&format!("{base}/strays")).await;
     accessible(&b, "the messages without a case").await;
     press(&b, "a.postroom-stray").await;
     arrive(&b, "/strays/").await;
     accessible(&b, "a message without a case").await;
-    for shot in ["workspace-list.png", "workspace-case.png"] {
+    for shot in [
+        "workspace-list.png",
+        "workspace-case.png",
+        "workspace-figures.png",
+    ] {
         let png = std::fs::read(out.join(shot)).unwrap();
         assert!(png.starts_with(b"\x89PNG") && png.len() > 20_000, "{shot}");
     }

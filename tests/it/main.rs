@@ -27,6 +27,7 @@ mod service;
 mod store;
 mod web;
 mod web_audit;
+mod web_figures;
 mod web_pages;
 mod web_reply;
 mod web_search;

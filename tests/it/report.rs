@@ -72,7 +72,7 @@ fn new_case<'a>(
 }
 
 /// `postroom report ARGS --config` on the test app's config.
-fn postroom_report(t: &TestApp, args: &[&str]) -> std::process::Output {
+pub(crate) fn postroom_report(t: &TestApp, args: &[&str]) -> std::process::Output {
     let config = t.dir.path().join("postroom.toml");
     let args = args.iter().map(std::ffi::OsStr::new);
     crate::harness::postroom_ok(
@@ -492,15 +492,7 @@ async fn figures_follow_the_local_day_and_count_what_retention_left() {
             .await
             .unwrap();
         }
-        sqlx::query(
-            "INSERT INTO case_statistics (kind, category, urgent, from_mp_office, mp_name, received_at, response_due, \
-             acknowledged_at, answered_at, chasers, retired_at) VALUES ('new_enquiry', 'housing', 0, 1, 'Ann Able', \
-             '2026-08-03T09:00:00.000Z', '2026-08-14', '2026-08-03T09:30:00.000Z', '2026-08-05T09:00:00.000Z', 2, \
-             '2033-01-01T00:00:00.000Z')",
-        )
-        .execute(&mut *conn)
-        .await
-        .unwrap();
+        statistics_row(&mut conn, "2026-08-03", "2026-08-14", "2026-08-05", 2).await;
         drop(conn);
         let calendar = t.app.calendar();
         let report = |service| {
@@ -562,4 +554,29 @@ async fn figures_follow_the_local_day_and_count_what_retention_left() {
         assert_eq!(housing.total.open_at_end, 0);
         assert_eq!(housing.total.chasers, 2);
     }
+}
+
+/// The statistics row retention leaves of a housing case from Ann Able's
+/// office, received at 09:00 UTC on `received`, acknowledged half an hour
+/// later, answered at 09:00 on `answered`, with `chasers`.
+pub(crate) async fn statistics_row(
+    conn: &mut sqlx::pool::PoolConnection<sqlx::Any>,
+    received: &str,
+    due: &str,
+    answered: &str,
+    chasers: i64,
+) {
+    sqlx::query(
+        "INSERT INTO case_statistics (kind, category, urgent, from_mp_office, mp_name, received_at, response_due, \
+         acknowledged_at, answered_at, chasers, retired_at) VALUES ('new_enquiry', 'housing', 0, 1, 'Ann Able', \
+         $1, $2, $3, $4, $5, '2040-01-01T00:00:00.000Z')",
+    )
+    .bind(format!("{received}T09:00:00.000Z"))
+    .bind(due)
+    .bind(format!("{received}T09:30:00.000Z"))
+    .bind(format!("{answered}T09:00:00.000Z"))
+    .bind(chasers)
+    .execute(&mut **conn)
+    .await
+    .unwrap();
 }

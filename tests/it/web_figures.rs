@@ -1,0 +1,222 @@
+//! The managers' figures in the workspace, on SQLite and PostgreSQL: every
+//! figure of every table the same as `postroom report` prints over the same
+//! store (cases over three years, a deleted case's statistics row,
+//! chasers, a recategorised case), a count that opens the list of exactly
+//! its cases, the CSV of each table, and no figures for a caseworker.
+
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use crate::harness::backends;
+use crate::web::{Workspace, unescape};
+
+/// Cases received over three years (received, service, due, answered
+/// after so many days), on top of the sample mailbox's.
+async fn generate(w: &Workspace) {
+    let mut conn = w.t.app.store.conn().await.unwrap();
+    let services = ["send", "housing", "adult_social_care", "send"];
+    for i in 0..60i64 {
+        let received =
+            chrono::NaiveDate::from_ymd_opt(2024, 1, 8).unwrap() + chrono::Duration::days(i * 17);
+        let due = received + chrono::Duration::days(14);
+        let answered = (i % 5 != 0).then(|| received + chrono::Duration::days(i % 23));
+        let at = |d: chrono::NaiveDate, h: u32| format!("{d}T{h:02}:15:00.000Z");
+        sqlx::query(
+            "INSERT INTO cases (reference, status, kind, category, send_topic, from_mp_office, mp_name, constituency, \
+             received_at, response_due, acknowledged_at, answered_at, created_at, updated_at) \
+             VALUES ($1, $2, 'new_enquiry', $3, $4, 1, $5, $6, $7, $8, $9, $10, $7, $7)",
+        )
+        .bind(format!("MPE-{}-{:05}", received.format("%Y"), 900 + i))
+        .bind(if answered.is_some() { "answered" } else { "open" })
+        .bind(services[i as usize % 4])
+        .bind((services[i as usize % 4] == "send").then_some("send_transport"))
+        .bind(if i % 3 == 0 { "Ann Able" } else { "Ben Baker" })
+        .bind(if i % 3 == 0 { "Able North" } else { "Baker South" })
+        .bind(at(received, 8 + (i % 12) as u32))
+        .bind(due.to_string())
+        .bind(at(received, 9 + (i % 12) as u32))
+        .bind(answered.map(|a| at(a, 16)))
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+        if i % 4 == 1 {
+            sqlx::query(
+                "INSERT INTO case_events (case_id, at, actor, kind, detail) \
+                 SELECT id, received_at, 'postroom', 'chaser', '{}' FROM cases WHERE reference = $1",
+            )
+            .bind(format!("MPE-{}-{:05}", received.format("%Y"), 900 + i))
+            .execute(&mut *conn)
+            .await
+            .unwrap();
+        }
+    }
+    crate::report::statistics_row(&mut conn, "2025-03-03", "2025-03-17", "2025-03-12", 3).await;
+    drop(conn);
+    // A person's correction: the case now counts under its new service.
+    let case = w.case_of("SEND").await;
+    postroom::casework::actions::recategorise(
+        &w.t.app,
+        &case,
+        &postroom::casework::actions::Correction {
+            kind: None,
+            category: Some("housing"),
+            send_topic: None,
+            urgent: None,
+        },
+        "send.manager@wexcombe.gov.uk",
+        postroom::clock::Clock::now(&*w.t.clock),
+    )
+    .await
+    .unwrap();
+}
+
+fn csv_rows(body: &str) -> Vec<Vec<String>> {
+    let mut r = csv::Reader::from_reader(body.as_bytes());
+    r.records()
+        .map(|x| x.unwrap().iter().map(String::from).collect())
+        .collect()
+}
+
+/// A report figure as the page prints it.
+fn shown(v: &Value) -> String {
+    match v {
+        Value::Null => "–".to_string(),
+        v => v.to_string(),
+    }
+}
+
+#[tokio::test]
+async fn the_figures_are_postroom_reports_and_each_count_opens_its_cases() {
+    for backend in backends() {
+        let w = Workspace::start(backend).await;
+        generate(&w).await;
+        let (from, to) = ("2024-04-01", "2026-11-27");
+        let out =
+            crate::report::postroom_report(&w.t, &["--from", from, "--to", to, "--format", "json"]);
+        let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let mut m = w.browser();
+        m.sign_in("head.of.service@wexcombe.gov.uk").await;
+        let q = format!("range=custom&from={from}&to={to}");
+        let page = m.get(&format!("/figures?{q}")).await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+        assert!(
+            page.body.contains("<svg"),
+            "the chart is drawn on the server"
+        );
+        assert!(!page.body.contains("<script>"));
+
+        // Every period's row, as the report has it.
+        let periods = m.get(&format!("/figures.csv?table=periods&{q}")).await;
+        assert!(
+            periods.headers["content-disposition"]
+                .to_str()
+                .unwrap()
+                .starts_with("attachment")
+        );
+        let rows = csv_rows(&periods.body);
+        let expected = report["periods"].as_array().unwrap();
+        assert_eq!(rows.len(), expected.len(), "{backend:?}");
+        for (row, p) in rows.iter().zip(expected) {
+            let want: Vec<String> = [
+                "period",
+                "received",
+                "answered",
+                "answered_in_time",
+                "answered_in_time_percent",
+                "response_working_days_median",
+                "response_working_days_p90",
+                "acknowledge_hours_median",
+                "open_at_end",
+                "overdue_at_end",
+                "chasers",
+            ]
+            .iter()
+            .map(|k| match &p[*k] {
+                Value::String(s) => s.clone(),
+                v => shown(v),
+            })
+            .collect();
+            let same = row.iter().zip(&want).all(|(a, b)| {
+                a == b || matches!((a.parse::<f64>(), b.parse::<f64>()), (Ok(x), Ok(y)) if x == y)
+            });
+            assert!(same, "{backend:?}: {row:?} against the report's {want:?}");
+        }
+        let total = &report["total"];
+        assert!(total["received"].as_u64().unwrap() > 50);
+        assert!(total["chasers"].as_u64().unwrap() >= 3);
+        for (table, key) in [
+            ("services", "by_category"),
+            ("topics", "by_send_topic"),
+            ("mps", "by_mp"),
+        ] {
+            let rows = csv_rows(&m.get(&format!("/figures.csv?table={table}&{q}")).await.body);
+            let want = report[key].as_object().unwrap();
+            assert_eq!(rows.len(), want.len(), "{table}");
+            let sum: u64 = rows.iter().map(|r| r[1].parse::<u64>().unwrap()).sum();
+            assert_eq!(
+                sum,
+                want.values().map(|v| v.as_u64().unwrap()).sum::<u64>(),
+                "{table}"
+            );
+        }
+        let mps = csv_rows(&m.get(&format!("/figures.csv?table=mps&{q}")).await.body);
+        assert!(mps.contains(&vec![
+            "Ann Able".to_string(),
+            report["by_mp"]["Ann Able"].to_string()
+        ]));
+
+        // One service: the same figures as for that service alone.
+        let housing = csv_rows(
+            &m.get(&format!("/figures.csv?table=services&{q}&service=housing"))
+                .await
+                .body,
+        );
+        assert_eq!(
+            housing,
+            [vec![
+                "Housing".to_string(),
+                report["by_category"]["housing"].to_string()
+            ]]
+        );
+
+        // A month's count opens the list of exactly its cases.
+        let month = expected
+            .iter()
+            .find(|p| p["received"].as_u64().unwrap() >= 2)
+            .unwrap();
+        let label = month["period"].as_str().unwrap();
+        let key = format!("> cases: {label}</span>");
+        let at = page
+            .body
+            .find(&key)
+            .unwrap_or_else(|| panic!("{key} in {}", page.body));
+        let href = unescape(
+            page.body[..at]
+                .rsplit("href=\"")
+                .next()
+                .unwrap()
+                .split('"')
+                .next()
+                .unwrap(),
+        );
+        let list = m.get(&href).await;
+        let listed = list
+            .body
+            .matches("class=\"govuk-link postroom-nowrap\"")
+            .count();
+        assert_eq!(listed as u64, month["received"].as_u64().unwrap(), "{href}");
+
+        // Not for a caseworker.
+        let mut c = w.browser();
+        c.sign_in("a.shah@wexcombe.gov.uk").await;
+        assert_eq!(c.get("/figures").await.status, StatusCode::NOT_FOUND);
+        assert_eq!(
+            c.get("/figures.csv?table=periods").await.status,
+            StatusCode::NOT_FOUND
+        );
+        assert!(!c.get("/cases").await.body.contains("href=\"/figures\""));
+        // A period postroom does not offer is refused in the error summary.
+        let bad = m.get("/figures?range=fortnight").await;
+        assert!(bad.body.contains("Choose a period from the list"));
+    }
+}
