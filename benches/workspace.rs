@@ -247,6 +247,8 @@ async fn measure(name: &str, store: Store, postgres: bool) {
         sort: postroom::store::worklist::Sort::Due,
         after: None,
         received: None,
+        team: None,
+        assignee: None,
     };
     let (mut counts, mut page) = (Vec::new(), Vec::new());
     for _ in 0..20 {

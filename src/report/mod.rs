@@ -8,6 +8,7 @@
 
 pub mod accuracy;
 mod chart;
+pub mod now;
 mod trend;
 
 pub use trend::{Trend, t_975, trend};
@@ -39,6 +40,11 @@ pub struct Figures {
     /// Hours from receipt to acknowledgement.
     pub acknowledge_hours_median: Option<f64>,
     pub acknowledge_hours_p90: Option<f64>,
+    /// Working days from receipt to acknowledgement, and how many were
+    /// acknowledged by their target date.
+    pub acknowledge_working_days_median: Option<f64>,
+    pub acknowledge_working_days_p90: Option<f64>,
+    pub acknowledged_in_time: usize,
     pub answered: usize,
     /// Working days from receipt to the answer.
     pub response_working_days_median: Option<f64>,
@@ -68,6 +74,13 @@ pub struct Report {
     pub by_category: BTreeMap<String, usize>,
     pub by_send_topic: BTreeMap<String, usize>,
     pub trend: Option<Trend>,
+    /// In target by service and by team over the range.
+    pub in_target_by_service: Vec<now::Share>,
+    pub in_target_by_team: Vec<now::Share>,
+    /// Chasers by MP office (a sign of slow replies).
+    pub chasers_by_mp: Vec<now::Chased>,
+    /// What is open now, and the statutory SEND clocks.
+    pub now: now::Now,
 }
 
 /// A report's periods: (label, first day, last day), clipped to the range.
@@ -131,6 +144,11 @@ pub fn frame(
         ),
         first_end: midnight(periods.first().map_or(to, |p| p.2) + Duration::days(1)),
         service: service.map(|c| c.as_str().to_string()),
+        today: today.format("%Y-%m-%d").to_string(),
+        soon: calendar
+            .add_working_days(today, 10)
+            .format("%Y-%m-%d")
+            .to_string(),
     }
 }
 
@@ -146,13 +164,19 @@ pub async fn of_store(
 ) -> anyhow::Result<Report> {
     let frame = frame(calendar, from, to, by, today, service);
     let tallies = crate::store::tallies::load(store, &frame).await?;
-    Ok(build(&tallies, from, to, by))
+    Ok(build(&tallies, from, to, by, today))
 }
 
 /// The report for cases received from `from` to `to` (inclusive, local
 /// dates), from the store's [`Tallies`] counted in [`frame`]'s frame.
 /// Automatic mail and junk never open cases, so every case is a referral.
-pub fn build(tallies: &Tallies, from: NaiveDate, to: NaiveDate, by: By) -> Report {
+pub fn build(
+    tallies: &Tallies,
+    from: NaiveDate,
+    to: NaiveDate,
+    by: By,
+    today: NaiveDate,
+) -> Report {
     let cut = periods(from, to, by);
     let periods: Vec<Figures> = cut
         .iter()
@@ -199,6 +223,10 @@ pub fn build(tallies: &Tallies, from: NaiveDate, to: NaiveDate, by: By) -> Repor
         by_constituency,
         by_category,
         by_send_topic,
+        in_target_by_service: now::shares(tallies, |f| f.category.clone()),
+        in_target_by_team: now::shares(tallies, |f| f.team.clone()),
+        chasers_by_mp: now::chased(tallies),
+        now: now::now(tallies, today),
     }
 }
 
@@ -209,6 +237,7 @@ fn figures(name: &str, t: &Tallies, k: Option<usize>, periods: usize) -> Figures
         ..Figures::default()
     };
     let mut ack_hours = Vec::new();
+    let mut ack_days = Vec::new();
     let mut response_days = Vec::new();
     for fact in t.facts.iter().filter(|f| k.is_none_or(|k| f.period == k)) {
         f.received += fact.n;
@@ -219,6 +248,10 @@ fn figures(name: &str, t: &Tallies, k: Option<usize>, periods: usize) -> Figures
         if let Some(m) = fact.ack_minutes {
             f.acknowledged += fact.n;
             ack_hours.push((m as f64 / 60.0, fact.n));
+            ack_days.push((fact.ack_working_days.unwrap_or(0).max(0) as f64, fact.n));
+            if fact.ack_in_time == Some(true) {
+                f.acknowledged_in_time += fact.n;
+            }
         }
         if let Some(wd) = fact.answer_working_days {
             f.answered += fact.n;
@@ -238,6 +271,8 @@ fn figures(name: &str, t: &Tallies, k: Option<usize>, periods: usize) -> Figures
         .sum::<usize>();
     f.acknowledge_hours_median = weighted_percentile(&mut ack_hours, 50.0);
     f.acknowledge_hours_p90 = weighted_percentile(&mut ack_hours, 90.0);
+    f.acknowledge_working_days_median = weighted_percentile(&mut ack_days, 50.0);
+    f.acknowledge_working_days_p90 = weighted_percentile(&mut ack_days, 90.0);
     f.response_working_days_median = weighted_percentile(&mut response_days, 50.0);
     f.response_working_days_p90 = weighted_percentile(&mut response_days, 90.0);
     f.answered_in_time_percent =

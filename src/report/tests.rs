@@ -66,9 +66,16 @@ fn figures_are_summed_from_the_stores_groups() {
         // From before the range: three open throughout, past due from
         // February's end; two finished in March.
         older: vec![(3, 1, 3), (2, 3, 2)],
+        now: Default::default(),
     };
     let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
-    let r = build(&t, d("2026-01-01"), d("2026-03-31"), By::Month);
+    let r = build(
+        &t,
+        d("2026-01-01"),
+        d("2026-03-31"),
+        By::Month,
+        d("2026-04-01"),
+    );
     assert_eq!(r.periods.len(), 3);
     let (jan, feb, mar) = (&r.periods[0], &r.periods[1], &r.periods[2]);
     assert_eq!((jan.received, jan.acknowledged, jan.answered), (25, 25, 20));
@@ -173,4 +180,95 @@ fn periods_cut_months_and_iso_weeks() {
     );
     // Thursday 31 December 2026 is in ISO week 53 of 2026.
     assert_eq!(label(period_start(d, By::Week), By::Week), "2026-W53");
+}
+
+#[test]
+fn what_is_open_now_by_team_caseworker_state_and_clock() {
+    use crate::store::tallies::{Clock, Live, Now, Waiting};
+    let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+    let day = |s: &str| (d(s) - d("1970-01-01")).num_days();
+    let live = |team: &str, who: Option<&str>, overdue, paused, why: Option<&str>, n| Live {
+        team: Some(team.into()),
+        assignee: who.map(String::from),
+        overdue,
+        paused,
+        pause_reason: why.map(String::from),
+        n,
+    };
+    let t = Tallies {
+        now: Now {
+            live: vec![
+                live("SEND", Some("A.Shah@x"), true, false, None, 3),
+                live("SEND", Some("a.shah@x"), false, true, Some("consent"), 1),
+                live("SEND", None, false, false, None, 2),
+                live("Corporate", Some("c.lewis@x"), false, false, None, 4),
+            ],
+            waiting: vec![
+                Waiting {
+                    state: "unassigned".into(),
+                    received_day: day("2026-11-20"),
+                    n: 2,
+                },
+                Waiting {
+                    state: "with the service".into(),
+                    received_day: day("2026-11-01"),
+                    n: 5,
+                },
+                Waiting {
+                    state: "with the service".into(),
+                    received_day: day("2026-10-01"),
+                    n: 2,
+                },
+                Waiting {
+                    state: "paused".into(),
+                    received_day: day("2026-09-01"),
+                    n: 1,
+                },
+            ],
+            clocks: vec![Clock {
+                name: "Decision to assess (reg. 5)".into(),
+                due_soon: 2,
+                missed: 1,
+            }],
+        },
+        ..Tallies::default()
+    };
+    let n = super::now::now(&t, d("2026-12-01"));
+    assert_eq!((n.open, n.overdue, n.unassigned, n.paused), (10, 3, 2, 1));
+    assert_eq!(n.by_team[0].name, "SEND");
+    assert_eq!(
+        (
+            n.by_team[0].open,
+            n.by_team[0].overdue,
+            n.by_team[0].unassigned
+        ),
+        (6, 3, 2)
+    );
+    // One caseworker, whatever the case of their address; equal loads in
+    // the order of the names.
+    assert_eq!(
+        (n.by_caseworker[0].name.as_str(), n.by_caseworker[0].open),
+        ("a.shah@x", 4)
+    );
+    assert_eq!(
+        (n.by_caseworker[0].overdue, n.by_caseworker[0].paused),
+        (3, 1)
+    );
+    assert_eq!(
+        (n.by_caseworker[1].name.as_str(), n.by_caseworker[1].open),
+        ("c.lewis@x", 4)
+    );
+    assert_eq!(n.paused_why.get("consent"), Some(&1));
+    let with = n
+        .waiting
+        .iter()
+        .find(|w| w.state == "with the service")
+        .unwrap();
+    // Seven cases: five 30 days old, two 61: the median is 30.
+    assert_eq!(
+        (with.cases, with.median_days, with.oldest_days),
+        (7, Some(30), Some(61))
+    );
+    assert_eq!(n.clocks[0].due_in_10_working_days, 2);
+    assert_eq!(n.clocks[0].missed_in_range, 1);
 }

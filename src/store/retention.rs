@@ -48,6 +48,16 @@ pub async fn retire_case(conn: &mut Conn, case: i64, now: DateTime<Utc>) -> Resu
     .execute(&mut *conn)
     .await
     .context("Cannot write the case's statistics row")?;
+    sqlx::query(
+        "INSERT INTO clock_statistics (name, category, due_on, met_at, retired_at) \
+         SELECT d.name, c.category, d.due_on, d.met_at, $2 FROM deadlines d JOIN cases c ON c.id = d.case_id \
+         WHERE d.case_id = $1 AND d.kind = 'statutory'",
+    )
+    .bind(case)
+    .bind(ts(now))
+    .execute(&mut *conn)
+    .await
+    .context("Cannot keep the case's statutory clocks for the figures")?;
     let messages = delete_messages(conn, "case_id = $1", case, now).await?;
     for sql in [
         "DELETE FROM case_events WHERE case_id = $1",

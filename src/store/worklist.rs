@@ -125,6 +125,9 @@ pub struct Query {
     /// Received from this instant (inclusive) and before this one, as
     /// stored timestamps: a figure's cases.
     pub received: Option<(String, String)>,
+    /// Of this team, or assigned to this person.
+    pub team: Option<String>,
+    pub assignee: Option<String>,
 }
 
 /// Open or in triage: the cases people work. The indexes on live cases
@@ -237,6 +240,12 @@ impl Sql {
         }
         if let Some(mp) = &q.mp {
             self.add("(mp_name = ? OR constituency = ?)", &[mp, mp]);
+        }
+        if let Some(team) = &q.team {
+            self.add("team = ?", &[team]);
+        }
+        if let Some(who) = &q.assignee {
+            self.add("LOWER(assignee) = LOWER(?)", &[who]);
         }
         if let Some((from, before)) = &q.received {
             self.add("received_at >= ? AND received_at < ?", &[from, before]);

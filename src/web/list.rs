@@ -192,6 +192,8 @@ fn read(
         sort,
         after: get("after").map(str::to_string),
         received,
+        team: get("team").map(str::to_string),
+        assignee: get("assignee").map(str::to_string),
     };
     (query, errors)
 }

@@ -42,6 +42,10 @@ pub struct Frame {
     pub first_end: String,
     /// Only the cases of this service (its stored word), when given.
     pub service: Option<String>,
+    /// Today and the tenth working day after it ("YYYY-MM-DD"): what is
+    /// overdue now, and which statutory clocks run out soon.
+    pub today: String,
+    pub soon: String,
 }
 
 impl Frame {
@@ -94,6 +98,8 @@ pub struct Tallies {
     /// first period's end, by (the first period by whose end they were,
     /// the first whose last day is after their reply date), and how many.
     pub older: Vec<(usize, usize, usize)>,
+    /// The open cases now, and the statutory SEND clocks.
+    pub now: Now,
 }
 
 impl Tallies {
@@ -139,11 +145,12 @@ pub async fn load(store: &super::Store, f: &Frame) -> Result<Tallies> {
     // has; their groups add up.
     let (from, before) = (&f.received_from, &f.received_before);
     let middle = middle(from, before);
-    let (first, second, chasers, open) = tokio::try_join!(
+    let (first, second, chasers, open, now) = tokio::try_join!(
         run(sql.facts(from, &middle), "the period's cases"),
         run(sql.facts(&middle, before), "the period's cases"),
         run(sql.chasers(), "the period's chasers"),
         run(sql.older(), "the cases open at the periods' ends"),
+        now::load(store, &sql),
     )?;
     let facts = first.into_iter().chain(second);
     let int = |r: &sqlx::any::AnyRow, c: &str| -> Result<Option<i64>> {
@@ -182,6 +189,7 @@ pub async fn load(store: &super::Store, f: &Frame) -> Result<Tallies> {
         let get = |c: &str| -> Result<usize> { Ok(int(&r, c)?.unwrap_or(0) as usize) };
         t.older.push((get("fb")?, get("db")?, get("n")?));
     }
+    t.now = now;
     Ok(t)
 }
 
@@ -202,17 +210,20 @@ struct Sql<'a> {
     f: &'a Frame,
 }
 
-fn quote(s: &str) -> String {
+mod now;
+pub use now::{Clock, Live, Now, Waiting};
+
+pub(super) fn quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))
 }
 
-fn big(expr: &str) -> String {
+pub(super) fn big(expr: &str) -> String {
     format!("CAST({expr} AS BIGINT)")
 }
 
 impl Sql<'_> {
     /// Seconds since 1970 of a stored timestamp.
-    fn epoch(&self, col: &str) -> String {
+    pub(super) fn epoch(&self, col: &str) -> String {
         match self.backend {
             Backend::Sqlite => format!("unixepoch({col})"),
             Backend::Postgres => {
@@ -223,7 +234,7 @@ impl Sql<'_> {
 
     /// The council's local day of an instant in seconds since 1970 (a
     /// column): the offset looked up by comparing integers.
-    fn local_day(&self, e: &str) -> String {
+    pub(super) fn local_day(&self, e: &str) -> String {
         let mut rest = self.f.offsets.iter();
         let Some((_, first)) = rest.next() else {
             return format!("({e} / 86400)");
@@ -239,7 +250,7 @@ impl Sql<'_> {
     }
 
     /// The day of a stored date ("YYYY-MM-DD").
-    fn date_day(&self, col: &str) -> String {
+    pub(super) fn date_day(&self, col: &str) -> String {
         match self.backend {
             Backend::Sqlite => format!("(unixepoch({col}) / 86400)"),
             Backend::Postgres => format!("(CAST({col} AS date) - DATE '1970-01-01')"),
@@ -304,14 +315,14 @@ impl Sql<'_> {
 
     /// Ends a subquery that must be read once, not folded into the query
     /// around it (which would work its columns out again at every use).
-    fn fence(&self) -> &'static str {
+    pub(super) fn fence(&self) -> &'static str {
         match self.backend {
             Backend::Sqlite => "LIMIT -1",
             Backend::Postgres => "OFFSET 0",
         }
     }
 
-    fn service(&self) -> String {
+    pub(super) fn service(&self) -> String {
         self.f
             .service
             .as_deref()
