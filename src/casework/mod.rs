@@ -34,6 +34,7 @@ pub(crate) mod open;
 pub(crate) mod reply;
 pub mod respond;
 pub mod show;
+mod show_report;
 pub mod strays;
 pub(crate) mod thread;
 pub(crate) mod webhook;
