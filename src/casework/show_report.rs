@@ -165,20 +165,8 @@ fn more_of_report(out: &mut String, r: &crate::report::Report) -> Result<()> {
         }
         t
     };
-    let shares = |v: &[crate::report::now::Share]| {
-        v.iter()
-            .map(|s| {
-                vec![
-                    s.name.clone(),
-                    s.received.to_string(),
-                    s.acknowledged_in_time.to_string(),
-                    s.answered.to_string(),
-                    s.answered_in_time.to_string(),
-                    opt(s.answered_in_time_percent),
-                ]
-            })
-            .collect()
-    };
+    let shares =
+        |v: &[crate::report::now::Share]| v.iter().map(|s| s.cells(s.name.clone(), "-")).collect();
     let in_target = [
         "",
         "Received",
@@ -219,19 +207,7 @@ fn more_of_report(out: &mut String, r: &crate::report::Report) -> Result<()> {
         "\nOpen now ({today}): {} ({} overdue, {} unassigned, {} paused)",
         n.open, n.overdue, n.unassigned, n.paused
     )?;
-    let loads = |v: &[crate::report::now::Load]| {
-        v.iter()
-            .map(|l| {
-                vec![
-                    l.name.clone(),
-                    l.open.to_string(),
-                    l.overdue.to_string(),
-                    l.unassigned.to_string(),
-                    l.paused.to_string(),
-                ]
-            })
-            .collect()
-    };
+    let loads = |v: &[crate::report::now::Load]| v.iter().map(|l| l.cells()).collect();
     let header = ["", "Open", "Overdue", "Unassigned", "Paused"];
     for (first, v) in [("Team", &n.by_team), ("Caseworker", &n.by_caseworker)] {
         let mut h = header;

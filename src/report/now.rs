@@ -73,6 +73,35 @@ pub struct Now {
     pub clocks: Vec<ClockFigures>,
 }
 
+impl Share {
+    /// Its row in a table (after its name): received, acknowledged in
+    /// target, answered, answered in time, in time %; `none` for no figure.
+    pub fn cells(&self, name: String, none: &str) -> Vec<String> {
+        vec![
+            name,
+            self.received.to_string(),
+            self.acknowledged_in_time.to_string(),
+            self.answered.to_string(),
+            self.answered_in_time.to_string(),
+            self.answered_in_time_percent
+                .map_or_else(|| none.to_string(), |v| v.to_string()),
+        ]
+    }
+}
+
+impl Load {
+    /// Its row in a table: name, open, overdue, unassigned, paused.
+    pub fn cells(&self) -> Vec<String> {
+        vec![
+            self.name.clone(),
+            self.open.to_string(),
+            self.overdue.to_string(),
+            self.unassigned.to_string(),
+            self.paused.to_string(),
+        ]
+    }
+}
+
 fn percent(part: usize, of: usize) -> Option<f64> {
     (of > 0).then(|| (1000.0 * part as f64 / of as f64).round() / 10.0)
 }

@@ -113,14 +113,7 @@ pub(super) fn tables(c: &Chosen, r: &Report) -> Vec<Table> {
         v.iter()
             .map(|s| {
                 (
-                    vec![
-                        label(&s.name),
-                        s.received.to_string(),
-                        s.acknowledged_in_time.to_string(),
-                        s.answered.to_string(),
-                        s.answered_in_time.to_string(),
-                        one(s.answered_in_time_percent),
-                    ],
+                    s.cells(label(&s.name), "–"),
                     (s.name != "(none)").then(|| cases_link(c, c.from, c.to, &[(key, &s.name)])),
                 )
             })
@@ -131,13 +124,7 @@ pub(super) fn tables(c: &Chosen, r: &Report) -> Vec<Table> {
         v.iter()
             .map(|l| {
                 (
-                    vec![
-                        l.name.clone(),
-                        l.open.to_string(),
-                        l.overdue.to_string(),
-                        l.unassigned.to_string(),
-                        l.paused.to_string(),
-                    ],
+                    l.cells(),
                     (!l.name.starts_with('(')).then(|| live(&[(key, &l.name)])),
                 )
             })
