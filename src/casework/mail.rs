@@ -106,6 +106,7 @@ pub fn case_context(app: &App, case: &CaseRow) -> Result<CaseContext> {
         mp_name: case.mp_name.clone(),
         constituency: case.constituency.clone(),
         mp_reference: case.mp_reference.clone(),
+        from_mp_office: case.from_mp_office,
         team: case.team.clone(),
         assignee: case.assignee.clone(),
         status: case.status.to_string(),

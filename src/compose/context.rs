@@ -37,6 +37,9 @@ pub struct CaseContext {
     pub mp_name: Option<String>,
     pub constituency: Option<String>,
     pub mp_reference: Option<String>,
+    /// It came from an MP office (not straight from a member of the
+    /// public): whom the caseworker replies to.
+    pub from_mp_office: bool,
     pub team: Option<String>,
     pub assignee: Option<String>,
     pub status: String,
@@ -231,6 +234,7 @@ pub(super) fn sample_context() -> MailContext {
             mp_name: Some("Ann Example".into()),
             constituency: Some("Northtown".into()),
             mp_reference: Some("AE/26/0001".into()),
+            from_mp_office: true,
             team: Some("Housing".into()),
             assignee: Some("a.caseworker@exampleshire.gov.uk".into()),
             status: "open".into(),

@@ -155,3 +155,23 @@ fn reply_prefixes_come_off() {
     );
     assert_eq!(base_subject("Reply needed"), "Reply needed");
 }
+
+#[test]
+fn a_notice_says_whom_to_reply_to() {
+    let t = Templates::embedded().unwrap_or_else(|e| panic!("{e}"));
+    let mut ctx = sample_context();
+    let r = t.render("assigned", &ctx).unwrap();
+    assert!(r.text.contains("Reply to the MP office"), "{}", r.text);
+    assert!(r.html.contains("Reply to the MP office"), "{}", r.html);
+    // A parent's own email: there is no MP office to reply to.
+    ctx.case.from_mp_office = false;
+    ctx.case.mp_name = None;
+    let r = t.render("assigned", &ctx).unwrap();
+    for body in [&r.text, &r.html] {
+        assert!(!body.contains("Reply to the MP office"), "{body}");
+        assert!(
+            body.contains("straight from a member of the public"),
+            "{body}"
+        );
+    }
+}
