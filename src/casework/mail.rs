@@ -112,6 +112,7 @@ pub fn case_context(app: &App, case: &CaseRow) -> Result<CaseContext> {
         status: case.status.to_string(),
         triage_reason: case.triage_reason.clone(),
         open,
+        summary: None,
     })
 }
 
@@ -210,6 +211,13 @@ pub async fn queue(
         },
         case: case_context(app, case)?,
     };
+    let mut ctx = ctx;
+    if matches!(mail, Mail::Assigned | Mail::Urgent) {
+        // A notice goes to the council's own people only (see `withheld`).
+        ctx.case.summary = crate::store::messages::first_text_of_case(tx, case.id)
+            .await?
+            .and_then(|t| compose::summary(&t, 300));
+    }
     let rendered = app.templates().render(mail.template(), &ctx)?;
     let tag = match mail {
         Mail::Acknowledgement => "ack",

@@ -46,6 +46,9 @@ pub struct CaseContext {
     pub triage_reason: Option<String>,
     /// A link to the case (council.case_url) or the command that shows it.
     pub open: String,
+    /// The start of the enquiry, for a notice to a caseworker (none in mail
+    /// to the MP office).
+    pub summary: Option<String>,
 }
 
 /// One item of a reminder: a deadline of a case.
@@ -240,6 +243,7 @@ pub(super) fn sample_context() -> MailContext {
             status: "open".into(),
             triage_reason: None,
             open: "postroom cases show MPE-2026-00001".into(),
+            summary: None,
         },
     }
 }

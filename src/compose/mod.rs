@@ -259,6 +259,33 @@ fn template_error(origin: &str, name: &str, e: &minijinja::Error) -> TemplateErr
     TemplateError::new(format!("{origin}/{name}"), e.line().unwrap_or(0), message)
 }
 
+/// A few lines of an enquiry for a notice to a caseworker: its text with
+/// the greeting left out and white space folded, cut at a word before
+/// `max` characters.
+pub fn summary(text: &str, max: usize) -> Option<String> {
+    let mut t = crate::parse::one_line(text);
+    if t.to_lowercase().starts_with("dear ")
+        && let Some(i) = t.find(',').filter(|i| *i < 60)
+    {
+        t = t[i + 1..].trim_start().to_string();
+    }
+    if t.is_empty() {
+        return None;
+    }
+    if t.chars().count() <= max {
+        return Some(t);
+    }
+    let cut: String = t.chars().take(max).collect();
+    let cut = match cut.rfind(' ') {
+        Some(i) if i > max / 2 => &cut[..i],
+        _ => cut.as_str(),
+    };
+    Some(format!(
+        "{}…",
+        cut.trim_end_matches(|c: char| c.is_ascii_punctuation() || c == ' ')
+    ))
+}
+
 /// Text safe to put in a header: no control characters (so no CR/LF header
 /// injection), folded white space, at most 200 characters.
 pub fn clean_header_text(s: &str) -> String {

@@ -175,3 +175,41 @@ fn a_notice_says_whom_to_reply_to() {
         );
     }
 }
+
+#[test]
+fn a_summary_leaves_out_the_greeting_and_ends_at_a_word() {
+    let text = "Dear Sir or Madam,\n\nMy constituent's son has had no school transport since\nhalf term, and the family cannot get him to school.";
+    assert_eq!(
+        summary(text, 300).unwrap(),
+        "My constituent's son has had no school transport since half term, and the family cannot get him to school."
+    );
+    assert_eq!(
+        summary(text, 50).unwrap(),
+        "My constituent's son has had no school transport…"
+    );
+    assert_eq!(summary("  \n ", 50), None);
+}
+
+#[test]
+fn a_notice_shows_the_start_of_the_enquiry_when_given() {
+    let t = Templates::embedded().unwrap_or_else(|e| panic!("{e}"));
+    let mut ctx = sample_context();
+    let r = t.render("assigned", &ctx).unwrap();
+    assert!(!r.text.contains("The enquiry begins"), "{}", r.text);
+    ctx.case.summary = Some("Repairs to a <b>damp</b> flat".into());
+    for mail in ["assigned", "urgent"] {
+        let r = t.render(mail, &ctx).unwrap();
+        assert!(
+            r.text
+                .contains("The enquiry begins: Repairs to a <b>damp</b> flat"),
+            "{}",
+            r.text
+        );
+        assert!(
+            r.html
+                .contains("Repairs to a &lt;b&gt;damp&lt;&#x2f;b&gt; flat"),
+            "{}",
+            r.html
+        );
+    }
+}

@@ -173,6 +173,23 @@ pub async fn case_of_thread(conn: &mut Conn, ids: &[String]) -> Result<Option<i6
     Ok(None)
 }
 
+/// The text of the first message of a case (its body), for a notice's
+/// summary.
+pub async fn first_text_of_case(conn: &mut Conn, case: i64) -> Result<Option<String>> {
+    let row = sqlx::query(
+        "SELECT p.text AS text FROM message_parts p JOIN messages m ON m.id = p.message_id \
+         WHERE m.case_id = $1 AND p.position = 0 ORDER BY m.id LIMIT 1",
+    )
+    .bind(case)
+    .fetch_optional(&mut *conn)
+    .await
+    .context("Cannot read the first message of a case")?;
+    Ok(match row {
+        Some(r) => r.try_get("text")?,
+        None => None,
+    })
+}
+
 /// The exact bytes of a stored message.
 pub async fn raw(conn: &mut Conn, message: i64) -> Result<Vec<u8>> {
     let rows = sqlx::query("SELECT bytes FROM message_raw WHERE message_id = $1 ORDER BY chunk")

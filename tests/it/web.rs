@@ -28,7 +28,7 @@ pub(crate) fn config(port: u16) -> String {
 /// process.
 pub(crate) struct Workspace {
     pub t: TestApp,
-    base: String,
+    pub base: String,
     stop: CancellationToken,
 }
 

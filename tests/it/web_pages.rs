@@ -280,3 +280,42 @@ async fn two_instances_on_one_postgresql_serve_one_session() {
     let _d1 = Running::start(&first, &a).await;
     assert_eq!(at_one.get("/cases").await.status, StatusCode::SEE_OTHER);
 }
+
+/// With `[web]` set, a caseworker's notice links to the case in the
+/// workspace and begins the enquiry; one about a parent's own email does
+/// not tell them to reply to an MP office.
+#[tokio::test]
+async fn notices_link_to_the_workspace_and_begin_the_enquiry() {
+    let w = Workspace::start(Backend::Sqlite).await;
+    let notices: Vec<String> = crate::harness::files_with_ext(&w.t.outbox(), "eml")
+        .iter()
+        .map(|f| postroom::parse::parse_email(&std::fs::read(f).unwrap()).body)
+        .filter(|b| b.contains("has been assigned to you"))
+        .collect();
+    assert!(notices.len() >= 3, "{notices:?}");
+    for n in &notices {
+        assert!(
+            n.contains(&format!("Open it: {}/cases/MPE-", w.base)),
+            "{n}"
+        );
+        if n.contains("could not parse") {
+            // Nothing was read of it to show.
+            assert!(!n.contains("The enquiry begins"), "{n}");
+            continue;
+        }
+        let begins = n
+            .lines()
+            .find_map(|l| l.strip_prefix("The enquiry begins: "))
+            .unwrap_or_else(|| panic!("a summary in {n}"));
+        assert!(begins.len() > 40 && !begins.starts_with("Dear"), "{begins}");
+    }
+    let public: Vec<&String> = notices
+        .iter()
+        .filter(|n| n.contains("not an MP office"))
+        .collect();
+    assert!(!public.is_empty(), "the parent's own email has a notice");
+    for n in public {
+        assert!(n.contains("straight from a member of the public"), "{n}");
+        assert!(!n.contains("Reply to the MP office"), "{n}");
+    }
+}
