@@ -155,7 +155,6 @@ pub fn render_report(r: &crate::report::Report, format: Format) -> Result<String
 /// service and team, chasers by MP office, what is open now and the
 /// statutory SEND clocks.
 fn more_of_report(out: &mut String, r: &crate::report::Report) -> Result<()> {
-    let opt = |v: Option<f64>| v.map(|v| format!("{v}")).unwrap_or_else(|| "-".into());
     let table = |header: &[&str], rows: Vec<Vec<String>>| {
         let mut t = Table::new();
         t.load_preset(UTF8_FULL_CONDENSED);
@@ -183,18 +182,7 @@ fn more_of_report(out: &mut String, r: &crate::report::Report) -> Result<()> {
         header[0] = first;
         writeln!(out, "\n{title}\n{}", table(&header, shares(v)))?;
     }
-    let chased = r
-        .chasers_by_mp
-        .iter()
-        .map(|c| {
-            vec![
-                c.mp.clone(),
-                c.cases.to_string(),
-                c.chasers.to_string(),
-                opt(c.chasers_per_case),
-            ]
-        })
-        .collect();
+    let chased = r.chasers_by_mp.iter().map(|c| c.cells("-")).collect();
     writeln!(
         out,
         "\nChasers by MP office\n{}",
@@ -225,35 +213,13 @@ fn more_of_report(out: &mut String, r: &crate::report::Report) -> Result<()> {
             }
         )?;
     }
-    let waits = n
-        .waiting
-        .iter()
-        .map(|w| {
-            let d = |v: Option<i64>| v.map_or("-".to_string(), |v| v.to_string());
-            vec![
-                w.state.clone(),
-                w.cases.to_string(),
-                d(w.median_days),
-                d(w.oldest_days),
-            ]
-        })
-        .collect();
+    let waits = n.waiting.iter().map(|w| w.cells("-")).collect();
     writeln!(
         out,
         "{}",
         table(&["Waiting", "Cases", "Median days", "Oldest days"], waits)
     )?;
-    let clocks = n
-        .clocks
-        .iter()
-        .map(|c| {
-            vec![
-                c.clock.clone(),
-                c.due_in_10_working_days.to_string(),
-                c.missed_in_range.to_string(),
-            ]
-        })
-        .collect();
+    let clocks = n.clocks.iter().map(|c| c.cells()).collect();
     writeln!(
         out,
         "\nStatutory SEND clocks\n{}",

@@ -300,16 +300,6 @@ pub fn weighted_percentile(values: &mut [(f64, usize)], p: f64) -> Option<f64> {
     values.last().map(|(v, _)| round1(*v))
 }
 
-/// The `p`th percentile by the nearest-rank method, rounded to 0.1.
-pub fn percentile(values: &mut [f64], p: f64) -> Option<f64> {
-    if values.is_empty() {
-        return None;
-    }
-    values.sort_by(f64::total_cmp);
-    let rank = ((p / 100.0) * values.len() as f64).ceil().max(1.0) as usize;
-    Some(round1(values[rank.min(values.len()) - 1]))
-}
-
 fn round1(v: f64) -> f64 {
     (v * 10.0).round() / 10.0
 }

@@ -102,6 +102,43 @@ impl Load {
     }
 }
 
+impl Chased {
+    /// Its row in a table: MP, cases, chasers, chasers a case.
+    pub fn cells(&self, none: &str) -> Vec<String> {
+        vec![
+            self.mp.clone(),
+            self.cases.to_string(),
+            self.chasers.to_string(),
+            self.chasers_per_case
+                .map_or_else(|| none.to_string(), |v| v.to_string()),
+        ]
+    }
+}
+
+impl Wait {
+    /// Its row in a table: state, cases, median and oldest days.
+    pub fn cells(&self, none: &str) -> Vec<String> {
+        let days = |d: Option<i64>| d.map_or_else(|| none.to_string(), |d| d.to_string());
+        vec![
+            self.state.clone(),
+            self.cases.to_string(),
+            days(self.median_days),
+            days(self.oldest_days),
+        ]
+    }
+}
+
+impl ClockFigures {
+    /// Its row in a table: clock, due in 10 working days, missed.
+    pub fn cells(&self) -> Vec<String> {
+        vec![
+            self.clock.clone(),
+            self.due_in_10_working_days.to_string(),
+            self.missed_in_range.to_string(),
+        ]
+    }
+}
+
 fn percent(part: usize, of: usize) -> Option<f64> {
     (of > 0).then(|| (1000.0 * part as f64 / of as f64).round() / 10.0)
 }

@@ -20,11 +20,12 @@ fn a_straight_line_is_fitted_exactly() {
 
 #[test]
 fn percentiles_take_the_nearest_rank() {
-    let mut v: Vec<f64> = (1..=10).map(f64::from).collect();
-    assert_eq!(percentile(&mut v, 50.0), Some(5.0));
-    assert_eq!(percentile(&mut v, 90.0), Some(9.0));
-    assert_eq!(percentile(&mut [7.0], 90.0), Some(7.0));
-    assert_eq!(percentile(&mut [], 50.0), None);
+    let ones = |v: &[f64]| v.iter().map(|x| (*x, 1)).collect::<Vec<_>>();
+    let mut v = ones(&(1..=10).map(f64::from).collect::<Vec<_>>());
+    assert_eq!(weighted_percentile(&mut v, 50.0), Some(5.0));
+    assert_eq!(weighted_percentile(&mut v, 90.0), Some(9.0));
+    assert_eq!(weighted_percentile(&mut ones(&[7.0]), 90.0), Some(7.0));
+    assert_eq!(weighted_percentile(&mut [], 50.0), None);
 }
 
 fn fact(period: usize, year: i32, ack: Option<i64>, answer: Option<(i64, bool)>, n: usize) -> Fact {

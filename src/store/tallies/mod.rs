@@ -322,11 +322,12 @@ impl Sql<'_> {
         }
     }
 
-    pub(super) fn service(&self) -> String {
+    /// `AND <column> = <the service>`, when the figures are of one.
+    pub(super) fn service(&self, column: &str) -> String {
         self.f
             .service
             .as_deref()
-            .map(|s| format!(" AND category = {}", quote(s)))
+            .map(|s| format!(" AND {column} = {}", quote(s)))
             .unwrap_or_default()
     }
 
@@ -336,7 +337,7 @@ impl Sql<'_> {
             "received_at >= {} AND received_at < {}{}",
             quote(from),
             quote(before),
-            self.service()
+            self.service("category")
         );
         format!(
             "SELECT id, {COMMON}, 0 AS chasers FROM cases WHERE {window} \
@@ -445,7 +446,7 @@ impl Sql<'_> {
             rd = self.local_day(&self.epoch("c.received_at")),
             from = quote(&self.f.received_from),
             before = quote(&self.f.received_before),
-            service = self.service().replace("category", "c.category"),
+            service = self.service("c.category"),
             fence = self.fence(),
         )
     }
@@ -457,7 +458,7 @@ impl Sql<'_> {
     fn older(&self) -> String {
         let end = quote(&self.f.first_end);
         let from = quote(&self.f.received_from);
-        let service = self.service();
+        let service = self.service("category");
         let columns = format!("{FINISH} AS finished_at, response_due");
         let older = |table: &str| {
             format!(

@@ -49,7 +49,7 @@ pub struct Now {
 // Long: three statements, each with its rows read into its own list.
 pub(super) async fn load(store: &super::super::Store, sql: &Sql<'_>) -> Result<Now> {
     let f = sql.f;
-    let service = sql.service();
+    let service = sql.service("category");
     let live_rows = format!(
         "SELECT team, assignee, {overdue} AS overdue, {paused} AS paused, pause_reason, {n} AS n \
          FROM cases WHERE status IN ('open', 'triage'){service} GROUP BY 1, 2, 3, 4, 5",

@@ -190,12 +190,7 @@ pub(super) fn tables(c: &Chosen, r: &Report) -> Vec<Table> {
                 .iter()
                 .map(|m| {
                     (
-                        vec![
-                            m.mp.clone(),
-                            m.cases.to_string(),
-                            m.chasers.to_string(),
-                            one(m.chasers_per_case),
-                        ],
+                        m.cells("–"),
                         (!m.mp.starts_with('('))
                             .then(|| cases_link(c, c.from, c.to, &[("mp", &m.mp)])),
                     )
@@ -230,17 +225,7 @@ pub(super) fn tables(c: &Chosen, r: &Report) -> Vec<Table> {
                         "unassigned" => Some("/cases?view=unassigned&sort=oldest".to_string()),
                         _ => None,
                     };
-                    let days =
-                        |d: Option<i64>| d.map_or_else(|| "–".to_string(), |d| d.to_string());
-                    (
-                        vec![
-                            w.state.clone(),
-                            w.cases.to_string(),
-                            days(w.median_days),
-                            days(w.oldest_days),
-                        ],
-                        href,
-                    )
+                    (w.cells("–"), href)
                 })
                 .collect(),
         ),
@@ -273,19 +258,7 @@ pub(super) fn tables(c: &Chosen, r: &Report) -> Vec<Table> {
                 "Running out in the next 10 working days",
                 "Missed in the period",
             ],
-            n.clocks
-                .iter()
-                .map(|k| {
-                    (
-                        vec![
-                            k.clock.clone(),
-                            k.due_in_10_working_days.to_string(),
-                            k.missed_in_range.to_string(),
-                        ],
-                        None,
-                    )
-                })
-                .collect(),
+            n.clocks.iter().map(|k| (k.cells(), None)).collect(),
         ),
     ]
 }
