@@ -76,6 +76,7 @@ done
 for db in SQLite PostgreSQL; do
     row dashboard "$db figures by Month" "Figures of a year, 1M cases: $db, by month"
     row dashboard "$db figures by Week" "Figures of a year, 1M cases: $db, by week"
+    row dashboard "$db the figures page" "Figures page for a year, 1M cases: $db"
 done
 echo
 echo "Full output of each bench: $logs"

@@ -14,7 +14,6 @@
 //! postgres://postgres@127.0.0.1:5432/postgres); the benchmark makes and
 //! drops its own database.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use postroom::store::Store;
@@ -24,6 +23,8 @@ use secrecy::SecretString;
 mod million;
 #[path = "common/pg.rs"]
 mod pg;
+#[path = "common/web.rs"]
+mod web;
 
 const ROUNDS: usize = 100;
 
@@ -34,82 +35,16 @@ fn percentiles(mut v: Vec<Duration>) -> (f64, f64) {
     (ms(v[v.len() / 2]), ms(p99))
 }
 
-/// Signs in locally as `email`; the session cookie.
-async fn sign_in(client: &reqwest::Client, base: &str, email: &str) -> String {
-    let page = client.get(format!("{base}/sign-in")).send().await.unwrap();
-    let cookie = page
-        .headers()
-        .get("set-cookie")
-        .unwrap()
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
-    let body = page.text().await.unwrap();
-    let guard = body
-        .split("name=\"guard\" value=\"")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap()
-        .to_string();
-    let done = client
-        .post(format!("{base}/sign-in/local"))
-        .header("Cookie", cookie)
-        .form(&[("guard", guard.as_str()), ("email", email)])
-        .send()
-        .await
-        .unwrap();
-    done.headers()
-        .get_all("set-cookie")
-        .iter()
-        .map(|c| c.to_str().unwrap().split(';').next().unwrap().to_string())
-        .find(|c| c.starts_with("postroom="))
-        .expect("a session")
-}
-
 // Long: the filling, the server and each measured page, in order.
 async fn measure(name: &str, store: Store, postgres: bool) {
     million::fill(&store, postgres).await;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("postroom.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[council]\nname = \"Bench\"\nmailbox = \"mp@council.example\"\n\
-             [database]\nurl = \"sqlite:unused.sqlite\"\n[delivery]\ntransport = \"file\"\npath = \"out\"\n\
-             [[team]]\nname = \"SEND\"\ncategories = [\"send\"]\nmanager = \"m@council.example\"\nmembers = [\"a@council.example\"]\n\
-             [web]\nlisten = \"127.0.0.1:{port}\"\nmanagers = [\"head@council.example\"]\n"
-        ),
-    )
-    .unwrap();
-    let config = postroom::config::Config::load(&config).unwrap_or_else(|e| panic!("{e}"));
-    let prepared = postroom::app::Prepared::new(config).unwrap_or_else(|p| panic!("{p}"));
-    let now = chrono::DateTime::parse_from_rfc3339("2026-11-27T10:00:00Z")
-        .unwrap()
-        .with_timezone(&chrono::Utc);
-    let app = Arc::new(postroom::app::App::new(
-        prepared,
-        store.clone(),
-        postroom::clock::FixedClock::new(now),
-    ));
-    let stop = tokio_util::sync::CancellationToken::new();
-    postroom::web::serve(app, stop.clone()).await.unwrap();
-    let base = format!("http://127.0.0.1:{port}");
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let cookie = sign_in(&client, &base, "head@council.example").await;
+    let web::Served {
+        base,
+        client,
+        cookie,
+        stop,
+        ..
+    } = web::serve(&store, "2026-11-27T10:00:00Z").await;
     let second_page = {
         let body = client
             .get(format!("{base}/cases"))

@@ -119,13 +119,13 @@ impl Tallies {
     }
 }
 
-/// When a case was answered or closed, whichever came first.
-const FINISH: &str = "CASE WHEN answered_at IS NULL THEN closed_at WHEN closed_at IS NULL THEN answered_at \
-    WHEN answered_at < closed_at THEN answered_at ELSE closed_at END";
+mod now;
+mod sql;
 
-/// The columns both cases and statistics rows have.
-const COMMON: &str = "category, send_topic, team, from_mp_office, mp_name, constituency, received_at, \
-    acknowledge_due, response_due, acknowledged_at, answered_at, closed_at";
+pub use now::{Clock, Live, Now, Waiting};
+use sql::Sql;
+pub use sql::by_date;
+pub(super) use sql::{big, quote};
 
 /// Counts the frame's cases: three statements, each on a connection of
 /// its own, at once.
@@ -141,18 +141,25 @@ pub async fn load(store: &super::Store, f: &Frame) -> Result<Tallies> {
             .await
             .with_context(|| format!("Cannot count {what}"))
     };
-    // The range's cases in two halves, one on each core the database
-    // has; their groups add up.
+    // The range's cases in three parts, so that the database's cores share
+    // them out with the smaller statements beside them (on a pool of five
+    // connections: three, the chasers then the older cases, and what is
+    // open now); their groups add up.
     let (from, before) = (&f.received_from, &f.received_before);
-    let middle = middle(from, before);
-    let (first, second, chasers, open, now) = tokio::try_join!(
-        run(sql.facts(from, &middle), "the period's cases"),
-        run(sql.facts(&middle, before), "the period's cases"),
-        run(sql.chasers(), "the period's chasers"),
-        run(sql.older(), "the cases open at the periods' ends"),
+    let cuts = split(from, before, 3);
+    let small = async {
+        let chasers = run(sql.chasers(), "the period's chasers").await?;
+        let open = run(sql.older(), "the cases open at the periods' ends").await?;
+        Ok::<_, anyhow::Error>((chasers, open))
+    };
+    let (first, second, third, (chasers, open), now) = tokio::try_join!(
+        run(sql.facts(&cuts[0], &cuts[1]), "the period's cases"),
+        run(sql.facts(&cuts[1], &cuts[2]), "the period's cases"),
+        run(sql.facts(&cuts[2], &cuts[3]), "the period's cases"),
+        small,
         now::load(store, &sql),
     )?;
-    let facts = first.into_iter().chain(second);
+    let facts = first.into_iter().chain(second).chain(third);
     let int = |r: &sqlx::any::AnyRow, c: &str| -> Result<Option<i64>> {
         Ok(r.try_get::<Option<i64>, _>(c)?)
     };
@@ -193,295 +200,20 @@ pub async fn load(store: &super::Store, f: &Frame) -> Result<Tallies> {
     Ok(t)
 }
 
-/// The stored timestamp halfway between two others.
-fn middle(from: &str, before: &str) -> String {
+/// `parts` + 1 stored timestamps from `from` to `before`, evenly apart:
+/// the bounds of `parts` ranges.
+fn split(from: &str, before: &str, parts: i32) -> Vec<String> {
     let at = |s: &str| super::parse_ts(s).ok();
-    match (at(from), at(before)) {
-        (Some(a), Some(b)) => super::ts(a + (b - a) / 2),
-        _ => before.to_string(),
+    let mut cuts = vec![from.to_string()];
+    for k in 1..parts {
+        cuts.push(match (at(from), at(before)) {
+            (Some(a), Some(b)) => super::ts(a + (b - a) * k / parts),
+            _ => from.to_string(),
+        });
     }
+    cuts.push(before.to_string());
+    cuts
 }
 
-/// The statements, for one backend and frame. Every value in them comes
-/// from postroom (numbers, timestamps it formatted, a service's word from
-/// its own list), quoted as SQL literals.
-struct Sql<'a> {
-    backend: Backend,
-    f: &'a Frame,
-}
-
-mod now;
-pub use now::{Clock, Live, Now, Waiting};
-
-pub(super) fn quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "''"))
-}
-
-pub(super) fn big(expr: &str) -> String {
-    format!("CAST({expr} AS BIGINT)")
-}
-
-impl Sql<'_> {
-    /// Seconds since 1970 of a stored timestamp.
-    pub(super) fn epoch(&self, col: &str) -> String {
-        match self.backend {
-            Backend::Sqlite => format!("unixepoch({col})"),
-            Backend::Postgres => {
-                format!("FLOOR(EXTRACT(EPOCH FROM CAST({col} AS timestamp)))::bigint")
-            }
-        }
-    }
-
-    /// The council's local day of an instant in seconds since 1970 (a
-    /// column): the offset looked up by comparing integers.
-    pub(super) fn local_day(&self, e: &str) -> String {
-        let mut rest = self.f.offsets.iter();
-        let Some((_, first)) = rest.next() else {
-            return format!("({e} / 86400)");
-        };
-        let mut offset = String::from("CASE");
-        let mut current = *first;
-        for (at, next) in rest {
-            offset.push_str(&format!(" WHEN {e} < {at} THEN {current}"));
-            current = *next;
-        }
-        offset.push_str(&format!(" ELSE {current} END"));
-        format!("(({e} + {offset}) / 86400)")
-    }
-
-    /// The day of a stored date ("YYYY-MM-DD").
-    pub(super) fn date_day(&self, col: &str) -> String {
-        match self.backend {
-            Backend::Sqlite => format!("(unixepoch({col}) / 86400)"),
-            Backend::Postgres => format!("(CAST({col} AS date) - DATE '1970-01-01')"),
-        }
-    }
-
-    /// Working days from a fixed Monday to day `d` (a column): weekdays by
-    /// arithmetic, less the days off before it, found by halving the list
-    /// ([`Frame::ordinal`]).
-    fn ordinal(&self, d: &str) -> String {
-        fn before(d: &str, off: &[i64], base: usize) -> String {
-            match off.len() {
-                0 => base.to_string(),
-                1 => format!(
-                    "CASE WHEN {d} < {} THEN {base} ELSE {} END",
-                    off[0],
-                    base + 1
-                ),
-                n => {
-                    let mid = n / 2;
-                    format!(
-                        "CASE WHEN {d} < {} THEN {} ELSE {} END",
-                        off[mid],
-                        before(d, &off[..mid], base),
-                        before(d, &off[mid..], base + mid)
-                    )
-                }
-            }
-        }
-        let min = match self.backend {
-            Backend::Sqlite => "MIN",
-            Backend::Postgres => "LEAST",
-        };
-        format!(
-            "((({d} + 3) / 7) * 5 + {min}(({d} + 3) % 7 + 1, 5) - ({}))",
-            before(d, &self.f.days_off, 0)
-        )
-    }
-
-    /// The period of day `d` (a column) in the range.
-    fn period(&self, d: &str) -> String {
-        let p = &self.f.periods;
-        if let Some(monday) = self.f.weekly {
-            return format!("(({d} - {monday}) / 7)");
-        }
-        let mut s = String::from("CASE");
-        for (k, (_, last)) in p.iter().enumerate().take(p.len() - 1) {
-            s.push_str(&format!(" WHEN {d} <= {last} THEN {k}"));
-        }
-        s.push_str(&format!(" ELSE {} END", p.len() - 1));
-        s
-    }
-
-    fn year(&self, d: &str) -> String {
-        let mut s = String::from("CASE");
-        for (start, year) in self.f.years.iter().rev() {
-            s.push_str(&format!(" WHEN {d} >= {start} THEN {year}"));
-        }
-        s.push_str(" ELSE 0 END");
-        s
-    }
-
-    /// Ends a subquery that must be read once, not folded into the query
-    /// around it (which would work its columns out again at every use).
-    pub(super) fn fence(&self) -> &'static str {
-        match self.backend {
-            Backend::Sqlite => "LIMIT -1",
-            Backend::Postgres => "OFFSET 0",
-        }
-    }
-
-    /// `AND <column> = <the service>`, when the figures are of one.
-    pub(super) fn service(&self, column: &str) -> String {
-        self.f
-            .service
-            .as_deref()
-            .map(|s| format!(" AND {column} = {}", quote(s)))
-            .unwrap_or_default()
-    }
-
-    /// Cases and statistics rows received from `from` to `before`.
-    fn received(&self, from: &str, before: &str) -> String {
-        let window = format!(
-            "received_at >= {} AND received_at < {}{}",
-            quote(from),
-            quote(before),
-            self.service("category")
-        );
-        format!(
-            "SELECT id, {COMMON}, 0 AS chasers FROM cases WHERE {window} \
-             UNION ALL SELECT -id AS id, {COMMON}, chasers FROM case_statistics WHERE {window}"
-        )
-    }
-
-    /// The cases received from `from` to `before`, grouped.
-    fn facts(&self, from: &str, before: &str) -> String {
-        // Answered or closed, whichever came first: closed_at is read only
-        // for a case that has one.
-        let finish = format!(
-            "CASE WHEN closed_at IS NULL THEN {ea} WHEN answered_at IS NULL OR closed_at < answered_at THEN {ec} ELSE {ea} END",
-            ea = self.epoch("answered_at"),
-            ec = self.epoch("closed_at")
-        );
-        let max = match self.backend {
-            Backend::Sqlite => "MAX",
-            Backend::Postgres => "GREATEST",
-        };
-        format!(
-            "SELECT {p} AS p, {yr} AS yr, category, send_topic, team, {office} AS from_mp_office, mp_name, constituency, \
-             am AS ack_minutes, {ack_wd} AS ack_wd, {ack_in_time} AS ack_in_time, \
-             {answer_wd} AS answer_wd, {answer_in_time} AS answer_in_time, {fb} AS fb, {db} AS db, \
-             {n} AS n, {kept} AS kept \
-             FROM (SELECT category, send_topic, team, from_mp_office, mp_name, constituency, chasers, rd, kd, ad, fd, akd, dd, am, \
-                   {or} AS or_, {ok} AS ok_, {oa} AS oa_ \
-                   FROM (SELECT category, send_topic, team, from_mp_office, mp_name, constituency, chasers, \
-                         {rd} AS rd, {kd} AS kd, {ad} AS ad, {fd} AS fd, akd, dd, \
-                         CASE WHEN ek IS NULL THEN NULL ELSE {max}(0, (ek - er) / 60) END AS am \
-                         FROM (SELECT category, send_topic, team, from_mp_office, mp_name, constituency, chasers, \
-                               {er} AS er, {ek} AS ek, {ea} AS ea, {ef} AS ef, {akd} AS akd, {dd} AS dd \
-                               FROM ({received}) w {fence}) e {fence}) l {fence}) x \
-             GROUP BY 12, 9, 10, 7, 1, 14, 15, 13, 11, 4, 8, 3, 5, 6, 2",
-            p = big(&self.period("rd")),
-            yr = big(&self.year("rd")),
-            office = big("from_mp_office"),
-            ack_wd = big("ok_ - or_"),
-            ack_in_time = big(
-                "CASE WHEN kd IS NULL OR akd IS NULL THEN NULL WHEN kd <= akd THEN 1 ELSE 0 END"
-            ),
-            answer_wd = big("oa_ - or_"),
-            answer_in_time =
-                big("CASE WHEN ad IS NULL OR dd IS NULL THEN NULL WHEN ad <= dd THEN 1 ELSE 0 END"),
-            fb = big(&self.finished_bucket("fd")),
-            db = big(&self.due_bucket("dd")),
-            n = big("COUNT(*)"),
-            kept = big("SUM(chasers)"),
-            or = self.ordinal("rd"),
-            ok = self.ordinal("kd"),
-            oa = self.ordinal("ad"),
-            rd = self.local_day("er"),
-            kd = self.local_day("ek"),
-            ad = self.local_day("ea"),
-            fd = self.local_day("ef"),
-            er = self.epoch("received_at"),
-            ek = self.epoch("acknowledged_at"),
-            ea = self.epoch("answered_at"),
-            ef = finish,
-            akd = self.date_day("acknowledge_due"),
-            dd = self.date_day("response_due"),
-            received = self.received(from, before),
-            fence = self.fence(),
-        )
-    }
-
-    /// The first period by whose end day `fd` (a column: when a case was
-    /// answered or closed) had come: the case was open at the ends before.
-    fn finished_bucket(&self, fd: &str) -> String {
-        let n = self.f.periods.len();
-        let (first, last) = (self.f.periods[0].0, self.f.periods[n - 1].1);
-        format!(
-            "CASE WHEN {fd} IS NULL THEN {n} WHEN {fd} < {first} THEN 0 WHEN {fd} > {last} THEN {n} ELSE {} END",
-            self.period(fd)
-        )
-    }
-
-    /// The first period whose last day is after reply date `dd` (a
-    /// column): the case was overdue at its end and every end after.
-    fn due_bucket(&self, dd: &str) -> String {
-        let n = self.f.periods.len();
-        let (first, last) = (self.f.periods[0].0, self.f.periods[n - 1].1);
-        let mut s = format!(
-            "CASE WHEN {dd} IS NULL THEN {n} WHEN {dd} < {first} THEN 0 WHEN {dd} > {last} THEN {n}"
-        );
-        for (k, (_, last)) in self.f.periods.iter().enumerate() {
-            s.push_str(&format!(
-                " WHEN {dd} < {last} THEN {k} WHEN {dd} = {last} THEN {}",
-                k + 1
-            ));
-        }
-        s.push_str(&format!(" ELSE {n} END"));
-        s
-    }
-
-    /// Chaser events about the cases received in the range (a chaser comes
-    /// after its case, so only events from the range's start are read).
-    fn chasers(&self) -> String {
-        format!(
-            "SELECT {p} AS p, mp_name, {n} AS n FROM \
-             (SELECT c.mp_name AS mp_name, {rd} AS rd FROM case_events ev JOIN cases c ON c.id = ev.case_id \
-              WHERE ev.kind = 'chaser' AND ev.at >= {from} AND c.received_at >= {from} AND c.received_at < {before}{service} {fence}) x \
-             GROUP BY 1, 2",
-            p = big(&self.period("rd")),
-            n = big("COUNT(*)"),
-            rd = self.local_day(&self.epoch("c.received_at")),
-            from = quote(&self.f.received_from),
-            before = quote(&self.f.received_before),
-            service = self.service("c.category"),
-            fence = self.fence(),
-        )
-    }
-
-    /// Cases received before the range and neither answered nor closed by
-    /// the first period's end (read by the index on answered_at: NULL, or
-    /// on or after that end), by the periods they finished and fell due in
-    /// ([`Tallies::older`]).
-    fn older(&self) -> String {
-        let end = quote(&self.f.first_end);
-        let from = quote(&self.f.received_from);
-        let service = self.service("category");
-        let columns = format!("{FINISH} AS finished_at, response_due");
-        let older = |table: &str| {
-            format!(
-                "SELECT {columns} FROM {table} WHERE answered_at IS NULL AND (closed_at IS NULL OR closed_at >= {end}) \
-                 AND received_at < {from}{service} \
-                 UNION ALL SELECT {columns} FROM {table} WHERE answered_at >= {end} AND (closed_at IS NULL OR closed_at >= {end}) \
-                 AND received_at < {from}{service}"
-            )
-        };
-        format!(
-            "SELECT {fb} AS fb, {db} AS db, {count} AS n FROM \
-             (SELECT {fd} AS fd, dd FROM \
-              (SELECT {ef} AS ef, {dd} AS dd FROM ({cases} UNION ALL {stats}) u {fence}) e {fence}) x \
-             GROUP BY 1, 2",
-            fb = big(&self.finished_bucket("fd")),
-            db = big(&self.due_bucket("dd")),
-            count = big("COUNT(*)"),
-            fd = self.local_day("ef"),
-            ef = self.epoch("finished_at"),
-            dd = self.date_day("response_due"),
-            cases = older("cases"),
-            stats = older("case_statistics"),
-            fence = self.fence(),
-        )
-    }
-}
+#[cfg(test)]
+mod tests;
