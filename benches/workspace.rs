@@ -171,6 +171,7 @@ async fn measure(name: &str, store: Store, postgres: bool) {
     let days = postroom::store::worklist::Days {
         today: chrono::NaiveDate::from_ymd_opt(2026, 11, 27).unwrap(),
         soon: chrono::NaiveDate::from_ymd_opt(2026, 12, 4).unwrap(),
+        offsets: Vec::new(),
     };
     let query = postroom::store::worklist::Query {
         view: postroom::store::worklist::View::Open,
@@ -184,16 +185,17 @@ async fn measure(name: &str, store: Store, postgres: bool) {
         received: None,
         team: None,
         assignee: None,
+        figure: None,
     };
     let (mut counts, mut page) = (Vec::new(), Vec::new());
     for _ in 0..20 {
         let t = Instant::now();
-        postroom::store::worklist::counts(&mut conn, &scope, days)
+        postroom::store::worklist::counts(&mut conn, &scope, &days)
             .await
             .unwrap();
         counts.push(t.elapsed());
         let t = Instant::now();
-        postroom::store::worklist::page(&mut conn, &scope, &query, days, 50)
+        postroom::store::worklist::page(&mut conn, &scope, &query, &days, 50)
             .await
             .unwrap();
         page.push(t.elapsed());

@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 sudo=""
 if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
 
-packages=(python3 python3-aiosmtpd dovecot-imapd poppler-utils tesseract-ocr tesseract-ocr-eng chromium chromium-driver)
+packages=(python3 python3-aiosmtpd dovecot-imapd poppler-utils tesseract-ocr tesseract-ocr-eng chromium chromium-driver fonts-liberation)
 # node (20 or newer) runs the OpenID provider of the workspace's tests;
 # Debian's nodejs only where there is none.
 command -v node >/dev/null || packages+=(nodejs npm)

@@ -45,6 +45,8 @@ pub struct Figures {
     pub acknowledge_working_days_median: Option<f64>,
     pub acknowledge_working_days_p90: Option<f64>,
     pub acknowledged_in_time: usize,
+    /// Acknowledged by the target date, of those acknowledged.
+    pub acknowledged_in_time_percent: Option<f64>,
     pub answered: usize,
     /// Working days from receipt to the answer.
     pub response_working_days_median: Option<f64>,
@@ -277,6 +279,8 @@ fn figures(name: &str, t: &Tallies, k: Option<usize>, periods: usize) -> Figures
     f.response_working_days_p90 = weighted_percentile(&mut response_days, 90.0);
     f.answered_in_time_percent =
         (f.answered > 0).then(|| round1(100.0 * f.answered_in_time as f64 / f.answered as f64));
+    f.acknowledged_in_time_percent = (f.acknowledged > 0)
+        .then(|| round1(100.0 * f.acknowledged_in_time as f64 / f.acknowledged as f64));
     f.chasers_per_case = (f.received > 0).then(|| round1(f.chasers as f64 / f.received as f64));
     f
 }
@@ -333,6 +337,41 @@ fn label(start: NaiveDate, by: By) -> String {
             format!("{}-W{:02}", w.year(), w.week())
         }
     }
+}
+
+/// The share in target per period: acknowledged by the target date (of
+/// those acknowledged) and answered by the reply date (of those answered).
+pub fn in_target_chart(report: &Report) -> String {
+    use crate::report::chart::{Series, bars_with_line};
+    let labels: Vec<String> = report.periods.iter().map(|p| p.period.clone()).collect();
+    let share = |v: Option<f64>| v.unwrap_or(0.0);
+    bars_with_line(
+        "In target (%)",
+        &labels,
+        &[
+            Series {
+                name: "acknowledged by the target date",
+                colour: "#1d70b8",
+                values: report
+                    .periods
+                    .iter()
+                    .map(|p| share(p.acknowledged_in_time_percent))
+                    .collect(),
+            },
+            Series {
+                name: "answered by the reply date",
+                colour: "#00703c",
+                values: report
+                    .periods
+                    .iter()
+                    .map(|p| share(p.answered_in_time_percent))
+                    .collect(),
+            },
+        ],
+        None,
+        760,
+        300,
+    )
 }
 
 /// The report's chart: referrals received and answered per period, with

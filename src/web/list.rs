@@ -14,7 +14,7 @@ use super::views::query_escape;
 use super::{Ctx, Refusal};
 use crate::case::{Category, SendTopic, Status};
 use crate::store::cases::CaseRow;
-use crate::store::worklist::{self, Days, Scope, Sort, View};
+use crate::store::worklist::{self, Days, Figure, Scope, Sort, View};
 
 const PAGE: i64 = 50;
 
@@ -57,6 +57,103 @@ pub(super) fn days(ctx: &Ctx) -> Days {
     Days {
         today,
         soon: calendar.add_working_days(today, 5),
+        offsets: Vec::new(),
+    }
+}
+
+/// The figures a list can be narrowed to (`figure=`), with what each says
+/// above the list.
+const FIGURES: [(&str, &str); 11] = [
+    ("acknowledged-in-time", "acknowledged by the target date"),
+    ("answered", "answered"),
+    ("answered-in-time", "answered by the reply date"),
+    ("answered-late", "answered after the reply date"),
+    ("open-at-end", "open at the end of the period"),
+    (
+        "overdue-at-end",
+        "open and past the reply date at the end of the period",
+    ),
+    ("paused", "paused now"),
+    ("paused-no-reason", "paused now, with no reason given"),
+    (
+        "waiting-unassigned",
+        "waiting for a caseworker now (not paused)",
+    ),
+    ("waiting-service", "with a caseworker now (not paused)"),
+    ("chased", "chased by the MP office"),
+];
+
+/// The figure a list is narrowed to: a link from the managers' figures.
+/// `received_from` is the instant the figure's range starts (chasers are
+/// counted from it); the mistakes go to the error summary.
+fn figure(
+    get: &dyn Fn(&str) -> Option<String>,
+    calendar: &crate::calendar::Calendar,
+    today: chrono::NaiveDate,
+    received_from: &str,
+    errors: &mut Vec<(String, String)>,
+) -> Option<Figure> {
+    let key = get("figure")?;
+    let mut date = |k: &str| -> Option<chrono::NaiveDate> {
+        let parsed = get(k).and_then(|v| chrono::NaiveDate::parse_from_str(&v, "%Y-%m-%d").ok());
+        if parsed.is_none() {
+            errors.push((
+                "figure".into(),
+                format!("Give the date {k} as year, month and day, for example 2026-03-31"),
+            ));
+        }
+        parsed
+    };
+    let day = |d: chrono::NaiveDate| crate::store::date(d);
+    Some(match key.as_str() {
+        "acknowledged-in-time" => Figure::AcknowledgedInTime,
+        "answered" => Figure::Answered(None),
+        "answered-in-time" => Figure::Answered(Some(true)),
+        "answered-late" => Figure::Answered(Some(false)),
+        "open-at-end" | "overdue-at-end" => {
+            let last = date("end")?;
+            Figure::OpenAt {
+                end: crate::store::ts(calendar.start_of_day(last + chrono::Duration::days(1))),
+                due_before: (key == "overdue-at-end").then(|| day(last)),
+            }
+        }
+        "paused" => Figure::Paused(get("reason")),
+        "paused-no-reason" => Figure::Paused(Some(String::new())),
+        "waiting-unassigned" => Figure::Waiting { unassigned: true },
+        "waiting-service" => Figure::Waiting { unassigned: false },
+        "chased" => Figure::ChasedSince(received_from.to_string()),
+        "clock-soon" | "clock-missed" => {
+            let Some(name) = get("clock") else {
+                errors.push(("figure".into(), "Say which statutory clock".into()));
+                return None;
+            };
+            Figure::Clock {
+                name,
+                from: day(date("due-from")?),
+                to: day(date("due-to")?),
+                today: day(today),
+                missed: key == "clock-missed",
+            }
+        }
+        _ => {
+            errors.push((
+                "figure".into(),
+                "The list cannot be narrowed to that figure".into(),
+            ));
+            return None;
+        }
+    })
+}
+
+/// What a figure's list says above the cases.
+fn figure_label(key: &str, clock: Option<&String>) -> Option<String> {
+    match key {
+        "clock-missed" => clock.map(|c| format!("with the statutory clock \"{c}\" missed")),
+        "clock-soon" => clock.map(|c| format!("with the statutory clock \"{c}\" running out")),
+        k => FIGURES
+            .iter()
+            .find(|(f, _)| *f == k)
+            .map(|(_, l)| l.to_string()),
     }
 }
 
@@ -118,6 +215,7 @@ pub(super) fn topic_label(t: SendTopic) -> String {
 fn read(
     q: &HashMap<String, String>,
     calendar: &crate::calendar::Calendar,
+    today: chrono::NaiveDate,
 ) -> (worklist::Query, Vec<(String, String)>) {
     let mut errors = Vec::new();
     let get = |k: &str| q.get(k).map(|v| v.trim()).filter(|v| !v.is_empty());
@@ -182,6 +280,9 @@ fn read(
             Sort::Due
         }),
     };
+    let since = received.as_ref().map_or("0000", |r| r.0.as_str());
+    let got = |k: &str| get(k).map(str::to_string);
+    let figure = figure(&got, calendar, today, since, &mut errors);
     let query = worklist::Query {
         view,
         status,
@@ -194,6 +295,7 @@ fn read(
         received,
         team: get("team").map(str::to_string),
         assignee: get("assignee").map(str::to_string),
+        figure,
     };
     (query, errors)
 }
@@ -203,9 +305,23 @@ pub(super) async fn page(
     who: Signed,
     Query(params): Query<HashMap<String, String>>,
 ) -> Result<Response, Refusal> {
-    let (query, mut errors) = read(&params, &ctx.app.calendar());
+    let mut days = days(&ctx);
+    let calendar = ctx.app.calendar();
+    let (query, mut errors) = read(&params, &calendar, days.today);
+    if query.figure.is_some() {
+        // The instants an in-time figure compares with a date: from the
+        // start of the figure's range (or ten years back) to a year on.
+        let start = query
+            .received
+            .as_ref()
+            .and_then(|(from, _)| crate::store::parse_ts(from).ok())
+            .unwrap_or_else(|| calendar.start_of_day(days.today - chrono::Duration::days(3660)));
+        days.offsets = calendar.offsets_between(
+            start - chrono::Duration::days(2),
+            calendar.start_of_day(days.today + chrono::Duration::days(400)),
+        );
+    }
     let scope = scope(&who);
-    let days = days(&ctx);
     let failed = |e| Refusal::Failed(ctx.clone(), e);
     let mut conn = ctx.app.store.conn().await.map_err(failed)?;
     let common = match query.search.as_deref() {
@@ -221,11 +337,11 @@ pub(super) async fn page(
         ));
         (Vec::new(), false)
     } else {
-        worklist::page(&mut conn, &scope, &query, days, PAGE)
+        worklist::page(&mut conn, &scope, &query, &days, PAGE)
             .await
             .map_err(failed)?
     };
-    let counts = worklist::counts(&mut conn, &scope, days)
+    let counts = worklist::counts(&mut conn, &scope, &days)
         .await
         .map_err(failed)?;
     drop(conn);
@@ -243,7 +359,8 @@ pub(super) async fn page(
     // The same list without the cursor: the link to each view keeps the
     // filters, the next page keeps everything.
     let keep: Vec<(&str, String)> = [
-        "status", "service", "topic", "mp", "q", "sort", "from", "to",
+        "status", "service", "topic", "mp", "q", "sort", "from", "to", "team", "assignee",
+        "figure", "end", "reason", "clock", "due-from", "due-to",
     ]
     .into_iter()
     .filter_map(|k| {
@@ -296,7 +413,14 @@ pub(super) async fn page(
                     status => params.get("status"), service => params.get("service"), topic => params.get("topic"),
                     mp => params.get("mp"), q => params.get("q"), sort => query.sort.key(),
                     from => params.get("from"), to => params.get("to"),
+                    team => params.get("team"), assignee => params.get("assignee"),
                 },
+                kept => keep.iter().filter(|(k, _)| {
+                    ["team", "assignee", "figure", "end", "reason", "clock", "due-from", "due-to"].contains(k)
+                }).collect::<Vec<_>>(),
+                figure => query.figure.as_ref().and_then(|_| {
+                    figure_label(params.get("figure").map_or("", |f| f.trim()), params.get("clock"))
+                }),
                 statuses => options(Status::ALL.iter().map(|s| (s.as_str(), s.as_str().to_string())).collect()),
                 services => options(Category::ALL.iter().map(|c| (c.as_str(), c.label().to_string())).collect()),
                 topics => options(SendTopic::ALL.iter().map(|t| (t.as_str(), topic_label(*t))).collect()),

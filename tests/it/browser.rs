@@ -334,7 +334,35 @@ async fn the_readme_screenshots_come_from_the_demo() {
             .contains("MP referrals, 28 Sep 2026 to 27 Nov 2026")
     );
     accessible(&b, "the managers' figures").await;
+    // Tall enough for the summary, what is open now and both charts.
+    b.c.set_window_size(1280, 2300).await.unwrap();
     b.screenshot(&out.join("workspace-figures.png")).await;
+    b.c.set_window_size(1280, 1000).await.unwrap();
+    // A figure's link, followed with the keyboard, opens the list of
+    // exactly the cases behind it.
+    let link = "dl.govuk-summary-list a[href*='figure=open-at-end']";
+    let shown: usize = b
+        .text(link)
+        .await
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect::<String>()
+        .parse()
+        .unwrap();
+    assert!(
+        shown > 0,
+        "the demo's cases were open at the end of the weeks"
+    );
+    press(&b, link).await;
+    arrive(&b, "figure=open-at-end").await;
+    let list = b.source().await;
+    assert!(list.contains("The cases behind a figure: open at the end of the period"));
+    assert_eq!(
+        list.matches("class=\"govuk-link postroom-nowrap\"").count(),
+        shown,
+        "{list}"
+    );
+    accessible(&b, "the cases behind a figure").await;
     b.goto(&format!("{base}/strays")).await;
     accessible(&b, "the messages without a case").await;
     press(&b, "a.postroom-stray").await;

@@ -1,8 +1,9 @@
 //! The managers' figures in the workspace, on SQLite and PostgreSQL: every
 //! figure of every table the same as `postroom report` prints over the same
-//! store (cases over three years, a deleted case's statistics row,
-//! chasers, a recategorised case), a count that opens the list of exactly
-//! its cases, the CSV of each table, and no figures for a caseworker.
+//! store (cases over three years, a retention run that deleted the oldest,
+//! a statistics row, chasers, pauses, a recategorised case), every count
+//! on the page opening the list of exactly its cases, the CSV of each
+//! table, and no figures for a caseworker.
 
 use reqwest::StatusCode;
 use serde_json::Value;
@@ -23,8 +24,8 @@ async fn generate(w: &Workspace) {
         let at = |d: chrono::NaiveDate, h: u32| format!("{d}T{h:02}:15:00.000Z");
         sqlx::query(
             "INSERT INTO cases (reference, status, kind, category, send_topic, from_mp_office, mp_name, constituency, \
-             received_at, response_due, acknowledged_at, answered_at, created_at, updated_at) \
-             VALUES ($1, $2, 'new_enquiry', $3, $4, 1, $5, $6, $7, $8, $9, $10, $7, $7)",
+             received_at, response_due, acknowledged_at, answered_at, created_at, updated_at, acknowledge_due) \
+             VALUES ($1, $2, 'new_enquiry', $3, $4, 1, $5, $6, $7, $8, $9, $10, $7, $7, $11)",
         )
         .bind(format!("MPE-{}-{:05}", received.format("%Y"), 900 + i))
         .bind(if answered.is_some() { "answered" } else { "open" })
@@ -34,8 +35,15 @@ async fn generate(w: &Workspace) {
         .bind(if i % 3 == 0 { "Able North" } else { "Baker South" })
         .bind(at(received, 8 + (i % 12) as u32))
         .bind(due.to_string())
-        .bind(at(received, 9 + (i % 12) as u32))
+        // Acknowledged the same day, by the target two days on; one in
+        // seven four days on, late.
+        .bind(if i % 7 == 3 {
+            at(received + chrono::Duration::days(4), 9)
+        } else {
+            at(received, 9 + (i % 12) as u32)
+        })
         .bind(answered.map(|a| at(a, 16)))
+        .bind((received + chrono::Duration::days(2)).to_string())
         .execute(&mut *conn)
         .await
         .unwrap();
@@ -52,6 +60,41 @@ async fn generate(w: &Workspace) {
     }
     crate::report::statistics_row(&mut conn, "2025-03-03", "2025-03-17", "2025-03-12", 3).await;
     drop(conn);
+    // A real retention run, six years after 1 March 2025: the cases
+    // answered before then go, each leaving its statistics row.
+    let now = postroom::clock::Clock::now(&*w.t.clock);
+    w.t.clock.set(
+        chrono::DateTime::parse_from_rfc3339("2031-03-01T12:00:00Z")
+            .unwrap()
+            .into(),
+    );
+    let run = postroom::schedule::retention::run(&w.t.app, false, "test")
+        .await
+        .unwrap();
+    assert!(run.counts.cases >= 10, "{run:?}");
+    w.t.clock.set(now);
+    // Two live cases paused, each for its own reason.
+    let live: Vec<_> =
+        w.t.cases()
+            .await
+            .into_iter()
+            .filter(|c| c.status == postroom::case::Status::Open && c.answered_at.is_none())
+            .collect();
+    assert!(live.len() >= 3, "{}", live.len());
+    for (case, why) in live.iter().take(2).zip([
+        "waiting for the school's report",
+        "waiting for the family's consent",
+    ]) {
+        postroom::casework::actions::pause(
+            &w.t.app,
+            &case.reference,
+            why,
+            "send.manager@wexcombe.gov.uk",
+            now,
+        )
+        .await
+        .unwrap();
+    }
     // A person's correction: the case now counts under its new service.
     let case = w.case_of("SEND").await;
     postroom::casework::actions::recategorise(
@@ -68,6 +111,60 @@ async fn generate(w: &Workspace) {
     )
     .await
     .unwrap();
+}
+
+/// Every link of a page to a list of cases whose text is a count: (the
+/// list's address, the count, what the link says to a screen reader).
+fn counted_links(body: &str) -> Vec<(String, usize, String)> {
+    let mut out = Vec::new();
+    for part in body.split("<a class=\"govuk-link\" href=\"").skip(1) {
+        let Some((href, rest)) = part.split_once('"') else {
+            continue;
+        };
+        let href = unescape(href);
+        if !href.starts_with("/cases?") {
+            continue;
+        }
+        let Some(text) = rest.strip_prefix('>') else {
+            continue;
+        };
+        let count: String = text.chars().take_while(char::is_ascii_digit).collect();
+        let Ok(n) = count.parse::<usize>() else {
+            continue;
+        };
+        let what = text
+            .split_once("govuk-visually-hidden\">")
+            .map_or("", |(_, w)| w.split('<').next().unwrap_or(""))
+            .to_string();
+        out.push((href, n, what));
+    }
+    out
+}
+
+/// How many cases a list holds, page after page.
+async fn cases_listed(m: &mut crate::web::Browser, href: &str) -> usize {
+    let mut n = 0;
+    let mut next = Some(href.to_string());
+    while let Some(at) = next {
+        let list = m.get(&at).await;
+        assert_eq!(list.status, StatusCode::OK, "{at}: {}", list.body);
+        assert!(
+            !list.body.contains("govuk-error-summary"),
+            "{at}: {}",
+            list.body
+        );
+        n += list
+            .body
+            .matches("class=\"govuk-link postroom-nowrap\"")
+            .count();
+        next = list
+            .body
+            .split_once("rel=\"next\"")
+            .and_then(|(before, _)| before.rsplit("href=\"").next())
+            .and_then(|h| h.split('"').next())
+            .map(unescape);
+    }
+    n
 }
 
 fn csv_rows(body: &str) -> Vec<Vec<String>> {
@@ -108,43 +205,129 @@ async fn the_figures_are_postroom_reports_and_each_count_opens_its_cases() {
         );
         assert!(!page.body.contains("<script>"));
 
-        // Every period's row, as the report has it.
-        let periods = m.get(&format!("/figures.csv?table=periods&{q}")).await;
-        assert!(
-            periods.headers["content-disposition"]
-                .to_str()
-                .unwrap()
-                .starts_with("attachment")
-        );
-        let rows = csv_rows(&periods.body);
+        // Every period's row of both tables, as the report has it.
         let expected = report["periods"].as_array().unwrap();
-        assert_eq!(rows.len(), expected.len(), "{backend:?}");
-        for (row, p) in rows.iter().zip(expected) {
-            let want: Vec<String> = [
-                "period",
-                "received",
-                "answered",
-                "answered_in_time",
-                "answered_in_time_percent",
-                "response_working_days_median",
-                "response_working_days_p90",
-                "acknowledge_hours_median",
-                "open_at_end",
-                "overdue_at_end",
-                "chasers",
-            ]
-            .iter()
-            .map(|k| match &p[*k] {
-                Value::String(s) => s.clone(),
-                v => shown(v),
-            })
-            .collect();
-            let same = row.iter().zip(&want).all(|(a, b)| {
-                a == b || matches!((a.parse::<f64>(), b.parse::<f64>()), (Ok(x), Ok(y)) if x == y)
-            });
-            assert!(same, "{backend:?}: {row:?} against the report's {want:?}");
+        for (table, fields) in [
+            (
+                "periods",
+                &[
+                    "period",
+                    "received",
+                    "answered",
+                    "open_at_end",
+                    "overdue_at_end",
+                    "chasers",
+                ][..],
+            ),
+            (
+                "in-target",
+                &[
+                    "period",
+                    "acknowledged_in_time",
+                    "acknowledged_in_time_percent",
+                    "answered_in_time",
+                    "answered_in_time_percent",
+                    "acknowledge_working_days_median",
+                    "acknowledge_working_days_p90",
+                    "acknowledge_hours_median",
+                    "response_working_days_median",
+                    "response_working_days_p90",
+                ][..],
+            ),
+        ] {
+            let csv = m.get(&format!("/figures.csv?table={table}&{q}")).await;
+            assert!(
+                csv.headers["content-disposition"]
+                    .to_str()
+                    .unwrap()
+                    .starts_with("attachment")
+            );
+            let rows = csv_rows(&csv.body);
+            assert_eq!(rows.len(), expected.len(), "{backend:?}");
+            for (row, p) in rows.iter().zip(expected) {
+                let want: Vec<String> = fields
+                    .iter()
+                    .map(|k| match &p[*k] {
+                        Value::String(s) => s.clone(),
+                        v => shown(v),
+                    })
+                    .collect();
+                let same = row.iter().zip(&want).all(|(a, b)| {
+                    a == b
+                        || matches!((a.parse::<f64>(), b.parse::<f64>()), (Ok(x), Ok(y)) if x == y)
+                });
+                assert!(
+                    same,
+                    "{backend:?} {table}: {row:?} against the report's {want:?}"
+                );
+            }
         }
         let total = &report["total"];
+        // The summary above the tables: the report's totals, as the page
+        // words them.
+        let num = |v: &Value| v.as_f64().map_or("–".to_string(), |f| format!("{f}"));
+        for said in [
+            format!(
+                ">{}<span class=\"govuk-visually-hidden\"> referrals received",
+                total["received"]
+            ),
+            format!(
+                ">{}<span class=\"govuk-visually-hidden\"> answered by the reply date",
+                total["answered_in_time"]
+            ),
+            format!(
+                "{} answered</a> ({}%)",
+                total["answered"],
+                num(&total["answered_in_time_percent"])
+            ),
+            format!(
+                " of the {} acknowledged ({}%)",
+                total["acknowledged"],
+                num(&total["acknowledged_in_time_percent"])
+            ),
+            format!(
+                "working days: median {}, 90th percentile {}; hours: median {}, 90th percentile {}",
+                num(&total["acknowledge_working_days_median"]),
+                num(&total["acknowledge_working_days_p90"]),
+                num(&total["acknowledge_hours_median"]),
+                num(&total["acknowledge_hours_p90"])
+            ),
+            format!(
+                "median {}, 90th percentile {}</dd>",
+                num(&total["response_working_days_median"]),
+                num(&total["response_working_days_p90"])
+            ),
+            format!(
+                ">{}<span class=\"govuk-visually-hidden\"> open at the end of the period",
+                total["open_at_end"]
+            ),
+            format!("{} past the reply date</a>", total["overdue_at_end"]),
+            format!(
+                ">{}<span class=\"govuk-visually-hidden\"> chasers: the cases chased</span></a> ({} a case)",
+                total["chasers"],
+                num(&total["chasers_per_case"])
+            ),
+            format!(
+                ">{}<span class=\"govuk-visually-hidden\"> cases paused",
+                report["now"]["paused"]
+            ),
+        ] {
+            assert!(
+                page.body.contains(&said),
+                "{backend:?}: {said} in {}",
+                page.body
+            );
+        }
+        let trend = &report["trend"];
+        assert!(
+            page.body.contains(&format!(
+                "{:+} referrals a month (95% interval {:+} to {:+})",
+                trend["slope_per_month"].as_f64().unwrap(),
+                trend["slope_per_month_low"].as_f64().unwrap(),
+                trend["slope_per_month_high"].as_f64().unwrap()
+            )),
+            "{trend}"
+        );
         assert!(total["received"].as_u64().unwrap() > 50);
         assert!(total["chasers"].as_u64().unwrap() >= 3);
         for (table, key) in [
@@ -250,13 +433,16 @@ async fn the_figures_are_postroom_reports_and_each_count_opens_its_cases() {
             ]]
         );
 
-        // A month's count opens the list of exactly its cases.
+        // A month's count opens the list of exactly its cases (a month
+        // whose cases retention left alone).
         let month = expected
             .iter()
-            .find(|p| p["received"].as_u64().unwrap() >= 2)
+            .find(|p| {
+                p["period"].as_str().unwrap() >= "2025-06" && p["received"].as_u64().unwrap() >= 2
+            })
             .unwrap();
         let label = month["period"].as_str().unwrap();
-        let key = format!("> cases: {label}</span>");
+        let key = format!("> cases: {label}, received</span>");
         let at = page
             .body
             .find(&key)
@@ -276,6 +462,50 @@ async fn the_figures_are_postroom_reports_and_each_count_opens_its_cases() {
             .matches("class=\"govuk-link postroom-nowrap\"")
             .count();
         assert_eq!(listed as u64, month["received"].as_u64().unwrap(), "{href}");
+        let now = &report["now"];
+        assert_eq!(now["paused"], 2, "{now}");
+        assert_eq!(
+            now["paused_why"]["waiting for the school's report"], 1,
+            "{now}"
+        );
+
+        // Every count on the page opens the list of exactly its cases, over
+        // a period no deleted case falls in (a deleted case is counted by
+        // its statistics row, and cannot be listed).
+        let recent = "range=custom&from=2025-06-01&to=2026-11-27";
+        let page = m.get(&format!("/figures?{recent}")).await;
+        let links = counted_links(&page.body);
+        assert!(links.len() > 60, "{}", links.len());
+        let mut followed = std::collections::BTreeMap::new();
+        for (href, n, what) in &links {
+            // (Chasers are counted one by one, their list is of the cases
+            // chased: each is chased once here.)
+            let listed = cases_listed(&mut m, href).await;
+            assert_eq!(listed, *n, "{backend:?} {what}: {href}");
+            let figure = href
+                .split('&')
+                .find_map(|p| p.strip_prefix("figure="))
+                .unwrap_or("received")
+                .to_string();
+            *followed.entry(figure).or_insert(0) += n;
+        }
+        // The lists behind them were not all empty.
+        for figure in [
+            "received",
+            "answered",
+            "answered-in-time",
+            "acknowledged-in-time",
+            "open-at-end",
+            "overdue-at-end",
+            "paused",
+            "waiting-unassigned",
+            "chased",
+        ] {
+            assert!(
+                followed.get(figure).copied().unwrap_or(0) > 0,
+                "{backend:?}: no case behind {figure}: {followed:?}"
+            );
+        }
 
         // Not for a caseworker.
         let mut c = w.browser();

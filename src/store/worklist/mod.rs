@@ -128,7 +128,14 @@ pub struct Query {
     /// Of this team, or assigned to this person.
     pub team: Option<String>,
     pub assignee: Option<String>,
+    /// The cases behind one of the managers' figures, beyond when they
+    /// were received.
+    pub figure: Option<Figure>,
 }
+
+mod figure;
+
+pub use figure::{Figure, Offsets};
 
 /// Open or in triage: the cases people work. The indexes on live cases
 /// (migration 0015) are partial on exactly this condition.
@@ -228,7 +235,7 @@ impl Sql {
         }
     }
 
-    fn filter(&mut self, q: &Query) {
+    fn filter(&mut self, q: &Query, offsets: &[(i64, i64)]) {
         for (column, value) in [
             ("status", &q.status),
             ("category", &q.category),
@@ -249,6 +256,9 @@ impl Sql {
         }
         if let Some((from, before)) = &q.received {
             self.add("received_at >= ? AND received_at < ?", &[from, before]);
+        }
+        if let Some(f) = &q.figure {
+            self.figure(f, offsets);
         }
         if let Some(query) = q
             .search
@@ -329,11 +339,14 @@ pub async fn too_common(conn: &mut Conn, search: &str, cap: i64) -> Result<bool>
     Ok(false)
 }
 
-/// When the list is read: today, and the last day of "due soon".
-#[derive(Debug, Clone, Copy)]
+/// When the list is read: today, and the last day of "due soon"; the
+/// time zone's offsets over the instants a figure's list compares with
+/// dates ([`Figure`]).
+#[derive(Debug, Clone)]
 pub struct Days {
     pub today: NaiveDate,
     pub soon: NaiveDate,
+    pub offsets: Offsets,
 }
 
 /// A page of at most `limit` cases, and whether more follow.
@@ -341,13 +354,13 @@ pub async fn page(
     conn: &mut Conn,
     scope: &Scope,
     q: &Query,
-    days: Days,
+    days: &Days,
     limit: i64,
 ) -> Result<(Vec<CaseRow>, bool)> {
     let mut sql = Sql::new(conn);
     sql.scope(scope);
     sql.view(q.view, scope, days.today, days.soon);
-    sql.filter(q);
+    sql.filter(q, &days.offsets);
     let (key, order) = q.sort.column();
     if let Some((k, id)) = q.after.as_deref().and_then(|c| c.rsplit_once('~')) {
         let cmp = if order == "ASC" { ">" } else { "<" };
@@ -363,6 +376,7 @@ pub async fn page(
     // filter or a search leaves the planner its choice. (PostgreSQL walks
     // the index for an ORDER BY with a LIMIT by itself.)
     let unfiltered = q.status.is_none()
+        && q.figure.is_none()
         && q.category.is_none()
         && q.send_topic.is_none()
         && q.mp.is_none()
@@ -403,7 +417,7 @@ pub async fn page(
 pub async fn counts(
     conn: &mut Conn,
     scope: &Scope,
-    days: Days,
+    days: &Days,
 ) -> Result<Vec<(View, Option<i64>)>> {
     let mut sql = Sql::new(conn);
     let (today, soon) = (super::date(days.today), super::date(days.soon));

@@ -24,13 +24,14 @@ mod range;
 mod tables;
 
 use range::{Chosen, RANGES, by, choose};
-use tables::{cases_link, one, tables};
+use tables::{Links, one, tables};
 
+/// The figures chosen, their report, today and the tenth working day on.
 async fn figures(
     ctx: &Ctx,
     who: &Signed,
     q: &HashMap<String, String>,
-) -> Result<(Chosen, Report), Refusal> {
+) -> Result<(Chosen, Report, NaiveDate, NaiveDate), Refusal> {
     if !who.role.sees_all() {
         return Err(Refusal::NotFound(ctx.clone()));
     }
@@ -47,7 +48,8 @@ async fn figures(
     )
     .await
     .map_err(|e| Refusal::Failed(ctx.clone(), e))?;
-    Ok((chosen, report))
+    let soon = calendar.add_working_days(today, 10);
+    Ok((chosen, report, today, soon))
 }
 
 fn period_label(c: &Chosen) -> String {
@@ -60,14 +62,19 @@ pub(super) async fn page(
     who: Signed,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Response, Refusal> {
-    let (chosen, report) = figures(&ctx, &who, &q).await?;
+    let (chosen, report, today, soon) = figures(&ctx, &who, &q).await?;
     let t = &report.total;
-    let tables: Vec<_> = tables(&chosen, &report)
+    let links = Links {
+        chosen: &chosen,
+        today,
+        soon,
+    };
+    let tables: Vec<_> = tables(&links, &report)
         .into_iter()
         .map(|(key, caption, header, rows)| {
             context! {
                 key, caption, header,
-                rows => rows.into_iter().map(|(cells, href)| context! { cells, href }).collect::<Vec<_>>(),
+                rows => rows.into_iter().map(|r| context! { cells => r.cells, links => r.links }).collect::<Vec<_>>(),
             }
         })
         .collect();
@@ -93,7 +100,7 @@ pub(super) async fn page(
             significant => tr.significant, points => tr.points,
         }
     });
-    let all = cases_link(&chosen, chosen.from, chosen.to, &[]);
+    let last = chosen.to;
     ctx.page(
         &who,
         "figures.html.j2",
@@ -113,17 +120,28 @@ pub(super) async fn page(
                 percent => one(t.answered_in_time_percent),
                 median => one(t.response_working_days_median), p90 => one(t.response_working_days_p90),
                 ack_median => one(t.acknowledge_hours_median), ack_p90 => one(t.acknowledge_hours_p90),
+                ack_wd_median => one(t.acknowledge_working_days_median), ack_wd_p90 => one(t.acknowledge_working_days_p90),
+                acknowledged => t.acknowledged, ack_in_time => t.acknowledged_in_time,
+                ack_percent => one(t.acknowledged_in_time_percent),
+                ack_in_time_href => links.period(&[("figure", "acknowledged-in-time")]),
                 open => t.open_at_end, overdue => t.overdue_at_end,
                 chasers => t.chasers, chasers_per_case => one(t.chasers_per_case),
-                href => all,
+                href => links.period(&[]),
+                answered_href => links.period(&[("figure", "answered")]),
+                in_time_href => links.period(&[("figure", "answered-in-time")]),
+                open_href => links.open_at(last, false),
+                overdue_href => links.open_at(last, true),
+                chased_href => links.period(&[("figure", "chased")]),
             },
             now => context! {
                 open => report.now.open, overdue => report.now.overdue, unassigned => report.now.unassigned,
                 paused => report.now.paused, today => report.now.today.map(super::list::long_date),
+                paused_href => links.live("open", &[("figure", "paused")]),
                 service => chosen.service.map(|s| format!("&service={}", s.as_str())).unwrap_or_default(),
             },
             trend,
             chart => crate::report::chart(&report),
+            in_target_chart => crate::report::in_target_chart(&report),
             tables,
             query,
         },
@@ -136,9 +154,14 @@ pub(super) async fn csv(
     who: Signed,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Response, Refusal> {
-    let (chosen, report) = figures(&ctx, &who, &q).await?;
+    let (chosen, report, today, soon) = figures(&ctx, &who, &q).await?;
     let wanted = q.get("table").map(String::as_str).unwrap_or("periods");
-    let Some((key, _, header, rows)) = tables(&chosen, &report)
+    let links = Links {
+        chosen: &chosen,
+        today,
+        soon,
+    };
+    let Some((key, _, header, rows)) = tables(&links, &report)
         .into_iter()
         .find(|(k, _, _, _)| *k == wanted)
     else {
@@ -147,8 +170,8 @@ pub(super) async fn csv(
     let mut w = csv::Writer::from_writer(Vec::new());
     let fail = |e: csv::Error| Refusal::Failed(ctx.clone(), e.into());
     w.write_record(&header).map_err(fail)?;
-    for (cells, _) in rows {
-        w.write_record(&cells).map_err(fail)?;
+    for row in rows {
+        w.write_record(&row.cells).map_err(fail)?;
     }
     let bytes = w
         .into_inner()

@@ -1,5 +1,6 @@
 //! The figures page's tables: each a caption, a header and rows, with the
-//! list of the cases behind a row's count; the CSV of a table is its rows.
+//! list of the cases behind each count of a row; the CSV of a table is its
+//! rows.
 
 use std::collections::BTreeMap;
 
@@ -19,22 +20,84 @@ const IN_TARGET: [&str; 6] = [
     "In target (%)",
 ];
 
-/// The list of the cases received from `from` to `to`, with `extra`
-/// filters: what a count of cases links to.
-pub(super) fn cases_link(
-    c: &Chosen,
-    from: NaiveDate,
-    to: NaiveDate,
-    extra: &[(&str, &str)],
-) -> String {
-    let mut s = format!("/cases?view=all&sort=oldest&from={from}&to={to}");
-    if let Some(service) = c.service {
-        s.push_str(&format!("&service={}", service.as_str()));
+/// Where the page's links to lists start from: the chosen period and
+/// service, today and the tenth working day on (the clocks running out).
+pub(super) struct Links<'a> {
+    pub chosen: &'a Chosen,
+    pub today: NaiveDate,
+    pub soon: NaiveDate,
+}
+
+impl Links<'_> {
+    /// A list of cases in `view`, with the chosen service and `extra`
+    /// filters.
+    fn list(&self, view: &str, extra: &[(&str, &str)]) -> String {
+        let mut s = format!("/cases?view={view}&sort=oldest");
+        if let Some(service) = self.chosen.service {
+            s.push_str(&format!("&service={}", service.as_str()));
+        }
+        for (k, v) in extra {
+            s.push_str(&format!("&{k}={}", query_escape(v)));
+        }
+        s
     }
-    for (k, v) in extra {
-        s.push_str(&format!("&{k}={}", query_escape(v)));
+
+    /// The cases received from `from` to `to`, with `extra` filters: what
+    /// a count of the period's cases links to.
+    pub(super) fn received(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+        extra: &[(&str, &str)],
+    ) -> String {
+        let (from, to) = (from.to_string(), to.to_string());
+        let mut all = vec![("from", from.as_str()), ("to", to.as_str())];
+        all.extend_from_slice(extra);
+        self.list("all", &all)
     }
-    s
+
+    /// Received in the whole period, with `extra` filters.
+    pub(super) fn period(&self, extra: &[(&str, &str)]) -> String {
+        self.received(self.chosen.from, self.chosen.to, extra)
+    }
+
+    /// Open at the end of day `last` (received before then, neither
+    /// answered nor closed by then), and with `overdue` past the reply
+    /// date then too.
+    pub(super) fn open_at(&self, last: NaiveDate, overdue: bool) -> String {
+        let figure = if overdue {
+            "overdue-at-end"
+        } else {
+            "open-at-end"
+        };
+        self.list("all", &[("figure", figure), ("end", &last.to_string())])
+    }
+
+    /// The live cases now, with `extra` filters.
+    pub(super) fn live(&self, view: &str, extra: &[(&str, &str)]) -> String {
+        self.list(view, extra)
+    }
+
+    /// The cases with statutory clock `name` running out in the next ten
+    /// working days, or missed in the period.
+    fn clock(&self, name: &str, missed: bool) -> String {
+        let c = self.chosen;
+        let (figure, from, to) = if missed {
+            ("clock-missed", c.from, c.to)
+        } else {
+            ("clock-soon", c.from.max(self.today), self.soon)
+        };
+        let (from, to) = (from.to_string(), to.to_string());
+        self.list(
+            "all",
+            &[
+                ("figure", figure),
+                ("clock", name),
+                ("due-from", &from),
+                ("due-to", &to),
+            ],
+        )
+    }
 }
 
 fn with_first(first: &'static str, mut header: [&'static str; 6]) -> Vec<&'static str> {
@@ -46,42 +109,93 @@ pub(super) fn one(v: Option<f64>) -> String {
     v.map_or_else(|| "–".to_string(), |v| format!("{v}"))
 }
 
-/// The page's tables: (key, caption, header, rows of (cells, link of the
-/// count of cases)). The CSV of a table is the same rows.
-pub(super) type Table = (
-    &'static str,
-    String,
-    Vec<&'static str>,
-    Vec<(Vec<String>, Option<String>)>,
-);
+/// A row of a table: its cells, and beside each the list of the cases
+/// behind it (none for a name, a share or a time).
+pub(super) struct Row {
+    pub cells: Vec<String>,
+    pub links: Vec<Option<String>>,
+}
+
+impl Row {
+    fn new(cells: Vec<String>, links: Vec<Option<String>>) -> Row {
+        debug_assert!(links.len() <= cells.len());
+        Row { cells, links }
+    }
+}
+
+/// The page's tables: (key, caption, header, rows). The CSV of a table is
+/// the same rows' cells.
+pub(super) type Table = (&'static str, String, Vec<&'static str>, Vec<Row>);
 
 // Long: one entry per table of the page, in the order it shows them.
-pub(super) fn tables(c: &Chosen, r: &Report) -> Vec<Table> {
+pub(super) fn tables(l: &Links, r: &Report) -> Vec<Table> {
+    let c = l.chosen;
     let unit = match r.by {
         By::Month => "Month",
         By::Week => "Week",
     };
     let periods = crate::report::periods(c.from, c.to, r.by);
+    let received = |lo: NaiveDate, hi: NaiveDate, figure: Option<&str>| {
+        Some(
+            l.received(
+                lo,
+                hi,
+                &figure
+                    .map(|f| ("figure", f))
+                    .into_iter()
+                    .collect::<Vec<_>>(),
+            ),
+        )
+    };
     let rows = r
         .periods
         .iter()
         .zip(&periods)
         .map(|(p, (_, lo, hi))| {
-            (
+            Row::new(
                 vec![
                     p.period.clone(),
                     p.received.to_string(),
                     p.answered.to_string(),
-                    p.answered_in_time.to_string(),
-                    one(p.answered_in_time_percent),
-                    one(p.response_working_days_median),
-                    one(p.response_working_days_p90),
-                    one(p.acknowledge_hours_median),
                     p.open_at_end.to_string(),
                     p.overdue_at_end.to_string(),
                     p.chasers.to_string(),
                 ],
-                Some(cases_link(c, *lo, *hi, &[])),
+                vec![
+                    None,
+                    received(*lo, *hi, None),
+                    received(*lo, *hi, Some("answered")),
+                    Some(l.open_at(*hi, false)),
+                    Some(l.open_at(*hi, true)),
+                    received(*lo, *hi, Some("chased")),
+                ],
+            )
+        })
+        .collect();
+    let in_time = r
+        .periods
+        .iter()
+        .zip(&periods)
+        .map(|(p, (_, lo, hi))| {
+            Row::new(
+                vec![
+                    p.period.clone(),
+                    p.acknowledged_in_time.to_string(),
+                    one(p.acknowledged_in_time_percent),
+                    p.answered_in_time.to_string(),
+                    one(p.answered_in_time_percent),
+                    one(p.acknowledge_working_days_median),
+                    one(p.acknowledge_working_days_p90),
+                    one(p.acknowledge_hours_median),
+                    one(p.response_working_days_median),
+                    one(p.response_working_days_p90),
+                ],
+                vec![
+                    None,
+                    received(*lo, *hi, Some("acknowledged-in-time")),
+                    None,
+                    received(*lo, *hi, Some("answered-in-time")),
+                ],
             )
         })
         .collect();
@@ -90,42 +204,57 @@ pub(super) fn tables(c: &Chosen, r: &Report) -> Vec<Table> {
         v.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
         v.into_iter()
             .map(|(k, n)| {
-                (
+                Row::new(
                     vec![label(k), n.to_string()],
-                    Some(cases_link(c, c.from, c.to, &[(key, k)])),
+                    vec![None, Some(l.period(&[(key, k)]))],
                 )
             })
             .collect::<Vec<_>>()
     };
-    let live = |extra: &[(&str, &str)]| {
-        let mut s = "/cases?view=open&sort=oldest".to_string();
-        if let Some(service) = c.service {
-            s.push_str(&format!("&service={}", service.as_str()));
-        }
-        for (k, v) in extra {
-            s.push_str(&format!("&{k}={}", query_escape(v)));
-        }
-        s
-    };
-    let shares = |v: &[crate::report::now::Share],
-                  key: &'static str,
-                  label: &dyn Fn(&str) -> String| {
-        v.iter()
-            .map(|s| {
-                (
-                    s.cells(label(&s.name), "–"),
-                    (s.name != "(none)").then(|| cases_link(c, c.from, c.to, &[(key, &s.name)])),
-                )
-            })
-            .collect::<Vec<_>>()
-    };
+    let shares =
+        |v: &[crate::report::now::Share], key: &'static str, label: &dyn Fn(&str) -> String| {
+            v.iter()
+                .map(|s| {
+                    let of = |figure: Option<&str>| {
+                        (s.name != "(none)").then(|| {
+                            let mut extra = vec![(key, s.name.as_str())];
+                            extra.extend(figure.map(|f| ("figure", f)));
+                            l.period(&extra)
+                        })
+                    };
+                    Row::new(
+                        s.cells(label(&s.name), "–"),
+                        vec![
+                            None,
+                            of(None),
+                            of(Some("acknowledged-in-time")),
+                            of(Some("answered")),
+                            of(Some("answered-in-time")),
+                        ],
+                    )
+                })
+                .collect::<Vec<_>>()
+        };
     let n = &r.now;
     let loads = |v: &[crate::report::now::Load], key: &'static str| {
         v.iter()
-            .map(|l| {
-                (
-                    l.cells(),
-                    (!l.name.starts_with('(')).then(|| live(&[(key, &l.name)])),
+            .map(|load| {
+                let of = |view: &str, figure: Option<&str>| {
+                    (!load.name.starts_with('(')).then(|| {
+                        let mut extra = vec![(key, load.name.as_str())];
+                        extra.extend(figure.map(|f| ("figure", f)));
+                        l.live(view, &extra)
+                    })
+                };
+                Row::new(
+                    load.cells(),
+                    vec![
+                        None,
+                        of("open", None),
+                        of("overdue", None),
+                        of("unassigned", None),
+                        of("open", Some("paused")),
+                    ],
                 )
             })
             .collect::<Vec<_>>()
@@ -141,16 +270,28 @@ pub(super) fn tables(c: &Chosen, r: &Report) -> Vec<Table> {
                 unit,
                 "Received",
                 "Answered",
-                "Answered by the reply date",
-                "In target (%)",
-                "Working days to answer (median)",
-                "Working days to answer (90th percentile)",
-                "Hours to acknowledge (median)",
                 "Open at the end",
                 "Overdue at the end",
                 "Chasers",
             ],
             rows,
+        ),
+        (
+            "in-target",
+            format!("In target and time taken by {}", unit.to_lowercase()),
+            vec![
+                unit,
+                "Acknowledged by the target date",
+                "Acknowledged in target (%)",
+                "Answered by the reply date",
+                "Answered in target (%)",
+                "Working days to acknowledge (median)",
+                "Working days to acknowledge (90th percentile)",
+                "Hours to acknowledge (median)",
+                "Working days to answer (median)",
+                "Working days to answer (90th percentile)",
+            ],
+            in_time,
         ),
         (
             "services",
@@ -189,11 +330,14 @@ pub(super) fn tables(c: &Chosen, r: &Report) -> Vec<Table> {
             r.chasers_by_mp
                 .iter()
                 .map(|m| {
-                    (
-                        m.cells("–"),
-                        (!m.mp.starts_with('('))
-                            .then(|| cases_link(c, c.from, c.to, &[("mp", &m.mp)])),
-                    )
+                    let of = |figure: Option<&str>| {
+                        (!m.mp.starts_with('(')).then(|| {
+                            let mut extra = vec![("mp", m.mp.as_str())];
+                            extra.extend(figure.map(|f| ("figure", f)));
+                            l.period(&extra)
+                        })
+                    };
+                    Row::new(m.cells("–"), vec![None, of(None), of(Some("chased"))])
                 })
                 .collect(),
         ),
@@ -221,11 +365,14 @@ pub(super) fn tables(c: &Chosen, r: &Report) -> Vec<Table> {
             n.waiting
                 .iter()
                 .map(|w| {
-                    let href = match w.state.as_str() {
-                        "unassigned" => Some("/cases?view=unassigned&sort=oldest".to_string()),
+                    let figure = match w.state.as_str() {
+                        "unassigned" => Some("waiting-unassigned"),
+                        "with the service" => Some("waiting-service"),
+                        "paused" => Some("paused"),
                         _ => None,
                     };
-                    (w.cells("–"), href)
+                    let link = figure.map(|f| l.live("open", &[("figure", f)]));
+                    Row::new(w.cells("–"), vec![None, link])
                 })
                 .collect(),
         ),
@@ -236,17 +383,18 @@ pub(super) fn tables(c: &Chosen, r: &Report) -> Vec<Table> {
             n.paused_why
                 .iter()
                 .map(|(why, k)| {
-                    (
-                        vec![
-                            if why.is_empty() {
-                                "(none given)".to_string()
-                            } else {
-                                why.clone()
-                            },
-                            k.to_string(),
-                        ],
-                        None,
-                    )
+                    let (name, link) = if why.is_empty() {
+                        (
+                            "(none given)".to_string(),
+                            l.live("open", &[("figure", "paused-no-reason")]),
+                        )
+                    } else {
+                        (
+                            why.clone(),
+                            l.live("open", &[("figure", "paused"), ("reason", why)]),
+                        )
+                    };
+                    Row::new(vec![name, k.to_string()], vec![None, Some(link)])
                 })
                 .collect(),
         ),
@@ -258,7 +406,19 @@ pub(super) fn tables(c: &Chosen, r: &Report) -> Vec<Table> {
                 "Running out in the next 10 working days",
                 "Missed in the period",
             ],
-            n.clocks.iter().map(|k| (k.cells(), None)).collect(),
+            n.clocks
+                .iter()
+                .map(|k| {
+                    Row::new(
+                        k.cells(),
+                        vec![
+                            None,
+                            Some(l.clock(&k.clock, false)),
+                            Some(l.clock(&k.clock, true)),
+                        ],
+                    )
+                })
+                .collect(),
         ),
     ]
 }
