@@ -229,9 +229,11 @@ impl Sql<'_> {
     }
 
     /// The cases received from `from` to `before`, grouped. The local
-    /// days of each row are worked out once, in a subquery of their own;
-    /// the working days of an acknowledgement on the day it arrived (most
-    /// of them) are none, without looking up the days off.
+    /// days of each row are worked out once, in a subquery of their own,
+    /// and everything else in one pass over it (each level of subquery
+    /// costs a copy of every row); the working days of an acknowledgement
+    /// on the day it arrived (most of them) are none, without looking up
+    /// the days off.
     pub(super) fn facts(&self, from: &str, before: &str) -> String {
         let max = match self.backend {
             Backend::Sqlite => "MAX",
@@ -243,11 +245,9 @@ impl Sql<'_> {
              {answer_wd} AS answer_wd, {answer_in_time} AS answer_in_time, {fb} AS fb, {db} AS db, \
              {n} AS n, {kept} AS kept \
              FROM (SELECT category, send_topic, team, from_mp_office, mp_name, constituency, chasers, \
-                   rd, kd, ad, {fd} AS fd, akd, dd, am \
-                   FROM (SELECT category, send_topic, team, from_mp_office, mp_name, constituency, chasers, \
-                         {rd} AS rd, {kd} AS kd, {ad} AS ad, {cd} AS cd, acknowledge_due_d AS akd, response_due_d AS dd, \
-                         CASE WHEN acknowledged_s IS NULL THEN NULL ELSE {max}(0, (acknowledged_s - received_s) / 60) END AS am \
-                         FROM ({received}) w {fence}) l {fence}) x \
+                   {rd} AS rd, {kd} AS kd, {ad} AS ad, {cd} AS cd, acknowledge_due_d AS akd, response_due_d AS dd, \
+                   CASE WHEN acknowledged_s IS NULL THEN NULL ELSE {max}(0, (acknowledged_s - received_s) / 60) END AS am \
+                   FROM ({received}) w {fence}) l \
              GROUP BY 12, 9, 10, 7, 1, 14, 15, 13, 11, 4, 8, 3, 5, 6, 2",
             p = big(&self.period("rd")),
             yr = big(&self.year("rd")),
@@ -267,13 +267,16 @@ impl Sql<'_> {
             )),
             answer_in_time =
                 big("CASE WHEN ad IS NULL OR dd IS NULL THEN NULL WHEN ad <= dd THEN 1 ELSE 0 END"),
-            fb = big(&self.finished_bucket("fd")),
+            // Answered or closed, whichever came first (local days keep
+            // the order of instants, and so do the periods).
+            fb = big(&format!(
+                "CASE WHEN cd IS NOT NULL AND (ad IS NULL OR cd < ad) THEN {} ELSE {} END",
+                self.finished_bucket("cd"),
+                self.finished_bucket("ad")
+            )),
             db = big(&self.due_bucket("dd")),
             n = big("COUNT(*)"),
             kept = big("SUM(chasers)"),
-            // Answered or closed, whichever came first (local days keep
-            // the order of instants).
-            fd = "CASE WHEN cd IS NULL THEN ad WHEN ad IS NULL OR cd < ad THEN cd ELSE ad END",
             rd = self.local_day("received_s"),
             kd = self.local_day("acknowledged_s"),
             ad = self.local_day("answered_s"),
@@ -346,6 +349,8 @@ impl Sql<'_> {
              (SELECT {fd} AS fd, dd FROM \
               (SELECT {ef} AS ef, {dd} AS dd FROM ({cases} UNION ALL {stats}) u {fence}) e {fence}) x \
              GROUP BY 1, 2",
+            // Answered or closed, whichever came first (local days keep
+            // the order of instants, and so do the periods).
             fb = big(&self.finished_bucket("fd")),
             db = big(&self.due_bucket("dd")),
             count = big("COUNT(*)"),
