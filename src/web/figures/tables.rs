@@ -147,58 +147,56 @@ pub(super) fn tables(l: &Links, r: &Report) -> Vec<Table> {
             ),
         )
     };
-    let rows = r
-        .periods
-        .iter()
-        .zip(&periods)
-        .map(|(p, (_, lo, hi))| {
-            Row::new(
-                vec![
-                    p.period.clone(),
-                    p.received.to_string(),
-                    p.answered.to_string(),
-                    p.open_at_end.to_string(),
-                    p.overdue_at_end.to_string(),
-                    p.chasers.to_string(),
-                ],
-                vec![
-                    None,
-                    received(*lo, *hi, None),
-                    received(*lo, *hi, Some("answered")),
-                    Some(l.open_at(*hi, false)),
-                    Some(l.open_at(*hi, true)),
-                    received(*lo, *hi, Some("chased")),
-                ],
-            )
-        })
-        .collect();
-    let in_time = r
-        .periods
-        .iter()
-        .zip(&periods)
-        .map(|(p, (_, lo, hi))| {
-            Row::new(
-                vec![
-                    p.period.clone(),
-                    p.acknowledged_in_time.to_string(),
-                    one(p.acknowledged_in_time_percent),
-                    p.answered_in_time.to_string(),
-                    one(p.answered_in_time_percent),
-                    one(p.acknowledge_working_days_median),
-                    one(p.acknowledge_working_days_p90),
-                    one(p.acknowledge_hours_median),
-                    one(p.response_working_days_median),
-                    one(p.response_working_days_p90),
-                ],
-                vec![
-                    None,
-                    received(*lo, *hi, Some("acknowledged-in-time")),
-                    None,
-                    received(*lo, *hi, Some("answered-in-time")),
-                ],
-            )
-        })
-        .collect();
+    // A row of each period.
+    let per_period = |row: &dyn Fn(&crate::report::Figures, &NaiveDate, &NaiveDate) -> Row| {
+        r.periods
+            .iter()
+            .zip(&periods)
+            .map(|(p, (_, lo, hi))| row(p, lo, hi))
+            .collect::<Vec<_>>()
+    };
+    let rows = per_period(&|p, lo, hi| {
+        Row::new(
+            vec![
+                p.period.clone(),
+                p.received.to_string(),
+                p.answered.to_string(),
+                p.open_at_end.to_string(),
+                p.overdue_at_end.to_string(),
+                p.chasers.to_string(),
+            ],
+            vec![
+                None,
+                received(*lo, *hi, None),
+                received(*lo, *hi, Some("answered")),
+                Some(l.open_at(*hi, false)),
+                Some(l.open_at(*hi, true)),
+                received(*lo, *hi, Some("chased")),
+            ],
+        )
+    });
+    let in_time = per_period(&|p, lo, hi| {
+        Row::new(
+            vec![
+                p.period.clone(),
+                p.acknowledged_in_time.to_string(),
+                one(p.acknowledged_in_time_percent),
+                p.answered_in_time.to_string(),
+                one(p.answered_in_time_percent),
+                one(p.acknowledge_working_days_median),
+                one(p.acknowledge_working_days_p90),
+                one(p.acknowledge_hours_median),
+                one(p.response_working_days_median),
+                one(p.response_working_days_p90),
+            ],
+            vec![
+                None,
+                received(*lo, *hi, Some("acknowledged-in-time")),
+                None,
+                received(*lo, *hi, Some("answered-in-time")),
+            ],
+        )
+    });
     let count = |m: &BTreeMap<String, usize>, key: &'static str, label: &dyn Fn(&str) -> String| {
         let mut v: Vec<(&String, &usize)> = m.iter().collect();
         v.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
