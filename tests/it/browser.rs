@@ -88,7 +88,8 @@ async fn a_team_lead_works_a_case_with_the_keyboard_alone() {
             &json!({ "lead": { "email": "send.manager@wexcombe.gov.uk", "name": "Sam Lead" } }),
         );
         let smtp = SmtpServer::start();
-        let (t, mut child) = run_with_workspace(backend, port, &provider, &smtp).await;
+        let (t, child) = run_with_workspace(backend, port, &provider, &smtp).await;
+        let mut child = Demo(child);
         let case = t
             .cases()
             .await
@@ -269,8 +270,8 @@ async fn a_team_lead_works_a_case_with_the_keyboard_alone() {
 
         b.close().await;
         // SAFETY: signals our own child.
-        unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
-        assert!(child.wait().unwrap().success());
+        unsafe { libc::kill(child.0.id() as i32, libc::SIGTERM) };
+        assert!(child.0.wait().unwrap().success());
     }
 }
 
@@ -278,14 +279,16 @@ async fn a_team_lead_works_a_case_with_the_keyboard_alone() {
 async fn the_readme_screenshots_come_from_the_demo() {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
-    let mut demo = std::process::Command::new(env!("CARGO_BIN_EXE_postroom"))
-        .args(["demo", "--listen", &format!("127.0.0.1:{port}"), "--dir"])
-        .arg(dir.path().join("demo"))
-        .env_remove("POSTROOM_CONFIG")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut demo = Demo(
+        std::process::Command::new(env!("CARGO_BIN_EXE_postroom"))
+            .args(["demo", "--listen", &format!("127.0.0.1:{port}"), "--dir"])
+            .arg(dir.path().join("demo"))
+            .env_remove("POSTROOM_CONFIG")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
     let base = format!("http://127.0.0.1:{port}");
     let b = Browser::start().await;
     for _ in 0..200 {
@@ -378,6 +381,19 @@ async fn the_readme_screenshots_come_from_the_demo() {
     }
     b.close().await;
     // SAFETY: signals our own child.
-    unsafe { libc::kill(demo.id() as i32, libc::SIGTERM) };
-    assert!(demo.wait().unwrap().success());
+    unsafe { libc::kill(demo.0.id() as i32, libc::SIGTERM) };
+    assert!(demo.0.wait().unwrap().success());
+}
+
+/// A `postroom demo` or `postroom run` of the test's, killed if the test
+/// ends (fails) before it stops it.
+struct Demo(std::process::Child);
+
+impl Drop for Demo {
+    fn drop(&mut self) {
+        if let Ok(None) = self.0.try_wait() {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
 }

@@ -3,6 +3,7 @@
 //! tests/browser) run in the page. Without chromium and chromium-driver
 //! the tests that need them fail.
 
+use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -23,7 +24,10 @@ pub const DOWN: &str = "\u{E015}";
 impl Browser {
     pub async fn start() -> Browser {
         let port = crate::ops::free_port();
+        // In a process group of its own, so that the chromium it starts
+        // goes with it, even when a test fails half-way (see Drop).
         let driver = Command::new("chromedriver")
+            .process_group(0)
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -168,9 +172,17 @@ impl Browser {
         std::fs::write(to, png).unwrap();
     }
 
-    pub async fn close(mut self) {
+    pub async fn close(self) {
         let _ = self.c.clone().close().await;
-        let _ = self.driver.kill();
+    }
+}
+
+/// chromedriver and every browser it started end with the test, however
+/// it ends: a failed test leaves no chromium running.
+impl Drop for Browser {
+    fn drop(&mut self) {
+        // SAFETY: signals the process group of our own child.
+        unsafe { libc::kill(-(self.driver.id() as i32), libc::SIGKILL) };
         let _ = self.driver.wait();
     }
 }
