@@ -75,6 +75,10 @@ pub struct Report {
     pub by_constituency: BTreeMap<String, usize>,
     pub by_category: BTreeMap<String, usize>,
     pub by_send_topic: BTreeMap<String, usize>,
+    /// Referrals received in each period (in order), by service and by
+    /// SEND topic.
+    pub per_period_by_category: BTreeMap<String, Vec<usize>>,
+    pub per_period_by_send_topic: BTreeMap<String, Vec<usize>>,
     pub trend: Option<Trend>,
     /// In target by service and by team over the range.
     pub in_target_by_service: Vec<now::Share>,
@@ -198,6 +202,18 @@ pub fn build(
             *by_send_topic.entry(t.clone()).or_insert(0) += f.n;
         }
     }
+    let mut per_period_by_category: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    let mut per_period_by_send_topic: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    for f in tallies.facts.iter().filter(|f| f.period < cut.len()) {
+        for (m, key) in [
+            (&mut per_period_by_category, &f.category),
+            (&mut per_period_by_send_topic, &f.send_topic),
+        ] {
+            if let Some(k) = key {
+                m.entry(k.clone()).or_insert_with(|| vec![0; cut.len()])[f.period] += f.n;
+            }
+        }
+    }
     let mut by_mp = BTreeMap::new();
     let mut by_constituency = BTreeMap::new();
     for f in &tallies.facts {
@@ -225,6 +241,8 @@ pub fn build(
         by_constituency,
         by_category,
         by_send_topic,
+        per_period_by_category,
+        per_period_by_send_topic,
         in_target_by_service: now::shares(tallies, |f| f.category.clone()),
         in_target_by_team: now::shares(tallies, |f| f.team.clone()),
         chasers_by_mp: now::chased(tallies),

@@ -413,6 +413,46 @@ async fn the_figures_are_postroom_reports_and_each_count_opens_its_cases() {
             "{}",
             report["now"]
         );
+        // Each service's and topic's referrals period by period, as the
+        // report has them, and adding up to the periods' own.
+        for (table, key) in [
+            ("services-by-period", "per_period_by_category"),
+            ("topics-by-period", "per_period_by_send_topic"),
+        ] {
+            let rows = csv_rows(&m.get(&format!("/figures.csv?table={table}&{q}")).await.body);
+            let want = report[key].as_object().unwrap();
+            assert_eq!(rows.len(), want.len(), "{table}");
+            assert!(!rows.is_empty(), "{table}");
+            let mut sums = vec![0u64; expected.len()];
+            for counts in want.values() {
+                let counts: Vec<u64> = counts
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|n| n.as_u64().unwrap())
+                    .collect();
+                let row = rows
+                    .iter()
+                    .find(|r| {
+                        r[1..]
+                            .iter()
+                            .map(|c| c.parse::<u64>().unwrap())
+                            .eq(counts.iter().copied())
+                    })
+                    .unwrap_or_else(|| panic!("{table}: {counts:?} in {rows:?}"));
+                assert_eq!(row.len(), expected.len() + 1);
+                for (s, n) in sums.iter_mut().zip(&counts) {
+                    *s += n;
+                }
+            }
+            if table == "services-by-period" {
+                let received: Vec<u64> = expected
+                    .iter()
+                    .map(|p| p["received"].as_u64().unwrap())
+                    .collect();
+                assert_eq!(sums, received, "every case has a service");
+            }
+        }
         let mps = csv_rows(&m.get(&format!("/figures.csv?table=mps&{q}")).await.body);
         assert!(mps.contains(&vec![
             "Ann Able".to_string(),

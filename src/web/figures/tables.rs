@@ -100,9 +100,14 @@ impl Links<'_> {
     }
 }
 
-fn with_first(first: &'static str, mut header: [&'static str; 6]) -> Vec<&'static str> {
+fn with_first(first: &'static str, mut header: [&'static str; 6]) -> Vec<String> {
     header[0] = first;
-    header.to_vec()
+    h(&header)
+}
+
+/// A table's header.
+fn h(names: &[&str]) -> Vec<String> {
+    names.iter().map(|n| n.to_string()).collect()
 }
 
 pub(super) fn one(v: Option<f64>) -> String {
@@ -125,7 +130,7 @@ impl Row {
 
 /// The page's tables: (key, caption, header, rows). The CSV of a table is
 /// the same rows' cells.
-pub(super) type Table = (&'static str, String, Vec<&'static str>, Vec<Row>);
+pub(super) type Table = (&'static str, String, Vec<String>, Vec<Row>);
 
 // Long: one entry per table of the page, in the order it shows them.
 pub(super) fn tables(l: &Links, r: &Report) -> Vec<Table> {
@@ -257,6 +262,27 @@ pub(super) fn tables(l: &Links, r: &Report) -> Vec<Table> {
             })
             .collect::<Vec<_>>()
     };
+    // Each service's (or topic's) referrals period by period, busiest
+    // first, each count opening its cases.
+    let by_period = |m: &BTreeMap<String, Vec<usize>>,
+                     key: &'static str,
+                     label: &dyn Fn(&str) -> String| {
+        let mut v: Vec<(&String, &Vec<usize>)> = m.iter().collect();
+        v.sort_by_key(|(k, counts)| (std::cmp::Reverse(counts.iter().sum::<usize>()), k.as_str()));
+        v.into_iter()
+            .map(|(k, counts)| {
+                let mut cells = vec![label(k)];
+                let mut links = vec![None];
+                for (n, (_, lo, hi)) in counts.iter().zip(&periods) {
+                    cells.push(n.to_string());
+                    links.push(Some(l.received(*lo, *hi, &[(key, k)])));
+                }
+                Row::new(cells, links)
+            })
+            .collect::<Vec<_>>()
+    };
+    let labels: Vec<&str> = periods.iter().map(|(label, _, _)| label.as_str()).collect();
+    let across = |first: &str| h(&[&[first][..], &labels[..]].concat());
     let service = |k: &str| Category::parse(k).map_or(k.to_string(), |c| c.label().to_string());
     let topic = |k: &str| SendTopic::parse(k).map_or(k.to_string(), crate::web::list::topic_label);
     let same = |k: &str| k.to_string();
@@ -264,20 +290,20 @@ pub(super) fn tables(l: &Links, r: &Report) -> Vec<Table> {
         (
             "periods",
             format!("Referrals by {}", unit.to_lowercase()),
-            vec![
+            h(&[
                 unit,
                 "Received",
                 "Answered",
                 "Open at the end",
                 "Overdue at the end",
                 "Chasers",
-            ],
+            ]),
             rows,
         ),
         (
             "in-target",
             format!("In target and time taken by {}", unit.to_lowercase()),
-            vec![
+            h(&[
                 unit,
                 "Acknowledged by the target date",
                 "Acknowledged in target (%)",
@@ -288,25 +314,37 @@ pub(super) fn tables(l: &Links, r: &Report) -> Vec<Table> {
                 "Hours to acknowledge (median)",
                 "Working days to answer (median)",
                 "Working days to answer (90th percentile)",
-            ],
+            ]),
             in_time,
+        ),
+        (
+            "services-by-period",
+            format!("Referrals by service and {}", unit.to_lowercase()),
+            across("Service"),
+            by_period(&r.per_period_by_category, "service", &service),
+        ),
+        (
+            "topics-by-period",
+            format!("SEND referrals by topic and {}", unit.to_lowercase()),
+            across("SEND topic"),
+            by_period(&r.per_period_by_send_topic, "topic", &topic),
         ),
         (
             "services",
             "Referrals by service".into(),
-            vec!["Service", "Received"],
+            h(&["Service", "Received"]),
             count(&r.by_category, "service", &service),
         ),
         (
             "topics",
             "SEND referrals by topic".into(),
-            vec!["SEND topic", "Received"],
+            h(&["SEND topic", "Received"]),
             count(&r.by_send_topic, "topic", &topic),
         ),
         (
             "mps",
             "Referrals by MP".into(),
-            vec!["MP", "Received"],
+            h(&["MP", "Received"]),
             count(&r.by_mp, "mp", &same),
         ),
         (
@@ -324,7 +362,7 @@ pub(super) fn tables(l: &Links, r: &Report) -> Vec<Table> {
         (
             "chasers",
             "Chasers by MP office".into(),
-            vec!["MP", "Cases", "Chasers", "Chasers a case"],
+            h(&["MP", "Cases", "Chasers", "Chasers a case"]),
             r.chasers_by_mp
                 .iter()
                 .map(|m| {
@@ -342,24 +380,24 @@ pub(super) fn tables(l: &Links, r: &Report) -> Vec<Table> {
         (
             "teams-now",
             "Open now by team".into(),
-            vec!["Team", "Open", "Overdue", "Unassigned", "Paused"],
+            h(&["Team", "Open", "Overdue", "Unassigned", "Paused"]),
             loads(&n.by_team, "team"),
         ),
         (
             "caseworkers-now",
             "Open now by caseworker".into(),
-            vec!["Caseworker", "Open", "Overdue", "Unassigned", "Paused"],
+            h(&["Caseworker", "Open", "Overdue", "Unassigned", "Paused"]),
             loads(&n.by_caseworker, "assignee"),
         ),
         (
             "waiting-now",
             "Where open cases wait".into(),
-            vec![
+            h(&[
                 "Waiting",
                 "Cases",
                 "Days since they arrived (median)",
                 "Oldest (days)",
-            ],
+            ]),
             n.waiting
                 .iter()
                 .map(|w| {
@@ -377,7 +415,7 @@ pub(super) fn tables(l: &Links, r: &Report) -> Vec<Table> {
         (
             "paused-now",
             "Paused now, and why".into(),
-            vec!["Reason", "Cases"],
+            h(&["Reason", "Cases"]),
             n.paused_why
                 .iter()
                 .map(|(why, k)| {
@@ -399,11 +437,11 @@ pub(super) fn tables(l: &Links, r: &Report) -> Vec<Table> {
         (
             "clocks",
             "Statutory SEND clocks".into(),
-            vec![
+            h(&[
                 "Clock",
                 "Running out in the next 10 working days",
                 "Missed in the period",
-            ],
+            ]),
             n.clocks
                 .iter()
                 .map(|k| {
