@@ -18,9 +18,6 @@ ALTER TABLE case_statistics ADD COLUMN closed_s INTEGER;
 ALTER TABLE case_statistics ADD COLUMN acknowledge_due_d INTEGER;
 ALTER TABLE case_statistics ADD COLUMN response_due_d INTEGER;
 
-UPDATE cases SET received_s = unixepoch(received_at), acknowledged_s = unixepoch(acknowledged_at),
-    answered_s = unixepoch(answered_at), closed_s = unixepoch(closed_at),
-    acknowledge_due_d = unixepoch(acknowledge_due) / 86400, response_due_d = unixepoch(response_due) / 86400;
 UPDATE case_statistics SET received_s = unixepoch(received_at), acknowledged_s = unixepoch(acknowledged_at),
     answered_s = unixepoch(answered_at), closed_s = unixepoch(closed_at),
     acknowledge_due_d = unixepoch(acknowledge_due) / 86400, response_due_d = unixepoch(response_due) / 86400;
@@ -40,6 +37,8 @@ BEGIN
         acknowledge_due_d = unixepoch(NEW.acknowledge_due) / 86400, response_due_d = unixepoch(NEW.response_due) / 86400
     WHERE id = NEW.id;
 END;
+-- The cases already there, through the trigger above.
+UPDATE cases SET received_at = received_at;
 CREATE TRIGGER case_statistics_instants_insert AFTER INSERT ON case_statistics
 BEGIN
     UPDATE case_statistics SET received_s = unixepoch(NEW.received_at), acknowledged_s = unixepoch(NEW.acknowledged_at),

@@ -61,6 +61,13 @@ pub(super) fn days(ctx: &Ctx) -> Days {
     }
 }
 
+/// The filters a figure's link sets that the filter form has no field
+/// for: it carries them as hidden fields, and every link of the list keeps
+/// them.
+const HIDDEN: [&str; 8] = [
+    "team", "assignee", "figure", "end", "reason", "clock", "due-from", "due-to",
+];
+
 /// The figures a list can be narrowed to (`figure=`), with what each says
 /// above the list.
 const FIGURES: [(&str, &str); 11] = [
@@ -359,10 +366,10 @@ pub(super) async fn page(
     // The same list without the cursor: the link to each view keeps the
     // filters, the next page keeps everything.
     let keep: Vec<(&str, String)> = [
-        "status", "service", "topic", "mp", "q", "sort", "from", "to", "team", "assignee",
-        "figure", "end", "reason", "clock", "due-from", "due-to",
+        "status", "service", "topic", "mp", "q", "sort", "from", "to",
     ]
     .into_iter()
+    .chain(HIDDEN)
     .filter_map(|k| {
         params
             .get(k)
@@ -415,9 +422,7 @@ pub(super) async fn page(
                     from => params.get("from"), to => params.get("to"),
                     team => params.get("team"), assignee => params.get("assignee"),
                 },
-                kept => keep.iter().filter(|(k, _)| {
-                    ["team", "assignee", "figure", "end", "reason", "clock", "due-from", "due-to"].contains(k)
-                }).collect::<Vec<_>>(),
+                kept => keep.iter().filter(|(k, _)| HIDDEN.contains(k)).collect::<Vec<_>>(),
                 figure => query.figure.as_ref().and_then(|_| {
                     figure_label(params.get("figure").map_or("", |f| f.trim()), params.get("clock"))
                 }),

@@ -203,11 +203,10 @@ pub async fn load(store: &super::Store, f: &Frame) -> Result<Tallies> {
 /// `parts` + 1 stored timestamps from `from` to `before`, evenly apart:
 /// the bounds of `parts` ranges.
 fn split(from: &str, before: &str, parts: i32) -> Vec<String> {
-    let at = |s: &str| super::parse_ts(s).ok();
     let mut cuts = vec![from.to_string()];
     for k in 1..parts {
-        cuts.push(match (at(from), at(before)) {
-            (Some(a), Some(b)) => super::ts(a + (b - a) * k / parts),
+        cuts.push(match (super::parse_ts(from), super::parse_ts(before)) {
+            (Ok(a), Ok(b)) => super::ts(a + (b - a) * k / parts),
             _ => from.to_string(),
         });
     }

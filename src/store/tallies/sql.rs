@@ -6,17 +6,17 @@ use super::{Backend, Frame};
 
 /// When a case was answered or closed, whichever came first, in seconds
 /// since 1970.
-pub(super) const FINISH: &str = "CASE WHEN answered_s IS NULL THEN closed_s WHEN closed_s IS NULL THEN answered_s \
+const FINISH: &str = "CASE WHEN answered_s IS NULL THEN closed_s WHEN closed_s IS NULL THEN answered_s \
     WHEN answered_s < closed_s THEN answered_s ELSE closed_s END";
 
 /// The columns both cases and statistics rows have: instants in seconds
 /// and dates in days since 1970, which the database keeps beside the text
 /// (migration 0018).
-pub(super) const COMMON: &str = "category, send_topic, team, from_mp_office, mp_name, constituency, received_s, \
+const COMMON: &str = "category, send_topic, team, from_mp_office, mp_name, constituency, received_s, \
     acknowledge_due_d, response_due_d, acknowledged_s, answered_s, closed_s";
 
 /// A stored timestamp in seconds since 1970.
-pub(super) fn secs(ts: &str) -> i64 {
+fn secs(ts: &str) -> i64 {
     crate::store::parse_ts(ts).map_or(0, |t| t.timestamp())
 }
 
@@ -109,6 +109,22 @@ fn count(d: &str, xs: &[i64], or_equal: bool) -> String {
 }
 
 impl Sql<'_> {
+    /// The smaller and the larger of two values, as each backend spells
+    /// them.
+    fn least(&self) -> &'static str {
+        match self.backend {
+            Backend::Sqlite => "MIN",
+            Backend::Postgres => "LEAST",
+        }
+    }
+
+    fn greatest(&self) -> &'static str {
+        match self.backend {
+            Backend::Sqlite => "MAX",
+            Backend::Postgres => "GREATEST",
+        }
+    }
+
     /// Seconds since 1970 of a stored timestamp.
     pub(super) fn epoch(&self, col: &str) -> String {
         epoch_of(self.backend, col)
@@ -128,10 +144,7 @@ impl Sql<'_> {
     /// Working days from a fixed Monday to day `d` (a column): weekdays by
     /// arithmetic, less the days off on or before it ([`Frame::ordinal`]).
     pub(super) fn ordinal(&self, d: &str) -> String {
-        let min = match self.backend {
-            Backend::Sqlite => "MIN",
-            Backend::Postgres => "LEAST",
-        };
+        let min = self.least();
         format!(
             "((({d} + 3) / 7) * 5 + {min}(({d} + 3) % 7 + 1, 5) - ({}))",
             count(d, &self.f.days_off, true)
@@ -167,13 +180,7 @@ impl Sql<'_> {
                     d.to_string()
                 };
                 let first_end = monday + 6;
-                let (min, last) = (
-                    match self.backend {
-                        Backend::Sqlite => "MIN",
-                        Backend::Postgres => "LEAST",
-                    },
-                    lasts[lasts.len() - 1],
-                );
+                let (min, last) = (self.least(), lasts[lasts.len() - 1]);
                 format!(
                     "CASE WHEN {e} > {last} THEN {n} WHEN {e} <= {first_end} THEN 0 \
                      ELSE {min}(({e} - {first_end} + 6) / 7, {}) END",
@@ -235,10 +242,7 @@ impl Sql<'_> {
     /// on the day it arrived (most of them) are none, without looking up
     /// the days off.
     pub(super) fn facts(&self, from: &str, before: &str) -> String {
-        let max = match self.backend {
-            Backend::Sqlite => "MAX",
-            Backend::Postgres => "GREATEST",
-        };
+        let max = self.greatest();
         format!(
             "SELECT {p} AS p, {yr} AS yr, category, send_topic, team, {office} AS from_mp_office, mp_name, constituency, \
              am AS ack_minutes, {ack_wd} AS ack_wd, {ack_in_time} AS ack_in_time, \

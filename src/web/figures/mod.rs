@@ -136,7 +136,7 @@ pub(super) async fn page(
             now => context! {
                 open => report.now.open, overdue => report.now.overdue, unassigned => report.now.unassigned,
                 paused => report.now.paused, today => report.now.today.map(super::list::long_date),
-                paused_href => links.live("open", &[("figure", "paused")]),
+                paused_href => links.list("open", &[("figure", "paused")]),
                 service => chosen.service.map(|s| format!("&service={}", s.as_str())).unwrap_or_default(),
             },
             trend,

@@ -29,9 +29,10 @@ pub(super) struct Links<'a> {
 }
 
 impl Links<'_> {
-    /// A list of cases in `view`, with the chosen service and `extra`
+    /// A list of cases in `view` (for the live cases now: `open`,
+    /// `overdue`, `unassigned`), with the chosen service and `extra`
     /// filters.
-    fn list(&self, view: &str, extra: &[(&str, &str)]) -> String {
+    pub(super) fn list(&self, view: &str, extra: &[(&str, &str)]) -> String {
         let mut s = format!("/cases?view={view}&sort=oldest");
         if let Some(service) = self.chosen.service {
             s.push_str(&format!("&service={}", service.as_str()));
@@ -73,11 +74,6 @@ impl Links<'_> {
         self.list("all", &[("figure", figure), ("end", &last.to_string())])
     }
 
-    /// The live cases now, with `extra` filters.
-    pub(super) fn live(&self, view: &str, extra: &[(&str, &str)]) -> String {
-        self.list(view, extra)
-    }
-
     /// The cases with statutory clock `name` running out in the next ten
     /// working days, or missed in the period.
     fn clock(&self, name: &str, missed: bool) -> String {
@@ -103,6 +99,13 @@ impl Links<'_> {
 fn with_first(first: &'static str, mut header: [&'static str; 6]) -> Vec<String> {
     header[0] = first;
     h(&header)
+}
+
+/// A link's filters: `key` is `name`, and the figure when there is one.
+fn filters<'a>(key: &'a str, name: &'a str, figure: Option<&'a str>) -> Vec<(&'a str, &'a str)> {
+    let mut v = vec![(key, name)];
+    v.extend(figure.map(|f| ("figure", f)));
+    v
 }
 
 /// A table's header.
@@ -219,11 +222,7 @@ pub(super) fn tables(l: &Links, r: &Report) -> Vec<Table> {
             v.iter()
                 .map(|s| {
                     let of = |figure: Option<&str>| {
-                        (s.name != "(none)").then(|| {
-                            let mut extra = vec![(key, s.name.as_str())];
-                            extra.extend(figure.map(|f| ("figure", f)));
-                            l.period(&extra)
-                        })
+                        (s.name != "(none)").then(|| l.period(&filters(key, &s.name, figure)))
                     };
                     Row::new(
                         s.cells(label(&s.name), "–"),
@@ -243,11 +242,8 @@ pub(super) fn tables(l: &Links, r: &Report) -> Vec<Table> {
         v.iter()
             .map(|load| {
                 let of = |view: &str, figure: Option<&str>| {
-                    (!load.name.starts_with('(')).then(|| {
-                        let mut extra = vec![(key, load.name.as_str())];
-                        extra.extend(figure.map(|f| ("figure", f)));
-                        l.live(view, &extra)
-                    })
+                    (!load.name.starts_with('('))
+                        .then(|| l.list(view, &filters(key, &load.name, figure)))
                 };
                 Row::new(
                     load.cells(),
@@ -367,11 +363,7 @@ pub(super) fn tables(l: &Links, r: &Report) -> Vec<Table> {
                 .iter()
                 .map(|m| {
                     let of = |figure: Option<&str>| {
-                        (!m.mp.starts_with('(')).then(|| {
-                            let mut extra = vec![("mp", m.mp.as_str())];
-                            extra.extend(figure.map(|f| ("figure", f)));
-                            l.period(&extra)
-                        })
+                        (!m.mp.starts_with('(')).then(|| l.period(&filters("mp", &m.mp, figure)))
                     };
                     Row::new(m.cells("–"), vec![None, of(None), of(Some("chased"))])
                 })
@@ -407,7 +399,7 @@ pub(super) fn tables(l: &Links, r: &Report) -> Vec<Table> {
                         "paused" => Some("paused"),
                         _ => None,
                     };
-                    let link = figure.map(|f| l.live("open", &[("figure", f)]));
+                    let link = figure.map(|f| l.list("open", &[("figure", f)]));
                     Row::new(w.cells("–"), vec![None, link])
                 })
                 .collect(),
@@ -422,12 +414,12 @@ pub(super) fn tables(l: &Links, r: &Report) -> Vec<Table> {
                     let (name, link) = if why.is_empty() {
                         (
                             "(none given)".to_string(),
-                            l.live("open", &[("figure", "paused-no-reason")]),
+                            l.list("open", &[("figure", "paused-no-reason")]),
                         )
                     } else {
                         (
                             why.clone(),
-                            l.live("open", &[("figure", "paused"), ("reason", why)]),
+                            l.list("open", &[("figure", "paused"), ("reason", why)]),
                         )
                     };
                     Row::new(vec![name, k.to_string()], vec![None, Some(link)])
